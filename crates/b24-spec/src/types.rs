@@ -1,0 +1,226 @@
+//! The type language of spec files.
+//!
+//! It follows the vocabulary of the official docs (`api-reference/data-types.md`): scalar
+//! names, `type[]` for arrays and `type | null` for nullable values, plus two additions a typed
+//! client needs: `Name` for a named object or enum defined in the same spec file, and
+//! `map<type>` for objects keyed by ids (`{"1777": {...}}`).
+
+use std::fmt;
+
+/// A scalar type of the docs' vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scalar {
+    /// Whole number; ids arrive as numbers or as numeric strings.
+    Integer,
+    /// Floating point number.
+    Double,
+    /// One-line string.
+    String,
+    /// Multi-line string.
+    Text,
+    /// `CHAR(1)`, usually `Y`/`N`, kept as text.
+    Char,
+    /// `Y`/`N`, `true`/`false` or `0`/`1` on the wire.
+    Boolean,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// `YYYY-MM-DDThh:mm:ss±hh:mm` (RFC 3339 with offset).
+    Datetime,
+    /// Unix timestamp in seconds.
+    Timestamp,
+    /// An object whose keys the spec does not describe.
+    Object,
+    /// A file: an id or a description array.
+    File,
+    /// Any JSON value.
+    Any,
+}
+
+impl Scalar {
+    /// Every scalar with its spelling in spec files.
+    pub const ALL: [(&'static str, Scalar); 12] = [
+        ("integer", Scalar::Integer),
+        ("double", Scalar::Double),
+        ("string", Scalar::String),
+        ("text", Scalar::Text),
+        ("char", Scalar::Char),
+        ("boolean", Scalar::Boolean),
+        ("date", Scalar::Date),
+        ("datetime", Scalar::Datetime),
+        ("timestamp", Scalar::Timestamp),
+        ("object", Scalar::Object),
+        ("file", Scalar::File),
+        ("any", Scalar::Any),
+    ];
+
+    /// The spelling of this scalar in spec files.
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("any")
+    }
+
+    fn from_name(name: &str) -> Option<Scalar> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+    }
+}
+
+/// A parsed type expression.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TypeExpr {
+    /// A scalar.
+    Scalar(Scalar),
+    /// A named object or enum of the same spec file.
+    Named(String),
+    /// `T[]` (or plain `array`, which is `any[]`).
+    Array(Box<TypeExpr>),
+    /// `map<T>`: an object with arbitrary keys and values of one type.
+    Map(Box<TypeExpr>),
+    /// `T | null`.
+    Nullable(Box<TypeExpr>),
+}
+
+impl TypeExpr {
+    /// Parses a type expression such as `integer`, `string[] | null`, `map<Session>`.
+    pub fn parse(text: &str) -> Result<TypeExpr, String> {
+        let parts: Vec<&str> = text.split('|').map(str::trim).collect();
+        let mut nullable = false;
+        let mut base = None;
+        for part in &parts {
+            if *part == "null" {
+                if nullable {
+                    return Err(format!("`null` appears twice in `{text}`"));
+                }
+                nullable = true;
+            } else if base.is_some() {
+                return Err(format!(
+                    "`{text}` is a union of two non-null types; a spec type is one type, \
+                     optionally `| null` (describe the other shape in a comment)"
+                ));
+            } else {
+                base = Some(Self::parse_base(part)?);
+            }
+        }
+        let base = base.ok_or_else(|| format!("`{text}` has no type besides `null`"))?;
+        Ok(if nullable {
+            TypeExpr::Nullable(Box::new(base))
+        } else {
+            base
+        })
+    }
+
+    fn parse_base(text: &str) -> Result<TypeExpr, String> {
+        if text.is_empty() {
+            return Err("empty type".to_string());
+        }
+        if let Some(inner) = text.strip_suffix("[]") {
+            return Ok(TypeExpr::Array(Box::new(Self::parse_base(inner.trim())?)));
+        }
+        if let Some(inner) = text.strip_prefix("map<").and_then(|t| t.strip_suffix('>')) {
+            return Ok(TypeExpr::Map(Box::new(Self::parse_base(inner.trim())?)));
+        }
+        if text == "array" {
+            return Ok(TypeExpr::Array(Box::new(TypeExpr::Scalar(Scalar::Any))));
+        }
+        if text == "enum" {
+            return Err(
+                "`enum` needs its values: add `values = [...]` to this key or define \
+                 `[enums.Name]` and write `type = \"Name\"`"
+                    .to_string(),
+            );
+        }
+        if let Some(s) = Scalar::from_name(text) {
+            return Ok(TypeExpr::Scalar(s));
+        }
+        if is_type_name(text) {
+            return Ok(TypeExpr::Named(text.to_string()));
+        }
+        let known: Vec<&str> = Scalar::ALL.iter().map(|(n, _)| *n).collect();
+        Err(format!(
+            "unknown type `{text}`; expected one of {}, `T[]`, `map<T>`, `T | null` or the \
+             name of an object or enum of this file (PascalCase)",
+            known.join(", ")
+        ))
+    }
+
+    /// Whether the outermost layer is `| null`.
+    pub fn is_nullable(&self) -> bool {
+        matches!(self, TypeExpr::Nullable(_))
+    }
+
+    /// Every named type this expression mentions.
+    pub fn named(&self) -> Vec<&str> {
+        match self {
+            TypeExpr::Scalar(_) => Vec::new(),
+            TypeExpr::Named(n) => vec![n.as_str()],
+            TypeExpr::Array(t) | TypeExpr::Map(t) | TypeExpr::Nullable(t) => t.named(),
+        }
+    }
+}
+
+impl fmt::Display for TypeExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TypeExpr::Scalar(s) => f.write_str(s.as_str()),
+            TypeExpr::Named(n) => f.write_str(n),
+            TypeExpr::Array(t) => write!(f, "{t}[]"),
+            TypeExpr::Map(t) => write!(f, "map<{t}>"),
+            TypeExpr::Nullable(t) => write!(f, "{t} | null"),
+        }
+    }
+}
+
+/// Whether `name` is a PascalCase identifier usable as a type name.
+pub fn is_type_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_docs_vocabulary() {
+        assert_eq!(
+            TypeExpr::parse("integer").unwrap(),
+            TypeExpr::Scalar(Scalar::Integer)
+        );
+        assert_eq!(
+            TypeExpr::parse("string[] | null").unwrap(),
+            TypeExpr::Nullable(Box::new(TypeExpr::Array(Box::new(TypeExpr::Scalar(
+                Scalar::String
+            )))))
+        );
+        assert_eq!(
+            TypeExpr::parse("null | Dialog").unwrap(),
+            TypeExpr::Nullable(Box::new(TypeExpr::Named("Dialog".into())))
+        );
+        assert_eq!(
+            TypeExpr::parse("map<Chat>").unwrap().to_string(),
+            "map<Chat>"
+        );
+        assert_eq!(TypeExpr::parse("array").unwrap().to_string(), "any[]");
+        assert_eq!(
+            TypeExpr::parse("integer[][]").unwrap().to_string(),
+            "integer[][]"
+        );
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_type() {
+        assert!(TypeExpr::parse("integr")
+            .unwrap_err()
+            .contains("unknown type `integr`"));
+        assert!(TypeExpr::parse("string | integer")
+            .unwrap_err()
+            .contains("union"));
+        assert!(TypeExpr::parse("null").unwrap_err().contains("no type"));
+        assert!(TypeExpr::parse("enum").unwrap_err().contains("values"));
+        assert!(TypeExpr::parse("").is_err());
+        assert!(TypeExpr::parse("dialog").is_err());
+    }
+}
