@@ -1,0 +1,37 @@
+//! What generated Bitrix24 REST code needs at run time.
+//!
+//! * [`Method`] ties a generated request to its REST name, its typed result and its error
+//!   codes.
+//! * [`lenient`] decodes the portal's JSON quirks (ids as strings, `Y`/`N` booleans, `[]` for
+//!   empty objects, `""` for "none") without giving up on real mismatches.
+//! * [`decode_response`] turns an HTTP answer into an [`Envelope`] or a typed [`Error`].
+//!
+//! This crate does no I/O; `b24-runtime` sends the requests.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod envelope;
+mod error;
+pub mod lenient;
+mod method;
+
+pub use envelope::{decode_json, decode_response, DecodeError, Envelope, Time, EXCERPT_CHARS};
+pub use error::{
+    ApiError, ApiErrorCode, Error, MethodErrorCode, PortalErrorCode, TransportPhase,
+    UndocumentedCode,
+};
+pub use lenient::Lenient;
+pub use method::{Method, MethodKind, ToParam};
+
+/// Re-exports for generated code; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use chrono;
+    pub use indexmap;
+    pub use serde;
+    pub use serde_json;
+
+    pub use crate::lenient::{
+        deserialize, empty_map, expect_empty_seq, field_index_ignore_case, Key, Lenient, Seed,
+    };
+}

@@ -1,0 +1,116 @@
+//! The trait that ties one REST method together, and how parameters go on the wire.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use crate::error::MethodErrorCode;
+use crate::lenient::Lenient;
+
+/// Whether a method only reads or changes data; decides what may be replayed after a lost
+/// answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MethodKind {
+    /// Reads; replaying it is harmless.
+    Read,
+    /// Writes; a call whose answer was lost is not replayed.
+    Write,
+}
+
+/// One REST method: the generated request type of each spec implements it.
+pub trait Method: Send + Sync {
+    /// REST method name (`imopenlines.dialog.get`).
+    const NAME: &'static str;
+    /// OAuth scope.
+    const SCOPE: &'static str;
+    /// Read or write.
+    const KIND: MethodKind;
+    /// Whether the method pages with `start` / `next` / `total`.
+    const PAGED: bool = false;
+    /// The typed `result`.
+    type Output: Lenient + Send + 'static;
+    /// The method's documented error codes.
+    type ErrorCode: MethodErrorCode;
+    /// The parameters as they go on the wire (JSON body or PHP-style form keys).
+    fn params(&self) -> Map<String, Value>;
+}
+
+/// A value that can be sent as a request parameter.
+pub trait ToParam {
+    /// The wire form.
+    fn to_param(&self) -> Value;
+}
+
+impl ToParam for i64 {
+    fn to_param(&self) -> Value {
+        Value::from(*self)
+    }
+}
+
+impl ToParam for f64 {
+    fn to_param(&self) -> Value {
+        serde_json::Number::from_f64(*self).map_or(Value::Null, Value::Number)
+    }
+}
+
+impl ToParam for String {
+    fn to_param(&self) -> Value {
+        Value::String(self.clone())
+    }
+}
+
+/// Booleans go as `Y`/`N`, the spelling every open-lines method reads.
+impl ToParam for bool {
+    fn to_param(&self) -> Value {
+        Value::String(if *self { "Y" } else { "N" }.into())
+    }
+}
+
+impl ToParam for DateTime<FixedOffset> {
+    fn to_param(&self) -> Value {
+        Value::String(self.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+    }
+}
+
+impl ToParam for NaiveDate {
+    fn to_param(&self) -> Value {
+        Value::String(self.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// Timestamps go as Unix seconds.
+impl ToParam for DateTime<Utc> {
+    fn to_param(&self) -> Value {
+        Value::from(self.timestamp())
+    }
+}
+
+impl ToParam for Value {
+    fn to_param(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl ToParam for Map<String, Value> {
+    fn to_param(&self) -> Value {
+        Value::Object(self.clone())
+    }
+}
+
+impl<T: ToParam> ToParam for Vec<T> {
+    fn to_param(&self) -> Value {
+        Value::Array(self.iter().map(ToParam::to_param).collect())
+    }
+}
+
+impl<T: ToParam> ToParam for IndexMap<String, T> {
+    fn to_param(&self) -> Value {
+        Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_param())).collect())
+    }
+}
+
+impl<T: ToParam> ToParam for Option<T> {
+    fn to_param(&self) -> Value {
+        self.as_ref().map_or(Value::Null, ToParam::to_param)
+    }
+}
