@@ -21,7 +21,7 @@ pub use error::{
     UndocumentedCode,
 };
 pub use lenient::Lenient;
-pub use method::{Method, MethodKind, ToParam};
+pub use method::{Example, Method, MethodKind, ToParam};
 
 /// Re-exports for generated code; not a public API.
 #[doc(hidden)]

@@ -35,6 +35,19 @@ pub trait Method: Send + Sync {
     fn params(&self) -> Map<String, Value>;
 }
 
+/// A documented answer of a method, as written in its spec file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Example {
+    /// Short name (`current`, `docs-2024`, `access-error`).
+    pub name: &'static str,
+    /// Where it comes from and what it shows.
+    pub description: &'static str,
+    /// HTTP status.
+    pub status: u16,
+    /// The whole response body (JSON).
+    pub body: &'static str,
+}
+
 /// A value that can be sent as a request parameter.
 pub trait ToParam {
     /// The wire form.

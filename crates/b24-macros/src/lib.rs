@@ -1,0 +1,101 @@
+//! `generate!`: reads a folder of spec files at compile time and expands the typed code
+//! `b24-codegen` makes of them. A thin shim: all logic lives in `b24-spec` and `b24-codegen`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::path::{Path, PathBuf};
+
+use proc_macro::TokenStream;
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::{LitStr, Token};
+
+/// Generates typed request, response and error types for every spec file in a folder.
+///
+/// ```text
+/// b24_macros::generate!(spec = "spec", client = crate::Client);
+/// ```
+///
+/// * `spec`: folder of `*.toml` spec files, relative to the crate's `Cargo.toml`
+///   (`CARGO_MANIFEST_DIR`); absolute paths are refused so the crate builds anywhere.
+/// * `client` (optional): a type to add one `async fn` per method to.
+///
+/// Every spec file is tracked with `include_bytes!`, so editing one rebuilds the crate; a
+/// `build.rs` with `cargo:rerun-if-changed=<folder>` catches added and removed files. A
+/// mistake in a spec is a compile error naming the file, line, column and key.
+#[proc_macro]
+pub fn generate(input: TokenStream) -> TokenStream {
+    let args = syn::parse_macro_input!(input as Args);
+    match expand(&args) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+struct Args {
+    spec: LitStr,
+    client: Option<syn::Path>,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut spec = None;
+        let mut client = None;
+        while !input.is_empty() {
+            let key: syn::Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            match key.to_string().as_str() {
+                "spec" => spec = Some(input.parse::<LitStr>()?),
+                "client" => client = Some(input.parse::<syn::Path>()?),
+                other => {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("unknown argument `{other}`; expected `spec` or `client`"),
+                    ))
+                }
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        let spec = spec.ok_or_else(|| {
+            syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "missing `spec = \"<folder>\"` (relative to Cargo.toml)",
+            )
+        })?;
+        Ok(Args { spec, client })
+    }
+}
+
+fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
+    let span = args.spec.span();
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .map_err(|_| syn::Error::new(span, "CARGO_MANIFEST_DIR is not set; build with cargo"))?;
+    let rel = args.spec.value();
+    if Path::new(&rel).is_absolute() {
+        return Err(syn::Error::new(
+            span,
+            format!("`{rel}` is absolute; give the spec folder relative to Cargo.toml"),
+        ));
+    }
+    let dir = manifest_dir.join(&rel);
+    if !dir.is_dir() {
+        return Err(syn::Error::new(
+            span,
+            format!("spec folder `{rel}` not found under {}", manifest_dir.display()),
+        ));
+    }
+    let specs = b24_spec::load_dir(&dir, &manifest_dir)
+        .map_err(|e| syn::Error::new(span, format!("spec error: {e}")))?;
+    let track_files = b24_spec::spec_files(&dir)
+        .map_err(|e| syn::Error::new(span, format!("spec error: {e}")))?;
+    let options = b24_codegen::Options {
+        client: args.client.clone(),
+        track_files,
+    };
+    let code = b24_codegen::generate(&specs, &options)
+        .map_err(|e| syn::Error::new(span, format!("spec error: {e}")))?;
+    Ok(quote! { #code })
+}
