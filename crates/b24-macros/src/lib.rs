@@ -19,6 +19,9 @@ use syn::{LitStr, Token};
 /// * `spec`: folder of `*.toml` spec files, relative to the crate's `Cargo.toml`
 ///   (`CARGO_MANIFEST_DIR`); absolute paths are refused so the crate builds anywhere.
 /// * `client` (optional): a type to add one `async fn` per method to.
+/// * `base` (optional): `manifest` (default) resolves `spec` against `CARGO_MANIFEST_DIR`;
+///   `file` resolves it against the folder of the file invoking the macro, like
+///   `include_str!` (used by compile-fail tests, whose crate lives elsewhere).
 ///
 /// Every spec file is tracked with `include_bytes!`, so editing one rebuilds the crate; a
 /// `build.rs` with `cargo:rerun-if-changed=<folder>` catches added and removed files. A
@@ -35,22 +38,37 @@ pub fn generate(input: TokenStream) -> TokenStream {
 struct Args {
     spec: LitStr,
     client: Option<syn::Path>,
+    base_is_file: bool,
 }
 
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut spec = None;
         let mut client = None;
+        let mut base_is_file = false;
         while !input.is_empty() {
             let key: syn::Ident = input.parse()?;
             input.parse::<Token![=]>()?;
             match key.to_string().as_str() {
                 "spec" => spec = Some(input.parse::<LitStr>()?),
                 "client" => client = Some(input.parse::<syn::Path>()?),
+                "base" => {
+                    let base: syn::Ident = input.parse()?;
+                    base_is_file = match base.to_string().as_str() {
+                        "manifest" => false,
+                        "file" => true,
+                        other => {
+                            return Err(syn::Error::new(
+                                base.span(),
+                                format!("unknown base `{other}`; expected `manifest` or `file`"),
+                            ))
+                        }
+                    };
+                }
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!("unknown argument `{other}`; expected `spec` or `client`"),
+                        format!("unknown argument `{other}`; expected `spec`, `client` or `base`"),
                     ))
                 }
             }
@@ -64,15 +82,26 @@ impl Parse for Args {
                 "missing `spec = \"<folder>\"` (relative to Cargo.toml)",
             )
         })?;
-        Ok(Args { spec, client })
+        Ok(Args {
+            spec,
+            client,
+            base_is_file,
+        })
     }
 }
 
 fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
     let span = args.spec.span();
-    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .map_err(|_| syn::Error::new(span, "CARGO_MANIFEST_DIR is not set; build with cargo"))?;
+    let manifest_dir = if args.base_is_file {
+        proc_macro::Span::call_site()
+            .local_file()
+            .and_then(|f| f.parent().map(Path::to_path_buf))
+            .ok_or_else(|| syn::Error::new(span, "the invoking file is not on disk"))?
+    } else {
+        std::env::var("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .map_err(|_| syn::Error::new(span, "CARGO_MANIFEST_DIR is not set; build with cargo"))?
+    };
     let rel = args.spec.value();
     if Path::new(&rel).is_absolute() {
         return Err(syn::Error::new(
@@ -84,7 +113,7 @@ fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
     if !dir.is_dir() {
         return Err(syn::Error::new(
             span,
-            format!("spec folder `{rel}` not found under {}", manifest_dir.display()),
+            format!("spec folder `{rel}` not found"),
         ));
     }
     let specs = b24_spec::load_dir(&dir, &manifest_dir)

@@ -1,0 +1,67 @@
+//! Typed async client for the Bitrix24 open lines REST API.
+//!
+//! Every method of `spec/` is generated into a module (`imopenlines::dialog_get`) with its
+//! `Request`, `Response`, `ErrorCode` and documented `EXAMPLES`, and into a method of
+//! [`Client`]:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use b24_openlines::{imopenlines::dialog_get, Client};
+//!
+//! let client = Client::from_webhook("https://example.bitrix24.ru/rest/1/secret/")?;
+//! let dialog = client.dialog_get(dialog_get::Request::chat_id(1777)).await?;
+//! println!("{} ({})", dialog.name, dialog.dialog_id.unwrap_or_default());
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::fmt;
+
+pub use b24_core::{
+    decode_json, ApiError, ApiErrorCode, DecodeError, Envelope, Error, Example, Method,
+    MethodErrorCode, MethodKind, PortalErrorCode, Time, TransportPhase, UndocumentedCode,
+};
+pub use b24_runtime::{ClientBuilder, ConfigError, Secret};
+
+/// A client of one portal's open lines. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    runtime: b24_runtime::Client,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.runtime.fmt(f)
+    }
+}
+
+impl From<b24_runtime::Client> for Client {
+    fn from(runtime: b24_runtime::Client) -> Self {
+        Client { runtime }
+    }
+}
+
+impl Client {
+    /// A client for an incoming webhook `https://<portal>/rest/<user>/<secret>/`.
+    pub fn from_webhook(url: &str) -> Result<Client, ConfigError> {
+        b24_runtime::Client::from_webhook(url).map(Client::from)
+    }
+
+    /// A client for an OAuth access token on `portal`.
+    pub fn from_oauth(portal: &str, access_token: impl Into<String>) -> Result<Client, ConfigError> {
+        b24_runtime::Client::from_oauth(portal, access_token).map(Client::from)
+    }
+
+    /// The transport under this client (raw calls, envelopes).
+    pub fn runtime(&self) -> &b24_runtime::Client {
+        &self.runtime
+    }
+
+    /// Calls any generated method: `client.call(&dialog_get::Request::chat_id(1)).await`.
+    pub async fn call<M: Method>(&self, request: &M) -> Result<M::Output, Error<M::ErrorCode>> {
+        self.runtime.call(request).await
+    }
+}
+
+b24_macros::generate!(spec = "spec", client = Client);
