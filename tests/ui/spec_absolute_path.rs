@@ -1,0 +1,3 @@
+b24_macros::generate!(spec = "/etc/spec");
+
+fn main() {}

@@ -1,0 +1,3 @@
+b24_macros::generate!(spec = "specs/bad_toml", base = file);
+
+fn main() {}

@@ -1,0 +1,3 @@
+b24_macros::generate!(spec = "specs/does_not_exist", base = file);
+
+fn main() {}

@@ -1,0 +1,3 @@
+b24_macros::generate!(spec = "specs/undefined_object", base = file);
+
+fn main() {}

@@ -1,0 +1,3 @@
+b24_macros::generate!(spec = "specs/unknown_type", base = file);
+
+fn main() {}
