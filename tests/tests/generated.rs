@@ -5,8 +5,15 @@ use b24_core::{decode_response, ApiErrorCode, Error, Method, MethodErrorCode};
 use b24_openlines::imopenlines::dialog_get::{self, ChatRole, ErrorCode, Request, Target};
 use serde_json::{json, Value};
 
-fn decode(ex: &b24_core::Example) -> Result<b24_core::Envelope<dialog_get::Response>, dialog_get::Error> {
-    decode_response(dialog_get::METHOD, ex.status, Some("application/json"), ex.body.as_bytes())
+fn decode(
+    ex: &b24_core::Example,
+) -> Result<b24_core::Envelope<dialog_get::Response>, dialog_get::Error> {
+    decode_response(
+        dialog_get::METHOD,
+        ex.status,
+        Some("application/json"),
+        ex.body.as_bytes(),
+    )
 }
 
 fn example(name: &str) -> &'static b24_core::Example {
@@ -23,11 +30,18 @@ fn request_body_for_each_identifier() {
         ("dialog_id", Request::dialog_id("chat1777")),
         ("session_id", Request::session_id(1743)),
         ("user_code", Request::user_code("livechat|1|1373|211")),
-        ("target_enum", Request::new(Target::UserCode("imol|livechat|1|1373|211".into()))),
+        (
+            "target_enum",
+            Request::new(Target::UserCode("imol|livechat|1|1373|211".into())),
+        ),
     ];
     for (name, request) in cases {
         let params = request.params();
-        assert_eq!(params.len(), 1, "{name}: exactly one identifier goes on the wire");
+        assert_eq!(
+            params.len(),
+            1,
+            "{name}: exactly one identifier goes on the wire"
+        );
         insta::assert_json_snapshot!(format!("request_{name}"), Value::Object(params));
     }
     assert_eq!(<Request as Method>::NAME, "imopenlines.dialog.get");
@@ -56,7 +70,10 @@ fn current_example_has_real_types() {
     assert_eq!(dialog.description, None);
     assert_eq!(dialog.manager_list, vec![27]);
     assert!(dialog.mute_list.is_empty());
-    assert_eq!(dialog.restrictions.as_ref().and_then(|r| r.leave_owner), Some(true));
+    assert_eq!(
+        dialog.restrictions.as_ref().and_then(|r| r.leave_owner),
+        Some(true)
+    );
     let perms = dialog.permissions.as_ref().expect("permissions");
     assert_eq!(perms.manage_settings, Some(ChatRole::Owner));
     assert_eq!(perms.manage_users_delete, Some(ChatRole::Manager));
@@ -69,7 +86,11 @@ fn current_example_has_real_types() {
     );
     let link = dialog.entity_link.as_ref().expect("entity_link");
     assert_eq!(link.id.as_deref(), Some("livechat|22|1775|599"));
-    assert!(dialog.extra.is_empty(), "every key of the current page is typed: {:?}", dialog.extra.keys());
+    assert!(
+        dialog.extra.is_empty(),
+        "every key of the current page is typed: {:?}",
+        dialog.extra.keys()
+    );
 }
 
 #[test]
@@ -91,7 +112,10 @@ fn error_examples_decode_to_documented_codes() {
             assert_eq!(method, "imopenlines.dialog.get");
             assert_eq!(error.status, 400);
             assert_eq!(error.code, ApiErrorCode::Method(ErrorCode::AccessError));
-            assert_eq!(error.description, "You do not have access to the specified dialog");
+            assert_eq!(
+                error.description,
+                "You do not have access to the specified dialog"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -102,7 +126,10 @@ fn error_examples_decode_to_documented_codes() {
         other => panic!("{other:?}"),
     }
     assert_eq!(ErrorCode::AccessError.documented_status(), Some(400));
-    assert_eq!(ErrorCode::documented("IM_NOT_INSTALLED"), Some(ErrorCode::ImNotInstalled));
+    assert_eq!(
+        ErrorCode::documented("IM_NOT_INSTALLED"),
+        Some(ErrorCode::ImNotInstalled)
+    );
 }
 
 #[test]
@@ -173,7 +200,10 @@ fn decode_errors_name_the_json_path() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(err.to_string().contains("result.readed_list[0].date"), "{err}");
+    assert!(
+        err.to_string().contains("result.readed_list[0].date"),
+        "{err}"
+    );
     body["result"]["readed_list"][0]["date"] = Value::Null;
     body["result"].as_object_mut().unwrap().remove("id");
     let err = decode_response::<dialog_get::Response, ErrorCode>(

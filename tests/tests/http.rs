@@ -14,7 +14,10 @@ const TOKEN: &str = "t0ken-value-abc";
 const METHOD_PATH: &str = "/rest/1/s3cr3t-webhook-code/imopenlines.dialog.get.json";
 
 fn example_body(name: &str) -> Value {
-    let ex = dialog_get::EXAMPLES.iter().find(|e| e.name == name).unwrap();
+    let ex = dialog_get::EXAMPLES
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap();
     serde_json::from_str(ex.body).unwrap()
 }
 
@@ -25,7 +28,10 @@ async fn client_for(server: &MockServer) -> Client {
 /// No error, whatever its kind, shows the webhook secret or token.
 fn assert_no_secret<E: std::fmt::Debug + std::fmt::Display>(e: &E) {
     for text in [format!("{e}"), format!("{e:?}")] {
-        assert!(!text.contains(SECRET) && !text.contains(TOKEN), "secret leaked: {text}");
+        assert!(
+            !text.contains(SECRET) && !text.contains(TOKEN),
+            "secret leaked: {text}"
+        );
     }
 }
 
@@ -44,9 +50,15 @@ async fn answer(status: u16, body: Value) -> (MockServer, Client) {
 async fn success_by_each_identifier_sends_exactly_that_identifier() {
     let cases = [
         (Request::chat_id(1777), json!({"CHAT_ID": 1777})),
-        (Request::dialog_id("chat1777"), json!({"DIALOG_ID": "chat1777"})),
+        (
+            Request::dialog_id("chat1777"),
+            json!({"DIALOG_ID": "chat1777"}),
+        ),
         (Request::session_id(1743), json!({"SESSION_ID": 1743})),
-        (Request::user_code("livechat|1|1373|211"), json!({"USER_CODE": "livechat|1|1373|211"})),
+        (
+            Request::user_code("livechat|1|1373|211"),
+            json!({"USER_CODE": "livechat|1|1373|211"}),
+        ),
     ];
     for (request, wire) in cases {
         let server = MockServer::start().await;
@@ -75,7 +87,10 @@ async fn envelope_time_is_returned_by_call_envelope() {
         .unwrap();
     let time = env.time.unwrap();
     assert_eq!(time.operating_reset_at, Some(1773684278));
-    assert_eq!(env.result.name, "Салатовый гость №17 - Документация Битрикс24");
+    assert_eq!(
+        env.result.name,
+        "Салатовый гость №17 - Документация Битрикс24"
+    );
 }
 
 #[tokio::test]
@@ -90,7 +105,10 @@ async fn oauth_sends_the_token_as_auth_and_hides_it() {
         .await;
     let client = Client::from_oauth(&server.uri(), TOKEN).unwrap();
     assert_no_secret(&format!("{client:?}"));
-    assert_eq!(client.dialog_get(Request::chat_id(1777)).await.unwrap().id, 1777);
+    assert_eq!(
+        client.dialog_get(Request::chat_id(1777)).await.unwrap().id,
+        1777
+    );
 }
 
 #[tokio::test]
@@ -107,25 +125,55 @@ async fn each_documented_error_code() {
         assert_eq!(err.code(), Some(&ApiErrorCode::Method(variant)), "{code}");
         assert_eq!(err.method(), "imopenlines.dialog.get");
     }
-    let (_s, client) = answer(400, json!({"error": "BRAND_NEW_CODE", "error_description": "?"})).await;
+    let (_s, client) = answer(
+        400,
+        json!({"error": "BRAND_NEW_CODE", "error_description": "?"}),
+    )
+    .await;
     let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
     assert_eq!(
         err.code(),
-        Some(&ApiErrorCode::Method(ErrorCode::Unknown("BRAND_NEW_CODE".into())))
+        Some(&ApiErrorCode::Method(ErrorCode::Unknown(
+            "BRAND_NEW_CODE".into()
+        )))
     );
 }
 
 #[tokio::test]
 async fn portal_wide_errors_keep_their_status() {
     for (status, code, want) in [
-        (503, "QUERY_LIMIT_EXCEEDED", PortalErrorCode::QueryLimitExceeded),
-        (429, "OPERATION_TIME_LIMIT", PortalErrorCode::OperationTimeLimit),
+        (
+            503,
+            "QUERY_LIMIT_EXCEEDED",
+            PortalErrorCode::QueryLimitExceeded,
+        ),
+        (
+            429,
+            "OPERATION_TIME_LIMIT",
+            PortalErrorCode::OperationTimeLimit,
+        ),
         (401, "NO_AUTH_FOUND", PortalErrorCode::NoAuthFound),
         (401, "expired_token", PortalErrorCode::ExpiredToken),
-        (403, "insufficient_scope", PortalErrorCode::InsufficientScope),
-        (401, "insufficient_scope", PortalErrorCode::InsufficientScope),
-        (500, "INTERNAL_SERVER_ERROR", PortalErrorCode::InternalServerError),
-        (404, "ERROR_METHOD_NOT_FOUND", PortalErrorCode::ErrorMethodNotFound),
+        (
+            403,
+            "insufficient_scope",
+            PortalErrorCode::InsufficientScope,
+        ),
+        (
+            401,
+            "insufficient_scope",
+            PortalErrorCode::InsufficientScope,
+        ),
+        (
+            500,
+            "INTERNAL_SERVER_ERROR",
+            PortalErrorCode::InternalServerError,
+        ),
+        (
+            404,
+            "ERROR_METHOD_NOT_FOUND",
+            PortalErrorCode::ErrorMethodNotFound,
+        ),
     ] {
         let (_s, client) = answer(status, json!({"error": code, "error_description": "d"})).await;
         let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
@@ -154,7 +202,12 @@ async fn html_502_page_is_an_unexpected_response() {
         .unwrap_err();
     assert_no_secret(&err);
     match err {
-        Error::UnexpectedResponse { status, content_type, excerpt, .. } => {
+        Error::UnexpectedResponse {
+            status,
+            content_type,
+            excerpt,
+            ..
+        } => {
             assert_eq!(status, 502);
             assert_eq!(content_type, "text/html");
             assert!(excerpt.contains("502 Bad Gateway"), "{excerpt}");
@@ -168,13 +221,22 @@ async fn truncated_json_body_is_a_decode_error() {
     let full = example_body("current").to_string();
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(full[..full.len() / 2].to_string(), "application/json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(full[..full.len() / 2].to_string(), "application/json"),
+        )
         .mount(&server)
         .await;
-    let err = client_for(&server).await.dialog_get(Request::chat_id(1)).await.unwrap_err();
+    let err = client_for(&server)
+        .await
+        .dialog_get(Request::chat_id(1))
+        .await
+        .unwrap_err();
     assert_no_secret(&err);
     match err {
-        Error::Decode { status, message, .. } => {
+        Error::Decode {
+            status, message, ..
+        } => {
             assert_eq!(status, 200);
             assert!(message.contains("EOF"), "{message}");
         }
@@ -195,7 +257,13 @@ async fn body_shorter_than_its_content_length_is_a_transport_error_after_send() 
     let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
     assert_no_secret(&err);
     assert!(
-        matches!(err, Error::Transport { phase: TransportPhase::AfterSend, .. }),
+        matches!(
+            err,
+            Error::Transport {
+                phase: TransportPhase::AfterSend,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -218,7 +286,13 @@ async fn refused_connection_is_a_transport_error_before_send() {
     let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
     assert_no_secret(&err);
     assert!(
-        matches!(err, Error::Transport { phase: TransportPhase::Connect, .. }),
+        matches!(
+            err,
+            Error::Transport {
+                phase: TransportPhase::Connect,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -249,7 +323,10 @@ async fn quirky_body_over_http() {
     assert_eq!((d.id, d.owner, d.extranet), (1777, 27, false));
     assert_eq!(d.restrictions, None);
     assert_eq!(d.permissions, None);
-    assert_eq!(d.public.map(|p| p.link), Some("https://example.invalid/x1".to_string()));
+    assert_eq!(
+        d.public.map(|p| p.link),
+        Some("https://example.invalid/x1".to_string())
+    );
     assert_eq!(d.manager_list, vec![27]);
     assert_eq!(d.is_new, Some(true));
     assert_eq!(d.extra["new_portal_key"], json!(true));
@@ -262,32 +339,51 @@ async fn oversized_answers_are_refused() {
         .respond_with(ResponseTemplate::new(200).set_body_json(example_body("current")))
         .mount(&server)
         .await;
-    let client: Client = b24_runtime::Client::builder_webhook(&format!("{}/rest/1/{SECRET}/", server.uri()))
-        .max_response_bytes(512)
-        .build()
-        .unwrap()
-        .into();
+    let client: Client =
+        b24_runtime::Client::builder_webhook(&format!("{}/rest/1/{SECRET}/", server.uri()))
+            .max_response_bytes(512)
+            .build()
+            .unwrap()
+            .into();
     let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
-    assert!(matches!(err, Error::UnexpectedResponse { ref excerpt, .. } if excerpt.contains("512-byte")), "{err:?}");
+    assert!(
+        matches!(err, Error::UnexpectedResponse { ref excerpt, .. } if excerpt.contains("512-byte")),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn raw_calls_share_the_envelope_and_errors() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/rest/1/s3cr3t-webhook-code/imopenlines.revision.get.json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"result": {"rest": 1, "web": 2}, "time": {"start": 1}})))
+        .and(path(
+            "/rest/1/s3cr3t-webhook-code/imopenlines.revision.get.json",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"result": {"rest": 1, "web": 2}, "time": {"start": 1}})),
+        )
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/rest/1/s3cr3t-webhook-code/no.such.method.json"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"})))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"}),
+        ))
         .mount(&server)
         .await;
     let client = client_for(&server).await;
-    let env = client.runtime().call_raw("imopenlines.revision.get", Default::default()).await.unwrap();
+    let env = client
+        .runtime()
+        .call_raw("imopenlines.revision.get", Default::default())
+        .await
+        .unwrap();
     assert_eq!(env.result["web"], 2);
-    let err = client.runtime().call_raw("no.such.method", Default::default()).await.unwrap_err();
+    let err = client
+        .runtime()
+        .call_raw("no.such.method", Default::default())
+        .await
+        .unwrap_err();
     assert!(err.is_portal(PortalErrorCode::ErrorMethodNotFound));
     assert_no_secret(&err);
 }

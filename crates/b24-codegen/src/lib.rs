@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use b24_spec::{
-    pascal_case, snake_case, EnumDef, Field, Location, MethodKind, Object, Scalar, Spec,
-    SpecError, TypeExpr,
+    pascal_case, snake_case, EnumDef, Field, Location, MethodKind, Object, Scalar, Spec, SpecError,
+    TypeExpr,
 };
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -80,7 +80,9 @@ pub fn generate(specs: &[Spec], options: &Options) -> Result<TokenStream, SpecEr
 
 /// Pretty-prints generated tokens as a Rust file (for snapshots and `cargo xtask`).
 pub fn pretty(tokens: &TokenStream) -> Result<String, syn::Error> {
-    Ok(prettyplease::unparse(&syn::parse2::<syn::File>(tokens.clone())?))
+    Ok(prettyplease::unparse(&syn::parse2::<syn::File>(
+        tokens.clone(),
+    )?))
 }
 
 const KEYWORDS: &[&str] = &[
@@ -374,7 +376,10 @@ impl<'a> Operation<'a> {
                         return Err(spec_error(
                             &g.location,
                             "one_of.params",
-                            format!("`{}` and another member give the same variant `{vname}`", mp.name),
+                            format!(
+                                "`{}` and another member give the same variant `{vname}`",
+                                mp.name
+                            ),
                         ));
                     }
                     let v = Ident::new(&vname, Span::call_site());
@@ -390,7 +395,11 @@ impl<'a> Operation<'a> {
                 let edoc = doc_lines(&format!(
                     "{}\n\nOne of: {}.",
                     g.description,
-                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
                 group_enums.push((enum_name.clone(), fname.clone(), g.params.clone()));
                 let group_doc = quote! {
@@ -729,7 +738,10 @@ impl<'a> Operation<'a> {
                 return Err(spec_error(
                     &e.location,
                     &e.name,
-                    format!("the value `{}` gives the variant `{vname}`, which is already taken", v.value),
+                    format!(
+                        "the value `{}` gives the variant `{vname}`, which is already taken",
+                        v.value
+                    ),
                 ));
             }
             let vi = Ident::new(&vname, Span::call_site());
@@ -844,7 +856,10 @@ impl<'a> Operation<'a> {
                 return Err(spec_error(
                     &spec.location,
                     &format!("errors[{i}].code"),
-                    format!("the code `{}` gives the variant `{vname}`, which is already taken", e.code),
+                    format!(
+                        "the code `{}` gives the variant `{vname}`, which is already taken",
+                        e.code
+                    ),
                 ));
             }
             let v = Ident::new(&vname, Span::call_site());

@@ -58,7 +58,8 @@ impl<'de> Visitor<'de> for TimeVisitor {
                     t.operating_reset_at = map.next_value_seed(Seed::<Option<i64>>::new())?
                 }
                 "date_start" => {
-                    t.date_start = map.next_value_seed(Seed::<Option<DateTime<FixedOffset>>>::new())?
+                    t.date_start =
+                        map.next_value_seed(Seed::<Option<DateTime<FixedOffset>>>::new())?
                 }
                 "date_finish" => {
                     t.date_finish =
@@ -131,8 +132,16 @@ impl<'de, T: Lenient> Visitor<'de> for RawVisitor<T> {
                     env.error_description = map.next_value_seed(Seed::<Option<String>>::new())?
                 }
                 "time" => env.time = map.next_value_seed(Seed::<Option<Time>>::new())?,
-                "next" => env.next = map.next_value_seed(Seed::<Option<i64>>::new())?.and_then(|n| u64::try_from(n).ok()),
-                "total" => env.total = map.next_value_seed(Seed::<Option<i64>>::new())?.and_then(|n| u64::try_from(n).ok()),
+                "next" => {
+                    env.next = map
+                        .next_value_seed(Seed::<Option<i64>>::new())?
+                        .and_then(|n| u64::try_from(n).ok())
+                }
+                "total" => {
+                    env.total = map
+                        .next_value_seed(Seed::<Option<i64>>::new())?
+                        .and_then(|n| u64::try_from(n).ok())
+                }
                 _ => {
                     let v = map.next_value_seed(Seed::<Value>::new())?;
                     env.extra.insert(k.into_owned(), v);
@@ -235,14 +244,14 @@ pub fn decode_response<T: Lenient, C: MethodErrorCode>(
     }
     let mut d = serde_json::Deserializer::from_slice(body);
     let raw = deserialize_tracked(RawSeed::<T>(PhantomData), &mut d).and_then(|raw| {
-            d.end().map_err(|e| DecodeError {
-                path: ".".into(),
-                message: e.to_string(),
-                eof: false,
-                syntax: true,
-            })?;
-            Ok(raw)
-        });
+        d.end().map_err(|e| DecodeError {
+            path: ".".into(),
+            message: e.to_string(),
+            eof: false,
+            syntax: true,
+        })?;
+        Ok(raw)
+    });
     let raw = match raw {
         Ok(raw) => raw,
         Err(e) => {
@@ -257,12 +266,12 @@ pub fn decode_response<T: Lenient, C: MethodErrorCode>(
     if let Some(code) = raw.error {
         return Err(Error::Api {
             method: method.to_string(),
-            error: ApiError {
+            error: Box::new(ApiError {
                 status,
                 code: ApiErrorCode::parse(&code),
                 description: raw.error_description.unwrap_or_default(),
                 extra: raw.extra,
-            },
+            }),
         });
     }
     match raw.result {
@@ -308,20 +317,31 @@ mod tests {
 
     #[test]
     fn errors_of_every_kind() {
-        let e = decode(503, r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#)
-            .unwrap_err();
+        let e = decode(
+            503,
+            r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#,
+        )
+        .unwrap_err();
         assert!(e.is_portal(PortalErrorCode::QueryLimitExceeded));
         assert_eq!(e.status(), Some(503));
         let e = decode(502, "<html><body>Bad gateway</body></html>").unwrap_err();
-        assert!(matches!(e, Error::UnexpectedResponse { status: 502, ref excerpt, .. } if excerpt.contains("Bad gateway")));
+        assert!(
+            matches!(e, Error::UnexpectedResponse { status: 502, ref excerpt, .. } if excerpt.contains("Bad gateway"))
+        );
         let e = decode(200, r#"{"result":{"id":1"#).unwrap_err();
-        assert!(matches!(e, Error::Decode { ref message, .. } if message.contains("EOF")), "{e}");
+        assert!(
+            matches!(e, Error::Decode { ref message, .. } if message.contains("EOF")),
+            "{e}"
+        );
         let e = decode(200, "").unwrap_err();
         assert!(matches!(e, Error::UnexpectedResponse { .. }));
         let e = decode(200, r#"{"time":{}}"#).unwrap_err();
         assert!(matches!(e, Error::Decode { .. }));
-        let e = decode(200, r#"{"error":"SOMETHING_NEW","error_description":"x","argument":"ID"}"#)
-            .unwrap_err();
+        let e = decode(
+            200,
+            r#"{"error":"SOMETHING_NEW","error_description":"x","argument":"ID"}"#,
+        )
+        .unwrap_err();
         match e {
             Error::Api { error, .. } => {
                 assert_eq!(error.code.as_str(), "SOMETHING_NEW");

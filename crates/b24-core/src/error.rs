@@ -192,11 +192,13 @@ pub enum Error<C = UndocumentedCode> {
     Api {
         /// REST method.
         method: String,
-        /// The error.
-        error: ApiError<C>,
+        /// The error (boxed: it is the large variant).
+        error: Box<ApiError<C>>,
     },
     /// The answer is not a REST envelope (an HTML error page from a proxy, an empty body...).
-    #[error("{method}: HTTP {status}: the answer is not a REST envelope ({content_type}): {excerpt:?}")]
+    #[error(
+        "{method}: HTTP {status}: the answer is not a REST envelope ({content_type}): {excerpt:?}"
+    )]
     UnexpectedResponse {
         /// REST method.
         method: String,
@@ -305,7 +307,7 @@ impl<C: MethodErrorCode> Error<C> {
         match self {
             Error::Api { method, error } => Error::Api {
                 method,
-                error: ApiError {
+                error: Box::new(ApiError {
                     status: error.status,
                     code: match error.code {
                         ApiErrorCode::Method(c) => {
@@ -315,7 +317,7 @@ impl<C: MethodErrorCode> Error<C> {
                     },
                     description: error.description,
                     extra: error.extra,
-                },
+                }),
             },
             Error::UnexpectedResponse {
                 method,

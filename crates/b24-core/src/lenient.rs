@@ -88,7 +88,10 @@ pub fn field_index_ignore_case(key: &str, keys: &[(&str, usize)]) -> Option<usiz
 
 /// Reads an object that the portal sent as an empty array (`[]`): succeeds only if the
 /// array is empty.
-pub fn expect_empty_seq<'de, A: SeqAccess<'de>>(mut seq: A, what: &dyn de::Expected) -> Result<(), A::Error> {
+pub fn expect_empty_seq<'de, A: SeqAccess<'de>>(
+    mut seq: A,
+    what: &dyn de::Expected,
+) -> Result<(), A::Error> {
     match seq.next_element::<IgnoredAny>()? {
         None => Ok(()),
         Some(_) => Err(de::Error::invalid_type(de::Unexpected::Seq, what)),
@@ -319,7 +322,7 @@ impl Lenient for NaiveDate {
 pub struct TimestampVisitor;
 
 impl TimestampVisitor {
-    fn from_secs<E: de::Error>(&self, secs: i64) -> Result<DateTime<Utc>, E> {
+    fn at_secs<E: de::Error>(&self, secs: i64) -> Result<DateTime<Utc>, E> {
         Utc.timestamp_opt(secs, 0)
             .single()
             .ok_or_else(|| E::invalid_value(de::Unexpected::Signed(secs), self))
@@ -332,15 +335,16 @@ impl Visitor<'_> for TimestampVisitor {
         f.write_str("a Unix timestamp")
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        self.from_secs(v)
+        self.at_secs(v)
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        let secs = i64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))?;
-        self.from_secs(secs)
+        let secs =
+            i64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))?;
+        self.at_secs(secs)
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         if v.is_finite() && v.abs() < 1e15 {
-            self.from_secs(v.trunc() as i64)
+            self.at_secs(v.trunc() as i64)
         } else {
             Err(E::invalid_value(de::Unexpected::Float(v), &self))
         }
@@ -350,7 +354,7 @@ impl Visitor<'_> for TimestampVisitor {
             .trim()
             .parse::<i64>()
             .map_err(|_| E::invalid_value(unexpected_str(v), &self))?;
-        self.from_secs(secs)
+        self.at_secs(secs)
     }
 }
 

@@ -118,7 +118,11 @@ impl<T: ToParam> ToParam for Vec<T> {
 
 impl<T: ToParam> ToParam for IndexMap<String, T> {
     fn to_param(&self) -> Value {
-        Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_param())).collect())
+        Value::Object(
+            self.iter()
+                .map(|(k, v)| (k.clone(), v.to_param()))
+                .collect(),
+        )
     }
 }
 

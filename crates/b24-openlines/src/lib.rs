@@ -49,7 +49,10 @@ impl Client {
     }
 
     /// A client for an OAuth access token on `portal`.
-    pub fn from_oauth(portal: &str, access_token: impl Into<String>) -> Result<Client, ConfigError> {
+    pub fn from_oauth(
+        portal: &str,
+        access_token: impl Into<String>,
+    ) -> Result<Client, ConfigError> {
         b24_runtime::Client::from_oauth(portal, access_token).map(Client::from)
     }
 

@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use b24_core::{
-    decode_response, ApiError, ApiErrorCode, Envelope, Error, Method, MethodErrorCode,
-    MethodKind, PortalErrorCode, Time, TransportPhase, UndocumentedCode,
+    decode_response, ApiError, ApiErrorCode, Envelope, Error, Method, MethodErrorCode, MethodKind,
+    PortalErrorCode, Time, TransportPhase, UndocumentedCode,
 };
-use serde_json::{Map, Value};
 pub use secret::Secret;
+use serde_json::{Map, Value};
 use url::Url;
 
 /// A configuration mistake, found when the client is built. Never echoes a secret.
@@ -133,8 +133,9 @@ impl ClientBuilder {
             .user_agent(self.user_agent)
             .redirect(reqwest::redirect::Policy::none());
         for pem in &self.root_certificates {
-            let cert = reqwest::Certificate::from_pem(pem)
-                .map_err(|e| ConfigError::Http(format!("bad root certificate: {}", e.without_url())))?;
+            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
+                ConfigError::Http(format!("bad root certificate: {}", e.without_url()))
+            })?;
             http = http.add_root_certificate(cert);
         }
         let http = http
@@ -251,7 +252,10 @@ impl Client {
     }
 
     /// A client for an OAuth access token on `portal` (`https://<portal>/`).
-    pub fn from_oauth(portal: &str, access_token: impl Into<String>) -> Result<Client, ConfigError> {
+    pub fn from_oauth(
+        portal: &str,
+        access_token: impl Into<String>,
+    ) -> Result<Client, ConfigError> {
         Self::builder_oauth(portal, access_token).build()
     }
 
@@ -328,12 +332,17 @@ impl Client {
         method: &str,
         mut params: Map<String, Value>,
     ) -> Result<Envelope<T>, Error<C>> {
-        let url = self.method_url(method).map_err(|message| Error::InvalidRequest {
-            method: method.to_string(),
-            message,
-        })?;
+        let url = self
+            .method_url(method)
+            .map_err(|message| Error::InvalidRequest {
+                method: method.to_string(),
+                message,
+            })?;
         if let Auth::OAuth { access_token } = &self.inner.auth {
-            params.insert("auth".into(), Value::String(access_token.expose().to_string()));
+            params.insert(
+                "auth".into(),
+                Value::String(access_token.expose().to_string()),
+            );
         }
         let body = serde_json::to_vec(&params).map_err(|e| Error::InvalidRequest {
             method: method.to_string(),
@@ -418,7 +427,12 @@ mod tests {
             assert!(!format!("{e:?}").contains("s3cr3tvalue"), "{e:?}");
         }
         let e = Client::from_webhook("http://example.bitrix24.ru/rest/1/s3cr3tvalue/").unwrap_err();
-        assert_eq!(e, ConfigError::HttpsRequired { what: "webhook URL" });
+        assert_eq!(
+            e,
+            ConfigError::HttpsRequired {
+                what: "webhook URL"
+            }
+        );
         assert!(Client::from_webhook("http://localhost:1/rest/1/x/").is_ok());
         assert!(Client::from_webhook("http://[::1]:1/rest/1/x/").is_ok());
     }
@@ -427,7 +441,10 @@ mod tests {
     fn debug_hides_secrets() {
         let c = Client::from_webhook("https://example.bitrix24.ru/rest/1/s3cr3tvalue/").unwrap();
         let d = format!("{c:?}");
-        assert!(d.contains("example.bitrix24.ru") && !d.contains("s3cr3tvalue"), "{d}");
+        assert!(
+            d.contains("example.bitrix24.ru") && !d.contains("s3cr3tvalue"),
+            "{d}"
+        );
         let c = Client::from_oauth("https://example.bitrix24.ru", "tok3nvalue").unwrap();
         let d = format!("{c:?}");
         assert!(!d.contains("tok3nvalue"), "{d}");

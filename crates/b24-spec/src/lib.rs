@@ -90,9 +90,10 @@ pub fn load_dir(dir: &Path, base: &Path) -> Result<Vec<Spec>, SpecError> {
     for path in spec_files(dir)? {
         let display = path.strip_prefix(base).unwrap_or(&path).to_path_buf();
         let spec = load_file(&path, &display)?;
-        if let Some(other) = specs.iter().find(|s| {
-            s.method.eq_ignore_ascii_case(&spec.method) || s.rust_name == spec.rust_name
-        }) {
+        if let Some(other) = specs
+            .iter()
+            .find(|s| s.method.eq_ignore_ascii_case(&spec.method) || s.rust_name == spec.rust_name)
+        {
             return Err(SpecError {
                 location: spec.location.clone(),
                 key: "method".into(),

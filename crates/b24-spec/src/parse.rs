@@ -50,10 +50,9 @@ impl Cx<'_> {
         let offset = span.start.min(self.src.len());
         let before = &self.src[..offset];
         let line = before.matches('\n').count() + 1;
-        let column = before
-            .rfind('\n')
-            .map_or(before.chars().count(), |nl| before[nl + 1..].chars().count())
-            + 1;
+        let column = before.rfind('\n').map_or(before.chars().count(), |nl| {
+            before[nl + 1..].chars().count()
+        }) + 1;
         Location {
             file: self.file.to_path_buf(),
             line,
@@ -572,7 +571,11 @@ impl Cx<'_> {
     fn errors(&self, t: &Table<'_>) -> Res<Vec<ErrorCode>> {
         let mut out: Vec<ErrorCode> = Vec::new();
         for (p, span, et) in self.array_of_tables(t, "errors")? {
-            self.check_keys(et, &p, &["code", "status", "message", "description", "note"])?;
+            self.check_keys(
+                et,
+                &p,
+                &["code", "status", "message", "description", "note"],
+            )?;
             let code = self.req_str(et, &span, &p, "code")?;
             if !code
                 .chars()
@@ -624,10 +627,7 @@ impl Cx<'_> {
                 self.error(
                     body_v.span(),
                     &join(&p, "body"),
-                    format!(
-                        "the body is not JSON: {e} (line {} of the body)",
-                        e.line()
-                    ),
+                    format!("the body is not JSON: {e} (line {} of the body)", e.line()),
                 )
             })?;
             let request = match self.get(et, "request") {
@@ -879,7 +879,9 @@ description = "true"
         assert_eq!(e.key, "result.type");
         assert_eq!(e.location.line, 9);
         assert!(e.message.contains("unknown type `bool`"), "{e}");
-        assert!(e.to_string().starts_with("spec/test.toml:9:8: result.type: "));
+        assert!(e
+            .to_string()
+            .starts_with("spec/test.toml:9:8: result.type: "));
     }
 
     #[test]
@@ -924,8 +926,7 @@ description = "true"
             .unwrap_err()
             .message
             .contains("`Missing` is not defined"));
-        let src =
-            format!("{MINIMAL}\n[enums.Unused]\ndescription = \"u\"\nvalues = [\"x\"]\n");
+        let src = format!("{MINIMAL}\n[enums.Unused]\ndescription = \"u\"\nvalues = [\"x\"]\n");
         assert!(parse(&src)
             .unwrap_err()
             .message

@@ -12,6 +12,9 @@ fn every_workspace_spec_validates() {
         .expect("dialog.get is described");
     assert_eq!(dialog.one_of[0].params.len(), 4);
     let codes: Vec<&str> = dialog.errors.iter().map(|e| e.code.as_str()).collect();
-    assert_eq!(codes, ["ACCESS_ERROR", "IM_NOT_INSTALLED", "DIALOG_ID_EMPTY"]);
+    assert_eq!(
+        codes,
+        ["ACCESS_ERROR", "IM_NOT_INSTALLED", "DIALOG_ID_EMPTY"]
+    );
     assert_eq!(dialog.object("Dialog").map(|o| o.fields.len()), Some(38));
 }
