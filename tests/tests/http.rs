@@ -21,8 +21,18 @@ fn example_body(name: &str) -> Value {
     serde_json::from_str(ex.body).unwrap()
 }
 
+/// These tests pin what one call does with one answer, so retries are off (the retry
+/// policy has tests of its own).
+fn client_at(base: &str) -> Client {
+    b24_runtime::Client::builder_webhook(&format!("{base}/rest/1/{SECRET}/"))
+        .retry(b24_runtime::RetryPolicy::none())
+        .build()
+        .unwrap()
+        .into()
+}
+
 async fn client_for(server: &MockServer) -> Client {
-    Client::from_webhook(&format!("{}/rest/1/{SECRET}/", server.uri())).unwrap()
+    client_at(&server.uri())
 }
 
 /// No error, whatever its kind, shows the webhook secret or token.
@@ -253,7 +263,7 @@ async fn body_shorter_than_its_content_length_is_a_transport_error_after_send() 
         &body[..100]
     );
     let addr = b24_tests::raw_http_once(raw.into_bytes()).await.unwrap();
-    let client = Client::from_webhook(&format!("http://{addr}/rest/1/{SECRET}/")).unwrap();
+    let client = client_at(&format!("http://{addr}"));
     let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
     assert_no_secret(&err);
     assert!(
@@ -271,7 +281,7 @@ async fn body_shorter_than_its_content_length_is_a_transport_error_after_send() 
 #[tokio::test]
 async fn dropped_connection_is_a_transport_error() {
     let addr = b24_tests::raw_http_once(Vec::new()).await.unwrap();
-    let client = Client::from_webhook(&format!("http://{addr}/rest/1/{SECRET}/")).unwrap();
+    let client = client_at(&format!("http://{addr}"));
     let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
     assert_no_secret(&err);
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
@@ -282,7 +292,7 @@ async fn refused_connection_is_a_transport_error_before_send() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let client = Client::from_webhook(&format!("http://{addr}/rest/1/{SECRET}/")).unwrap();
+    let client = client_at(&format!("http://{addr}"));
     let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
     assert_no_secret(&err);
     assert!(
@@ -375,13 +385,21 @@ async fn raw_calls_share_the_envelope_and_errors() {
     let client = client_for(&server).await;
     let env = client
         .runtime()
-        .call_raw("imopenlines.revision.get", Default::default())
+        .call_raw(
+            "imopenlines.revision.get",
+            b24_core::MethodKind::Read,
+            Default::default(),
+        )
         .await
         .unwrap();
     assert_eq!(env.result["web"], 2);
     let err = client
         .runtime()
-        .call_raw("no.such.method", Default::default())
+        .call_raw(
+            "no.such.method",
+            b24_core::MethodKind::Read,
+            Default::default(),
+        )
         .await
         .unwrap_err();
     assert!(err.is_portal(PortalErrorCode::ErrorMethodNotFound));

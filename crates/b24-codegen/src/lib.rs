@@ -287,6 +287,17 @@ impl<'a> Operation<'a> {
             }
         });
         let params_body = self.params_body();
+        let paged_impl = match self.result_type() {
+            TypeExpr::Array(item) if spec.result.paged => {
+                let item = self.rust_type(strip_null(&item));
+                Some(quote! {
+                    impl #core::PagedMethod for Request {
+                        type Item = #item;
+                    }
+                })
+            }
+            _ => None,
+        };
         Ok(quote! {
             #doc
             pub mod #op {
@@ -313,6 +324,8 @@ impl<'a> Operation<'a> {
                         #params_body
                     }
                 }
+
+                #paged_impl
 
                 #(#objects)*
                 #(#enums)*

@@ -188,6 +188,19 @@ pub fn decode_json<T: Lenient>(bytes: &[u8]) -> Result<T, DecodeError> {
     Ok(value)
 }
 
+/// Decodes a lenient `T` from an already parsed JSON value (a `batch` command's result),
+/// naming the path of the first bad value.
+pub fn decode_value<T: Lenient>(value: Value) -> Result<T, DecodeError> {
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(value, &mut track);
+    lenient::deserialize::<T, _>(tracked).map_err(|inner| DecodeError {
+        path: track.path().to_string(),
+        eof: false,
+        syntax: false,
+        message: inner.to_string(),
+    })
+}
+
 /// Runs `seed` over JSON, tracking the path of the value being decoded.
 fn deserialize_tracked<'de, S: de::DeserializeSeed<'de>>(
     seed: S,

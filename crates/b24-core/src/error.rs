@@ -242,6 +242,23 @@ pub enum Error<C = UndocumentedCode> {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A command of a `batch` that the portal did not run (`halt` stopped the batch at an
+    /// earlier error, or the batch request itself failed).
+    #[error("{method}: not executed: {reason}")]
+    NotExecuted {
+        /// REST method.
+        method: String,
+        /// Why.
+        reason: String,
+    },
+    /// The OAuth access token expired and could not be refreshed.
+    #[error("{method}: the access token expired and refreshing it failed: {message}")]
+    TokenRefresh {
+        /// REST method.
+        method: String,
+        /// Why (never contains a token).
+        message: String,
+    },
     /// The request could not be built (bad parameters, bad configuration).
     #[error("{method}: invalid request: {message}")]
     InvalidRequest {
@@ -273,6 +290,8 @@ impl<C: MethodErrorCode> Error<C> {
             | Error::Decode { method, .. }
             | Error::Transport { method, .. }
             | Error::OutcomeUnknown { method, .. }
+            | Error::NotExecuted { method, .. }
+            | Error::TokenRefresh { method, .. }
             | Error::InvalidRequest { method, .. } => method,
         }
     }
@@ -351,6 +370,8 @@ impl<C: MethodErrorCode> Error<C> {
                 source,
             },
             Error::OutcomeUnknown { method, source } => Error::OutcomeUnknown { method, source },
+            Error::NotExecuted { method, reason } => Error::NotExecuted { method, reason },
+            Error::TokenRefresh { method, message } => Error::TokenRefresh { method, message },
             Error::InvalidRequest { method, message } => Error::InvalidRequest { method, message },
         }
     }

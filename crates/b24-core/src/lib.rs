@@ -15,13 +15,15 @@ mod error;
 pub mod lenient;
 mod method;
 
-pub use envelope::{decode_json, decode_response, DecodeError, Envelope, Time, EXCERPT_CHARS};
+pub use envelope::{
+    decode_json, decode_response, decode_value, DecodeError, Envelope, Time, EXCERPT_CHARS,
+};
 pub use error::{
     ApiError, ApiErrorCode, Error, MethodErrorCode, PortalErrorCode, TransportPhase,
     UndocumentedCode,
 };
 pub use lenient::Lenient;
-pub use method::{Example, Method, MethodKind, ToParam};
+pub use method::{Example, Method, MethodKind, PagedMethod, ToParam};
 
 /// Re-exports for generated code; not a public API.
 #[doc(hidden)]

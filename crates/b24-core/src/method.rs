@@ -35,6 +35,13 @@ pub trait Method: Send + Sync {
     fn params(&self) -> Map<String, Value>;
 }
 
+/// A list method that pages with `start` / `next` / `total` (50 items a page): its
+/// `Output` is a list of `Item`.
+pub trait PagedMethod: Method<Output = Vec<<Self as PagedMethod>::Item>> + Clone {
+    /// One item of the list.
+    type Item: Lenient + Send + 'static;
+}
+
 /// A documented answer of a method, as written in its spec file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Example {

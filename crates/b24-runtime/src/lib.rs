@@ -8,19 +8,34 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batch;
+mod limiter;
+mod oauth;
+mod paging;
+mod php;
+mod retry;
 mod secret;
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use b24_core::{
     decode_response, ApiError, ApiErrorCode, Envelope, Error, Method, MethodErrorCode, MethodKind,
     PortalErrorCode, Time, TransportPhase, UndocumentedCode,
 };
+pub use batch::{Batch, BatchResults, Handle, BATCH_LIMIT};
+pub use limiter::{LeakyBucket, RateLimit};
+pub use oauth::{OAuthConfig, OAuthTokens, StoreError, TokenStore, DEFAULT_TOKEN_ENDPOINT};
+pub use php::encode_query;
+pub use retry::RetryPolicy;
 pub use secret::Secret;
 use serde_json::{Map, Value};
 use url::Url;
+
+use crate::oauth::OAuthSession;
+use crate::retry::{classify, Verdict};
 
 /// A configuration mistake, found when the client is built. Never echoes a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,7 +66,10 @@ enum Auth {
     /// `https://<portal>/rest/<user>/<secret>/<method>.json`.
     Webhook { user: String, secret: Secret },
     /// `https://<portal>/rest/<method>.json` with the access token.
-    OAuth { access_token: Secret },
+    OAuth {
+        tokens: OAuthTokens,
+        config: Option<OAuthConfig>,
+    },
 }
 
 /// Settings of a [`Client`]; start with [`Client::builder_webhook`] or
@@ -65,6 +83,10 @@ pub struct ClientBuilder {
     max_response_bytes: usize,
     root_certificates: Vec<Vec<u8>>,
     user_agent: String,
+    rate_limit: Option<RateLimit>,
+    bucket: Option<LeakyBucket>,
+    retry: RetryPolicy,
+    max_in_flight: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -74,6 +96,8 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("rate_limit", &self.rate_limit)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -91,6 +115,10 @@ impl ClientBuilder {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             root_certificates: Vec::new(),
             user_agent: concat!("b24-openlines/", env!("CARGO_PKG_VERSION")).to_string(),
+            rate_limit: Some(RateLimit::STANDARD),
+            bucket: None,
+            retry: RetryPolicy::default(),
+            max_in_flight: 16,
         }
     }
 
@@ -124,6 +152,43 @@ impl ClientBuilder {
         self
     }
 
+    /// The portal's request-rate limits (default [`RateLimit::STANDARD`]); `None` sends
+    /// without a client-side bucket (503 answers are still retried).
+    pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// Shares a bucket with other clients of the same portal (the portal counts per portal
+    /// and source address, so clients of one process should share one bucket).
+    pub fn shared_bucket(mut self, bucket: LeakyBucket) -> Self {
+        self.bucket = Some(bucket);
+        self
+    }
+
+    /// Retry settings (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How many batch requests [`Client::many`] keeps in flight at once (default 16); the
+    /// bucket still decides when each is sent.
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// OAuth only: refresh the access token on `expired_token` with this refresh token and
+    /// application credentials, at `config.token_endpoint`.
+    pub fn refresh(mut self, refresh_token: impl Into<String>, config: OAuthConfig) -> Self {
+        if let Auth::OAuth { tokens, config: c } = &mut self.auth {
+            tokens.refresh_token = Secret::new(refresh_token);
+            *c = Some(config);
+        }
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client, ConfigError> {
         let portal = self.portal?;
@@ -141,18 +206,31 @@ impl ClientBuilder {
         let http = http
             .build()
             .map_err(|e| ConfigError::Http(e.without_url().to_string()))?;
+        let bucket = self
+            .bucket
+            .or_else(|| self.rate_limit.map(LeakyBucket::new));
+        let (auth, oauth) = match self.auth {
+            Auth::OAuth { tokens, config } => (None, Some(OAuthSession::new(tokens, config))),
+            Auth::Webhook { user, secret } => (Some((user, secret)), None),
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 portal,
-                auth: self.auth,
+                webhook: auth,
+                oauth,
                 max_response_bytes: self.max_response_bytes,
+                bucket,
+                retry: self.retry,
+                max_in_flight: self.max_in_flight,
+                operating_reset: Mutex::new(HashMap::new()),
             }),
         })
     }
 }
 
-/// A connection to one portal. Cheap to clone; clones share the connection pool.
+/// A connection to one portal. Cheap to clone; clones share the connection pool, the rate
+/// limiter and the OAuth tokens.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -161,18 +239,30 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     portal: Url,
-    auth: Auth,
+    webhook: Option<(String, Secret)>,
+    oauth: Option<OAuthSession>,
     max_response_bytes: usize,
+    bucket: Option<LeakyBucket>,
+    retry: RetryPolicy,
+    max_in_flight: usize,
+    /// Per method: when its operating-time window resets (Unix seconds), from `time`.
+    operating_reset: Mutex<HashMap<String, i64>>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Client");
         d.field("portal", &self.inner.portal.as_str());
-        match &self.inner.auth {
-            Auth::Webhook { user, secret } => d.field("webhook_user", user).field("secret", secret),
-            Auth::OAuth { access_token } => d.field("access_token", access_token),
-        };
+        if let Some((user, secret)) = &self.inner.webhook {
+            d.field("webhook_user", user).field("secret", secret);
+        }
+        if let Some(o) = &self.inner.oauth {
+            d.field("access_token", &o.current().0);
+        }
+        d.field(
+            "rate_limit",
+            &self.inner.bucket.as_ref().map(LeakyBucket::limit),
+        );
         d.finish()
     }
 }
@@ -245,13 +335,19 @@ fn parse_portal(url: &str) -> Result<Url, ConfigError> {
     Ok(parsed)
 }
 
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 impl Client {
     /// A client for an incoming webhook `https://<portal>/rest/<user>/<secret>/`.
     pub fn from_webhook(url: &str) -> Result<Client, ConfigError> {
         Self::builder_webhook(url).build()
     }
 
-    /// A client for an OAuth access token on `portal` (`https://<portal>/`).
+    /// A client for an OAuth access token on `portal` (`https://<portal>/`), without refresh.
     pub fn from_oauth(
         portal: &str,
         access_token: impl Into<String>,
@@ -267,19 +363,25 @@ impl Client {
             }
             Err(e) => ClientBuilder::new(
                 Err(e),
-                Auth::OAuth {
-                    access_token: Secret::new(""),
+                Auth::Webhook {
+                    user: String::new(),
+                    secret: Secret::new(""),
                 },
             ),
         }
     }
 
-    /// Settings for an OAuth client.
+    /// Settings for an OAuth client; add [`ClientBuilder::refresh`] for long-running use.
     pub fn builder_oauth(portal: &str, access_token: impl Into<String>) -> ClientBuilder {
         ClientBuilder::new(
             parse_portal(portal),
             Auth::OAuth {
-                access_token: Secret::new(access_token),
+                tokens: OAuthTokens {
+                    access_token: Secret::new(access_token),
+                    refresh_token: Secret::new(""),
+                    expires_at: None,
+                },
+                config: None,
             },
         )
     }
@@ -289,13 +391,27 @@ impl Client {
         &self.inner.portal
     }
 
+    /// The client-side bucket, if any.
+    pub fn bucket(&self) -> Option<&LeakyBucket> {
+        self.inner.bucket.as_ref()
+    }
+
+    /// The current OAuth tokens (after refreshes), if this is an OAuth client.
+    pub fn oauth_tokens(&self) -> Option<OAuthTokens> {
+        self.inner.oauth.as_ref().map(|o| {
+            o.state
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .tokens
+                .clone()
+        })
+    }
+
     /// The URL of a method. Contains the webhook secret: never log it.
     fn method_url(&self, method: &str) -> Result<Url, String> {
-        let path = match &self.inner.auth {
-            Auth::Webhook { user, secret } => {
-                format!("rest/{user}/{}/{method}.json", secret.expose())
-            }
-            Auth::OAuth { .. } => format!("rest/{method}.json"),
+        let path = match &self.inner.webhook {
+            Some((user, secret)) => format!("rest/{user}/{}/{method}.json", secret.expose()),
+            None => format!("rest/{method}.json"),
         };
         self.inner
             .portal
@@ -303,7 +419,8 @@ impl Client {
             .map_err(|_| format!("cannot build the URL of `{method}`"))
     }
 
-    /// Calls a generated method and returns its typed result.
+    /// Calls a generated method and returns its typed result, with rate limiting, retries
+    /// and token refresh.
     pub async fn call<M: Method>(&self, request: &M) -> Result<M::Output, Error<M::ErrorCode>> {
         self.call_envelope(request).await.map(|e| e.result)
     }
@@ -313,21 +430,123 @@ impl Client {
         &self,
         request: &M,
     ) -> Result<Envelope<M::Output>, Error<M::ErrorCode>> {
-        self.send::<M::Output, M::ErrorCode>(M::NAME, request.params())
+        self.execute::<M::Output, M::ErrorCode>(M::NAME, M::KIND, &request.params())
             .await
     }
 
-    /// Calls any method by name with untyped parameters: the same envelope, errors and
-    /// transport as typed calls.
+    /// Calls any method by name with untyped parameters: the same envelope, errors, limits
+    /// and retries as typed calls. `kind` says whether a lost answer may be replayed.
     pub async fn call_raw(
         &self,
         method: &str,
+        kind: MethodKind,
         params: Map<String, Value>,
     ) -> Result<Envelope<Value>, Error> {
-        self.send::<Value, UndocumentedCode>(method, params).await
+        self.execute::<Value, UndocumentedCode>(method, kind, &params)
+            .await
     }
 
-    async fn send<T: b24_core::Lenient, C: MethodErrorCode>(
+    /// One call with the whole policy: wait for the bucket, send, judge the failure, retry or
+    /// refresh, and turn a lost write into `OutcomeUnknown`.
+    pub(crate) async fn execute<T: b24_core::Lenient, C: MethodErrorCode>(
+        &self,
+        method: &str,
+        kind: MethodKind,
+        params: &Map<String, Value>,
+    ) -> Result<Envelope<T>, Error<C>> {
+        let policy = &self.inner.retry;
+        let mut attempt: u32 = 0;
+        let mut refreshed = false;
+        loop {
+            attempt += 1;
+            if let Some(bucket) = &self.inner.bucket {
+                bucket.acquire().await;
+            }
+            let generation = self.inner.oauth.as_ref().map(|o| o.current().1);
+            let err = match self.send_once::<T, C>(method, params.clone()).await {
+                Ok(env) => {
+                    if let Some(reset) = env.time.as_ref().and_then(|t| t.operating_reset_at) {
+                        self.inner
+                            .operating_reset
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(method.to_string(), reset);
+                    }
+                    return Ok(env);
+                }
+                Err(e) => e,
+            };
+            let verdict = classify(&err, kind);
+            let exhausted = attempt >= policy.max_attempts.max(1);
+            let delay = match verdict {
+                Verdict::Fail => return Err(err),
+                Verdict::OutcomeUnknown => {
+                    tracing::warn!(method, error = %err, "write not replayed: its answer was lost");
+                    return Err(Error::OutcomeUnknown {
+                        method: method.to_string(),
+                        source: Box::new(err.into_untyped()),
+                    });
+                }
+                Verdict::ExpiredToken => {
+                    let (Some(oauth), Some(generation)) = (&self.inner.oauth, generation) else {
+                        return Err(err);
+                    };
+                    if refreshed {
+                        return Err(err);
+                    }
+                    refreshed = true;
+                    if let Err(message) = oauth.refresh(&self.inner.http, generation).await {
+                        tracing::warn!(method, %message, "token refresh failed");
+                        return Err(Error::TokenRefresh {
+                            method: method.to_string(),
+                            message,
+                        });
+                    }
+                    tracing::info!(method, "access token refreshed; replaying the call");
+                    attempt -= 1;
+                    continue;
+                }
+                _ if exhausted => return Err(err),
+                Verdict::RateLimited => {
+                    // The portal's bucket is full whatever ours says: fill ours so every task
+                    // waits for the drain, plus a little jitter.
+                    if let Some(bucket) = &self.inner.bucket {
+                        bucket.saturate();
+                    }
+                    policy.backoff(1)
+                }
+                Verdict::OperatingLimit => {
+                    let reset = self
+                        .inner
+                        .operating_reset
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(method)
+                        .copied();
+                    match reset {
+                        Some(at) if at > now_unix() => {
+                            Duration::from_secs((at - now_unix()) as u64)
+                                .min(policy.max_operating_wait)
+                                + policy.backoff(1)
+                        }
+                        _ => policy.backoff(attempt),
+                    }
+                }
+                Verdict::Retry => policy.backoff(attempt),
+            };
+            tracing::warn!(
+                method,
+                attempt,
+                next_attempt_in_ms = delay.as_millis() as u64,
+                reason = ?verdict,
+                error = %err,
+                "retrying"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn send_once<T: b24_core::Lenient, C: MethodErrorCode>(
         &self,
         method: &str,
         mut params: Map<String, Value>,
@@ -338,10 +557,10 @@ impl Client {
                 method: method.to_string(),
                 message,
             })?;
-        if let Auth::OAuth { access_token } = &self.inner.auth {
+        if let Some(oauth) = &self.inner.oauth {
             params.insert(
                 "auth".into(),
-                Value::String(access_token.expose().to_string()),
+                Value::String(oauth.current().0.expose().to_string()),
             );
         }
         let body = serde_json::to_vec(&params).map_err(|e| Error::InvalidRequest {
@@ -446,6 +665,7 @@ mod tests {
             "{d}"
         );
         let c = Client::from_oauth("https://example.bitrix24.ru", "tok3nvalue").unwrap();
+        assert!(c.inner.webhook.is_none());
         let d = format!("{c:?}");
         assert!(!d.contains("tok3nvalue"), "{d}");
         assert_eq!(

@@ -1,0 +1,171 @@
+//! What to do after a failed attempt: retry (and after how long), refresh the token, or give
+//! up. The rule that matters most: a write whose request reached the portal and whose answer
+//! was lost is never replayed; the caller gets `Error::OutcomeUnknown` instead.
+
+use std::time::Duration;
+
+use b24_core::{ApiErrorCode, Error, MethodErrorCode, MethodKind, PortalErrorCode, TransportPhase};
+
+/// Retry settings. Backoff is capped exponential with full jitter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 disables retries).
+    pub max_attempts: u32,
+    /// Backoff before the second attempt (before jitter).
+    pub base_delay: Duration,
+    /// Largest backoff.
+    pub max_delay: Duration,
+    /// Longest wait for a method's operating-time budget to reset (`OPERATION_TIME_LIMIT`).
+    pub max_operating_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(20),
+            max_operating_wait: Duration::from_secs(11 * 60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Full-jitter backoff before attempt `attempt + 1` (`attempt` ≥ 1).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.base_delay.saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1).min(20))
+                .unwrap_or(u32::MAX),
+        );
+        let ceiling = exp.min(self.max_delay);
+        ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+/// The verdict on one failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The portal's rate limit: it did not run the call; any method may be retried once the
+    /// bucket drains.
+    RateLimited,
+    /// The method's operating-time budget is spent: wait for its reset.
+    OperatingLimit,
+    /// The access token expired: refresh it and replay.
+    ExpiredToken,
+    /// Safe to retry after a backoff (the portal did not run it, or it only reads).
+    Retry,
+    /// A write may have run and its answer was lost: report the outcome as unknown.
+    OutcomeUnknown,
+    /// Final: give the error to the caller.
+    Fail,
+}
+
+/// Whether the portal may have run the call behind this error, and what to do.
+pub(crate) fn classify<C: MethodErrorCode>(e: &Error<C>, kind: MethodKind) -> Verdict {
+    let lost_answer = || match kind {
+        MethodKind::Read => Verdict::Retry,
+        MethodKind::Write => Verdict::OutcomeUnknown,
+    };
+    match e {
+        Error::Api { error, .. } => match error.code {
+            ApiErrorCode::Portal(PortalErrorCode::QueryLimitExceeded) => Verdict::RateLimited,
+            ApiErrorCode::Portal(PortalErrorCode::OperationTimeLimit) => Verdict::OperatingLimit,
+            ApiErrorCode::Portal(PortalErrorCode::ExpiredToken) => Verdict::ExpiredToken,
+            // The portal answered: a write's outcome is whatever the error says; only reads
+            // are worth another try.
+            ApiErrorCode::Portal(
+                PortalErrorCode::InternalServerError | PortalErrorCode::ErrorUnexpectedAnswer,
+            ) if kind == MethodKind::Read => Verdict::Retry,
+            _ => Verdict::Fail,
+        },
+        // A proxy's error page, a gateway timeout: the portal's answer, if any, was lost.
+        Error::UnexpectedResponse { status, .. } if *status >= 500 => lost_answer(),
+        Error::UnexpectedResponse { .. } => Verdict::Fail,
+        // A body cut short is a lost answer; a well-formed answer of the wrong shape will be
+        // the same next time.
+        Error::Decode { message, .. } if message.contains("EOF") => lost_answer(),
+        Error::Decode { .. } => Verdict::Fail,
+        Error::Transport {
+            phase: TransportPhase::Connect,
+            ..
+        } => Verdict::Retry,
+        Error::Transport { .. } => lost_answer(),
+        _ => Verdict::Fail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use b24_core::{decode_response, UndocumentedCode};
+
+    fn api(status: u16, code: &str) -> Error<UndocumentedCode> {
+        let body = format!(r#"{{"error":"{code}","error_description":"x"}}"#);
+        decode_response::<serde_json::Value, UndocumentedCode>("m", status, None, body.as_bytes())
+            .unwrap_err()
+    }
+
+    #[test]
+    fn reads_and_writes_are_judged_differently() {
+        use MethodKind::*;
+        assert_eq!(
+            classify(&api(503, "QUERY_LIMIT_EXCEEDED"), Write),
+            Verdict::RateLimited
+        );
+        assert_eq!(
+            classify(&api(429, "OPERATION_TIME_LIMIT"), Write),
+            Verdict::OperatingLimit
+        );
+        assert_eq!(
+            classify(&api(401, "expired_token"), Read),
+            Verdict::ExpiredToken
+        );
+        assert_eq!(
+            classify(&api(500, "INTERNAL_SERVER_ERROR"), Read),
+            Verdict::Retry
+        );
+        assert_eq!(
+            classify(&api(500, "INTERNAL_SERVER_ERROR"), Write),
+            Verdict::Fail
+        );
+        assert_eq!(classify(&api(400, "ACCESS_ERROR"), Read), Verdict::Fail);
+        let html =
+            decode_response::<serde_json::Value, UndocumentedCode>("m", 502, None, b"<html>")
+                .unwrap_err();
+        assert_eq!(classify(&html, Read), Verdict::Retry);
+        assert_eq!(classify(&html, Write), Verdict::OutcomeUnknown);
+        let cut = decode_response::<serde_json::Value, UndocumentedCode>(
+            "m",
+            200,
+            None,
+            b"{\"result\":[1,",
+        )
+        .unwrap_err();
+        assert_eq!(classify(&cut, Read), Verdict::Retry);
+        assert_eq!(classify(&cut, Write), Verdict::OutcomeUnknown);
+        let shape = decode_response::<i64, UndocumentedCode>("m", 200, None, b"{\"result\":\"x\"}")
+            .unwrap_err();
+        assert_eq!(classify(&shape, Read), Verdict::Fail);
+    }
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let p = RetryPolicy::default();
+        for attempt in 1..40 {
+            let d = p.backoff(attempt);
+            assert!(d <= p.max_delay, "{attempt}: {d:?}");
+        }
+        let spread: std::collections::HashSet<u128> =
+            (0..20).map(|_| p.backoff(3).as_micros()).collect();
+        assert!(spread.len() > 1, "jitter varies the delay");
+        assert!(p.backoff(1) <= p.base_delay);
+    }
+}
