@@ -248,7 +248,10 @@ fn norm(s: &str) -> String {
 }
 
 fn heading_word(text: &str) -> (String, bool) {
-    let is_item = text.contains("Элемент массива") || text.contains("элемент");
+    let is_item = text.contains("Элемент массива")
+        || text.contains("элемент")
+        || text.trim_end().ends_with("[]")
+        || text.trim_end().ends_with("[]`");
     let word = text
         .split_whitespace()
         .last()
@@ -265,6 +268,8 @@ struct Importer<'a> {
     raw: Vec<RawObject>,
     used_names: HashSet<String>,
     resolving: HashSet<usize>,
+    /// Objects renamed to avoid a clash, with the note to attach.
+    renamed: Vec<(String, String)>,
 }
 
 /// Context of an import: where the docs checkout is (for the simulator's `kind` and the
@@ -356,7 +361,15 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
     let mut sub = None;
     let mut description_lines = Vec::new();
     let mut seen_section = false;
+    let mut in_note = false;
     for b in &blocks {
+        if let Block::Text { text, .. } = b {
+            if text.starts_with("{% note") {
+                in_note = true;
+            } else if text.starts_with("{% endnote") {
+                in_note = false;
+            }
+        }
         match b {
             Block::Heading(h) if h.level == 2 => {
                 section = section_kind(&h.text);
@@ -370,7 +383,11 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
                 continue;
             }
             Block::Text { text, .. } if !seen_section => {
-                if !text.starts_with('>') && !text.starts_with("{%") && !text.starts_with('-') {
+                if !in_note
+                    && !text.starts_with('>')
+                    && !text.starts_with("{%")
+                    && !text.starts_with('-')
+                {
                     description_lines.push(plain(text));
                 }
             }
@@ -484,6 +501,7 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
         raw: Vec::new(),
         used_names: HashSet::new(),
         resolving: HashSet::new(),
+        renamed: Vec::new(),
     };
     imp.collect_objects(&placed)?;
     imp.params(&placed, src)?;
@@ -657,7 +675,7 @@ impl Importer<'_> {
             return n.clone();
         }
         let o = &self.raw[idx];
-        let mut base = if !o.params && norm(&o.word) == "result" {
+        let mut base = if !o.params && norm(&o.word) == "result" && !o.is_item {
             format!(
                 "{}Result",
                 pascal_case(&snake_case(
@@ -699,6 +717,14 @@ impl Importer<'_> {
         while self.used_names.contains(&name) {
             name = format!("{base}{k}");
             k += 1;
+        }
+        if name != base {
+            let line = self.raw[idx].line;
+            let m = self.warn(
+                line,
+                format!("another table is also called `{base}`: this one is named `{name}`; choose a better name"),
+            );
+            self.renamed.push((name.clone(), m));
         }
         self.used_names.insert(name.clone());
         self.raw[idx].name = Some(name.clone());
@@ -839,8 +865,11 @@ impl Importer<'_> {
         match t {
             "object" => Some(match link {
                 Some(i) => {
-                    let keyed = description.contains("Ключ объекта")
-                        || description.contains("ключ объекта");
+                    let d = description.to_lowercase();
+                    let keyed = d.contains("ключ объекта")
+                        || d.contains("ключ —")
+                        || d.contains("ключ -")
+                        || d.contains("где ключ");
                     let n = self.linked(i, false);
                     if keyed && !n.starts_with("map<") {
                         format!("map<{n}>")
@@ -982,19 +1011,9 @@ impl Importer<'_> {
                     }
                 }
                 Block::Code(c) if c.lang == "json" || c.text.trim_start().starts_with('{') => {
-                    match serde_json::from_str::<Value>(&c.text) {
-                        Ok(v) => {
-                            if example.is_none() {
-                                example = Some((v, c.line));
-                            }
-                        }
-                        Err(e) => {
-                            return Err(err(
-                                self.page,
-                                c.line + e.line(),
-                                format!("valid JSON in the answer example ({e})"),
-                            ))
-                        }
+                    let v = self.example_json(c)?;
+                    if example.is_none() {
+                        example = Some((v, c.line));
                     }
                 }
                 _ => {}
@@ -1002,6 +1021,7 @@ impl Importer<'_> {
         }
         // The envelope table: rows `result`, `time`, `next`, `total`.
         let mut result_row = None;
+        let mut synthesized = None;
         for p in &resp {
             if let Block::Table(t) = p.block {
                 if !is_field_table(t)
@@ -1015,13 +1035,46 @@ impl Importer<'_> {
                     .iter()
                     .filter_map(|r| row_info(&cols, r))
                     .collect();
-                if rows.iter().any(|r| r.name == "result") {
-                    for r in &rows {
-                        if r.name == "next" || r.name == "total" {
-                            self.method.result.paged = true;
-                        }
+                for r in &rows {
+                    if r.name == "next" || r.name == "total" {
+                        self.method.result.paged = true;
                     }
+                }
+                if rows.iter().any(|r| r.name == "result") {
                     result_row = rows.into_iter().find(|r| r.name == "result");
+                    break;
+                }
+                // No `result` row: the table lists the keys of `result` itself.
+                let keys: Vec<RowInfo> = rows
+                    .into_iter()
+                    .filter(|r| !matches!(r.name.as_str(), "time" | "next" | "total"))
+                    .collect();
+                if !keys.is_empty() {
+                    let line = t.line;
+                    self.raw.push(RawObject {
+                        word: "result".into(),
+                        anchor: None,
+                        is_item: false,
+                        params: false,
+                        heading: "Возвращаемые данные".into(),
+                        rows: keys,
+                        line,
+                        name: None,
+                        description: None,
+                    });
+                    synthesized = Some(self.raw.len() - 1);
+                    result_row = Some(RowInfo {
+                        name: "result".into(),
+                        required: true,
+                        types: vec!["object".into()],
+                        anchors: Vec::new(),
+                        description:
+                            "The result (the keys the page's `Возвращаемые данные` table lists)."
+                                .into(),
+                        raw_description: String::new(),
+                        example: None,
+                        line,
+                    });
                     break;
                 }
             }
@@ -1029,13 +1082,21 @@ impl Importer<'_> {
         let key_list = self.key_list(&resp);
         match result_row {
             Some(row) => {
-                let (mut ty, guessed, note) = self.row_type(&row, false);
+                let (mut ty, guessed, note) = match synthesized {
+                    Some(i) => (self.linked(i, false), false, None),
+                    None => self.row_type(&row, false),
+                };
                 if ty == "object" {
                     // Result described right under `### Объект result` without a link.
                     if let Some(i) = self
                         .raw
                         .iter()
-                        .position(|o| !o.params && norm(&o.word) == "result")
+                        .rposition(|o| !o.params && norm(&o.word) == "result" && o.anchor.is_none())
+                        .or_else(|| {
+                            self.raw
+                                .iter()
+                                .position(|o| !o.params && norm(&o.word) == "result")
+                        })
                     {
                         ty = self.linked(i, false);
                     }
@@ -1113,6 +1174,34 @@ impl Importer<'_> {
             self.method.todos.push(m);
         }
         Ok(())
+    }
+
+    /// A JSON example; one that elides items with `...` or has `//` comments is cleaned up
+    /// (with a warning), anything else that is not JSON is an error naming the line.
+    fn example_json(&mut self, c: &markdown::Code) -> Result<Value, ImportError> {
+        match serde_json::from_str::<Value>(&c.text) {
+            Ok(v) => Ok(v),
+            Err(first) => match serde_json::from_str::<Value>(&relax_json(&c.text)) {
+                Ok(v) => {
+                    let m = self.warn(
+                        c.line,
+                        "the JSON example elides items (`...`) or has `//` comments: they were dropped, so the example shows less than the docs",
+                    );
+                    self.method.todos.push(m);
+                    Ok(v)
+                }
+                Err(_) => Err(err(
+                    self.page,
+                    c.line + first.line(),
+                    format!(
+                        "valid JSON in the example that starts at line {} ({}, column {})",
+                        c.line,
+                        first.to_string().split(" at line").next().unwrap_or(""),
+                        first.column()
+                    ),
+                )),
+            },
+        }
     }
 
     /// `- `key` – description` items under `### Описание ключей` (2024 template).
@@ -1300,13 +1389,38 @@ impl Importer<'_> {
                 } else {
                     description
                 };
-                if let Some(existing) = self.method.errors.iter().find(|e| e.code == code) {
-                    let m = format!(
-                        "error `{code}` is documented twice (line {} and {}); the second row is dropped",
-                        existing.line, row.line
-                    );
-                    let m = self.warn(row.line, m);
-                    self.method.todos.push(m);
+                if let Some(i) = self.method.errors.iter().position(|e| e.code == code) {
+                    // One code, several rows (ERROR_ARGUMENT for each bad argument): one
+                    // entry whose description lists every case.
+                    let first_extra = !self.method.errors[i].description.contains("\n- ");
+                    let line = self.method.errors[i].line;
+                    if first_extra {
+                        let m = self.warn(
+                            line,
+                            format!("error `{code}` has several rows (messages): merged into one entry; the first message is kept"),
+                        );
+                        let e = &mut self.method.errors[i];
+                        let first = format!(
+                            "- {}{}",
+                            e.message
+                                .as_ref()
+                                .map(|m| format!("`{m}`: "))
+                                .unwrap_or_default(),
+                            e.description
+                        );
+                        e.description = format!("Several cases:\n{first}");
+                        e.todos.push(m);
+                    }
+                    let e = &mut self.method.errors[i];
+                    e.description.push_str(&format!(
+                        "\n- {}{}",
+                        message
+                            .as_ref()
+                            .filter(|m| !m.is_empty())
+                            .map(|m| format!("`{m}`: "))
+                            .unwrap_or_default(),
+                        description
+                    ));
                     continue;
                 }
                 self.method.errors.push(ErrorCode {
@@ -1331,13 +1445,7 @@ impl Importer<'_> {
                     }
                 }
                 Block::Code(c) if c.lang == "json" || c.text.trim_start().starts_with('{') => {
-                    let body: Value = serde_json::from_str(&c.text).map_err(|e| {
-                        err(
-                            self.page,
-                            c.line + e.line(),
-                            format!("valid JSON in the error example ({e})"),
-                        )
-                    })?;
+                    let body: Value = self.example_json(c)?;
                     let code = body
                         .get("error")
                         .or_else(|| body.get("result").and_then(|r| r.get("error")))
@@ -1523,6 +1631,12 @@ impl Importer<'_> {
                         line: row.line,
                     });
                 }
+                otodos.extend(
+                    self.renamed
+                        .iter()
+                        .filter(|(n, _)| *n == name)
+                        .map(|(_, m)| m.clone()),
+                );
                 if fields.is_empty() {
                     let m = self.warn(o.line, format!("`{}` has no rows", o.heading));
                     otodos.push(m);
@@ -1574,6 +1688,78 @@ fn c_line(_code: &str, p: &Placed<'_>) -> usize {
     }
 }
 
+/// Drops `// comments` (outside strings), lines that are only `...` and the commas those
+/// leave dangling before `}` or `]`.
+fn relax_json(text: &str) -> String {
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let mut out = String::new();
+        let mut in_str = false;
+        let mut escaped = false;
+        let chars: Vec<char> = line.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if in_str {
+                out.push(c);
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    in_str = false;
+                }
+            } else if c == '"' {
+                in_str = true;
+                out.push(c);
+            } else if c == '/' && chars.get(i + 1) == Some(&'/') {
+                break;
+            } else {
+                out.push(c);
+            }
+            i += 1;
+        }
+        let t = out.trim().trim_end_matches(',').trim();
+        if t == "..." || t == "…" {
+            continue;
+        }
+        if out.trim().is_empty() {
+            continue;
+        }
+        lines.push(out);
+    }
+    // Remove commas before a closing bracket.
+    let joined = lines.join("\n");
+    let mut out = String::with_capacity(joined.len());
+    let chars: Vec<char> = joined.chars().collect();
+    let mut in_str = false;
+    let mut escaped = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            out.push(c);
+            continue;
+        }
+        if c == '"' {
+            in_str = true;
+        }
+        if c == ',' {
+            let next = chars[i + 1..].iter().find(|n| !n.is_whitespace());
+            if matches!(next, Some('}') | Some(']') | None) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A 2024 `Пример` cell as a JSON value of the parameter's type.
 fn example_value(text: &str, ty: &str) -> Value {
     let t = text.trim();
@@ -1608,6 +1794,15 @@ mod tests {
         assert_eq!(infer(&serde_json::json!([1, "a"])), "any[]");
         assert_eq!(infer(&serde_json::json!(1.5)), "double");
         assert_eq!(infer(&serde_json::json!({"a": 1})), "object");
+    }
+
+    #[test]
+    fn relaxed_json() {
+        let v: Value = serde_json::from_str(&relax_json(
+            "{\n  \"a\": [1,\n  ...\n  ],\n  \"b\": \"x // y\", // note\n  ... // more\n}",
+        ))
+        .unwrap();
+        assert_eq!(v, serde_json::json!({"a": [1], "b": "x // y"}));
     }
 
     #[test]

@@ -120,8 +120,21 @@ pub fn import_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Imported,
                     }
                 }
             }
-            if let Some(m) = w.mismatches.first() {
-                fix(&mut method, m, ex.location.line);
+            let mut fixed: Vec<(String, String)> = Vec::new();
+            for m in &w.mismatches {
+                let key = (
+                    m.spec_key.clone(),
+                    format!("{:?}", std::mem::discriminant(&m.kind)),
+                );
+                let key = match &m.kind {
+                    MismatchKind::UnknownKey(k) => (format!("{}.{k}", key.0), key.1),
+                    _ => key,
+                };
+                if fixed.contains(&key) {
+                    continue;
+                }
+                fixed.push(key);
+                fix(&mut method, m);
                 changed = true;
             }
             if changed {
@@ -129,6 +142,17 @@ pub fn import_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Imported,
             }
         }
         if !changed {
+            if untyped_arrays(&mut method) {
+                let toml = render::render(&method);
+                let spec = b24_spec::parse_spec(&display, &toml).map_err(|e| ImportError {
+                    page: page.to_path_buf(),
+                    line: 0,
+                    expected: format!(
+                        "a page that gives a valid spec; the generated spec is invalid: {e}"
+                    ),
+                })?;
+                return Ok(Imported { method, toml, spec });
+            }
             return Ok(Imported { method, toml, spec });
         }
     }
@@ -139,8 +163,44 @@ pub fn import_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Imported,
     })
 }
 
+/// Marks the `array`s whose element type neither the docs nor the example show.
+fn untyped_arrays(method: &mut Method) -> bool {
+    let mut notes = Vec::new();
+    for o in &mut method.objects {
+        for f in &mut o.fields {
+            if f.ty.trim_end_matches(" | null") == "array" {
+                let m = format!(
+                    "`{}.{}`: the docs say `array` without an element type and the example shows none: typed `any[]`",
+                    o.name, f.name
+                );
+                f.todos.push(m.clone());
+                notes.push(Warning {
+                    line: f.line,
+                    message: m,
+                });
+            }
+        }
+    }
+    for p in &mut method.params {
+        if p.ty.trim_end_matches(" | null") == "array" {
+            let m = format!(
+                "parameter `{}`: the docs say `array` without an element type: typed `any[]`",
+                p.name
+            );
+            p.todos.push(m.clone());
+            notes.push(Warning {
+                line: p.line,
+                message: m,
+            });
+        }
+    }
+    let any = !notes.is_empty();
+    method.warnings.extend(notes);
+    any
+}
+
 /// Makes the schema accept what the example shows, and says so.
-fn fix(method: &mut Method, m: &check::Mismatch, _line: usize) {
+fn fix(method: &mut Method, m: &check::Mismatch) {
     let example_line = method
         .examples
         .iter()
