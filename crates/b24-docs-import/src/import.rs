@@ -568,6 +568,7 @@ pub fn infer(v: &Value) -> String {
         Value::Bool(_) => "boolean".into(),
         Value::Number(n) if n.is_f64() => "double".into(),
         Value::Number(_) => "integer".into(),
+        Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => "datetime".into(),
         Value::String(_) => "string".into(),
         Value::Object(_) => "object".into(),
         Value::Array(items) => {
@@ -620,7 +621,11 @@ impl Importer<'_> {
                 .iter()
                 .filter_map(|r| row_info(&cols, r))
                 .collect();
-            let (word, is_item) = heading_word(&heading.text);
+            let (word, is_item) = if heading.text.starts_with("Список полей") {
+                ("fields".to_string(), false)
+            } else {
+                heading_word(&heading.text)
+            };
             let description = placed[..i]
                 .iter()
                 .rev()
@@ -660,6 +665,15 @@ impl Importer<'_> {
                 .position(|o| o.anchor.as_deref() == Some(a.as_str()))
             {
                 return Some(i);
+            }
+        }
+        // 2024 template: `PARAMS` "... Список полей — ниже" and a `## Список полей` table.
+        if params && row.raw_description.contains("ниже") {
+            let lists: Vec<usize> = (0..self.raw.len())
+                .filter(|i| self.raw[*i].params && self.raw[*i].heading.starts_with("Список полей"))
+                .collect();
+            if let [only] = lists.as_slice() {
+                return Some(*only);
             }
         }
         let n = norm(&row.name);
@@ -1011,7 +1025,20 @@ impl Importer<'_> {
                     }
                 }
                 Block::Code(c) if c.lang == "json" || c.text.trim_start().starts_with('{') => {
-                    let v = self.example_json(c)?;
+                    let mut v = self.example_json(c)?;
+                    let enveloped = v
+                        .as_object()
+                        .is_some_and(|o| o.contains_key("result") || o.contains_key("error"));
+                    if !enveloped {
+                        let m = self.warn(
+                            c.line,
+                            "the answer example shows only the value of `result`: it is wrapped in `{\"result\": ...}`",
+                        );
+                        self.method.result.todos.push(m);
+                        let mut env = serde_json::Map::new();
+                        env.insert("result".into(), v);
+                        v = Value::Object(env);
+                    }
                     if example.is_none() {
                         example = Some((v, c.line));
                     }
@@ -1149,7 +1176,8 @@ impl Importer<'_> {
                     _ => None,
                 }) {
                     Some(d) => d,
-                    None => "The method's result (see the example).".into(),
+                    None if example.is_some() => "The method's result (see the example).".into(),
+                    None => "TODO: the docs describe no result.".into(),
                 };
             }
         }
@@ -1358,14 +1386,13 @@ impl Importer<'_> {
                         format!("an error code (letters, digits, `_`) in the `Код` column, found `{code}`"),
                     ));
                 }
-                if b24_core::PortalErrorCode::parse(&code).is_some() {
-                    self.warn(
-                        row.line,
-                        format!("`{code}` is a portal-wide error (b24-core knows it): not copied into the method"),
-                    );
-                    continue;
-                }
                 let mut todos = Vec::new();
+                if b24_core::PortalErrorCode::parse(&code).is_some() {
+                    todos.push(self.warn(
+                        row.line,
+                        format!("`{code}` is also a portal-wide code (b24-core knows it): keep it only if this method gives it a meaning of its own"),
+                    ));
+                }
                 let (status, status_guessed) = match cell(cols.status)
                     .map(|s| s.replace('`', ""))
                     .and_then(|s| s.trim().parse::<u16>().ok())
@@ -1466,9 +1493,9 @@ impl Importer<'_> {
                         (_, Some(s)) => s,
                         _ => 400,
                     };
-                    if let (Some(i), Some(s)) = (documented, status) {
+                    if let Some(i) = documented {
                         let e = &mut self.method.errors[i];
-                        if e.status_guessed {
+                        if let (true, Some(s)) = (e.status_guessed, status) {
                             e.status = s;
                             e.status_guessed = false;
                         }
@@ -1793,6 +1820,10 @@ mod tests {
         assert_eq!(infer(&serde_json::json!([])), "any[]");
         assert_eq!(infer(&serde_json::json!([1, "a"])), "any[]");
         assert_eq!(infer(&serde_json::json!(1.5)), "double");
+        assert_eq!(
+            infer(&serde_json::json!("2020-05-12T17:40:55+02:00")),
+            "datetime"
+        );
         assert_eq!(infer(&serde_json::json!({"a": 1})), "object");
     }
 
