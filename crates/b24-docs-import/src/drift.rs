@@ -483,6 +483,10 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                 if parent != "result" && !dk.contains_key(parent) && sk.contains_key(parent) {
                     continue;
                 }
+                if dk.get(parent).is_some_and(|p| coarse(d, &p.ty) != "object") {
+                    // The parent's type differs and is reported; its keys follow from that.
+                    continue;
+                }
                 push(
                     Item::ResultKey,
                     info.display.clone(),
@@ -513,6 +517,13 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
         }
         let parent = path.rsplit_once('.').map_or("", |(p, _)| p);
         if parent != "result" && !sk.contains_key(parent) && dk.contains_key(parent) {
+            continue;
+        }
+        if sk
+            .get(parent)
+            .is_some_and(|p| coarse(spec, &p.ty) != "object")
+        {
+            // The parent's type differs and is reported; its keys follow from that.
             continue;
         }
         push(

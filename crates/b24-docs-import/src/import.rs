@@ -1387,7 +1387,8 @@ impl Importer<'_> {
                     ));
                 }
                 let mut todos = Vec::new();
-                if b24_core::PortalErrorCode::parse(&code).is_some() {
+                let repeated = self.method.errors.iter().any(|e| e.code == code);
+                if !repeated && b24_core::PortalErrorCode::parse(&code).is_some() {
                     todos.push(self.warn(
                         row.line,
                         format!("`{code}` is also a portal-wide code (b24-core knows it): keep it only if this method gives it a meaning of its own"),
