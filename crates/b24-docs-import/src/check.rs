@@ -586,3 +586,124 @@ pub fn check_dir(dir: &Path, base: &Path) -> CheckReport {
     }
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const SPEC: &str = r#"
+method = "imopenlines.test.get"
+scope = "imopenlines"
+summary = "A test."
+docs = "https://example.invalid"
+kind = "read"
+
+[result]
+type = "Thing"
+description = "d"
+
+[objects.Thing]
+description = "d"
+untyped_keys = ["legacy"]
+
+[objects.Thing.fields]
+id = { type = "integer", description = "d" }
+flag = { type = "boolean", optional = true, description = "d" }
+when = { type = "datetime | null", description = "d" }
+tags = { type = "integer[]", description = "d" }
+sub = { type = "Sub | null", optional = true, description = "d" }
+role = { type = "enum", values = ["a", "b"], optional = true, description = "d" }
+by_id = { type = "map<Sub>", description = "d" }
+
+[objects.Sub]
+description = "d"
+
+[objects.Sub.fields]
+name = { type = "string", description = "d" }
+"#;
+
+    fn spec() -> Spec {
+        b24_spec::parse_spec(Path::new("t.toml"), SPEC).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn walk(spec: &Spec, result: serde_json::Value) -> Walker<'_> {
+        let mut w = Walker::new(spec);
+        w.body(&serde_json::json!({ "result": result }));
+        w
+    }
+
+    #[test]
+    fn lenient_values_decode() {
+        let s = spec();
+        let w = walk(
+            &s,
+            serde_json::json!({
+                "ID": "5", "flag": "Y", "when": "", "tags": {"0": "1", "3": 2},
+                "sub": [], "role": "zzz", "by_id": [], "legacy": 1
+            }),
+        );
+        assert_eq!(w.mismatches, Vec::new());
+        assert_eq!(
+            w.unknown_enum_values,
+            [("result.role".to_string(), "zzz".to_string())]
+        );
+    }
+
+    #[test]
+    fn mismatches_name_path_and_key() {
+        let s = spec();
+        let w = walk(
+            &s,
+            serde_json::json!({
+                "id": "x", "when": null, "tags": [1, "b"], "sub": {"name": {}},
+                "by_id": {"7": {}}, "other": true
+            }),
+        );
+        let got: Vec<(String, String)> = w
+            .mismatches
+            .iter()
+            .map(|m| (m.path.clone(), m.spec_key.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "result.id".to_string(),
+                    "objects.Thing.fields.id".to_string()
+                ),
+                ("result.tags[1]".into(), "objects.Thing.fields.tags".into()),
+                ("result.sub.name".into(), "objects.Sub.fields.name".into()),
+                ("result.by_id.7".into(), "objects.Sub.fields.name".into()),
+                ("result.other".into(), "objects.Thing".into()),
+            ]
+        );
+        assert!(matches!(w.mismatches[3].kind, MismatchKind::MissingKey(_)));
+        assert!(matches!(w.mismatches[4].kind, MismatchKind::UnknownKey(_)));
+        let missing = walk(&s, serde_json::json!({ "when": null }));
+        assert!(
+            matches!(&missing.mismatches[..], [m] if m.kind == MismatchKind::MissingKey("id".into()))
+        );
+        let not_null = walk(&s, serde_json::json!(null));
+        assert_eq!(not_null.mismatches.len(), 1);
+    }
+
+    #[test]
+    fn error_examples_need_a_known_code() {
+        let src = format!(
+            "{SPEC}\n[[errors]]\ncode = \"MINE\"\nstatus = 400\ndescription = \"d\"\n\n[[examples]]\nname = \"a\"\ndescription = \"d\"\nstatus = 400\nbody = '{{\"error\": \"MINE\"}}'\n\n[[examples]]\nname = \"b\"\ndescription = \"d\"\nstatus = 401\nbody = '{{\"error\": \"NO_AUTH_FOUND\"}}'\n\n[[examples]]\nname = \"c\"\ndescription = \"d\"\nstatus = 400\nbody = '{{\"error\": \"OTHER\"}}'\n"
+        );
+        let s = b24_spec::parse_spec(Path::new("t.toml"), &src).unwrap_or_else(|e| panic!("{e}"));
+        let problems = check_spec(&s);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("`OTHER`"));
+    }
+
+    #[test]
+    fn the_workspace_specs_pass() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let report = check_dir(&root.join("spec"), &root);
+        assert!(report.files >= 1);
+        assert!(!report.failed(), "{:?}", report.problems);
+    }
+}

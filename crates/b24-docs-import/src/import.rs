@@ -382,14 +382,14 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
                 sub = Some(h);
                 continue;
             }
-            Block::Text { text, .. } if !seen_section => {
-                if !in_note
+            Block::Text { text, .. }
+                if !seen_section
+                    && !in_note
                     && !text.starts_with('>')
                     && !text.starts_with("{%")
-                    && !text.starts_with('-')
-                {
-                    description_lines.push(plain(text));
-                }
+                    && !text.starts_with('-') =>
+            {
+                description_lines.push(plain(text));
             }
             _ => {}
         }
@@ -1366,7 +1366,10 @@ impl Importer<'_> {
         // The codes table.
         for p in &errs {
             let Block::Table(t) = p.block else { continue };
-            let cols = columns(&t.rows[0]);
+            let Some(header) = t.rows.first() else {
+                continue;
+            };
+            let cols = columns(header);
             let Some(ci) = cols.code else { continue };
             for row in &t.rows[1..] {
                 let cell = |i: Option<usize>| i.and_then(|i| row.cells.get(i)).map(|c| plain(c));

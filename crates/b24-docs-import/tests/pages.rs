@@ -85,3 +85,11 @@ fn a_minimal_page_gives_a_valid_spec() {
     // The imported spec passes `check`.
     assert_eq!(b24_docs_import::check::check_spec(spec), Vec::new());
 }
+
+#[test]
+fn empty_tables_are_not_fatal() {
+    let src = format!("{HEAD}## Параметры метода\n\n#|\n|#\n\n## Обработка ошибок\n\n#|\n|#\n");
+    let imp = import(&src).unwrap_or_else(|e| panic!("{e}"));
+    assert!(imp.spec.params.is_empty());
+    assert!(imp.spec.errors.is_empty());
+}
