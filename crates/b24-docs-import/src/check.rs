@@ -1,0 +1,709 @@
+//! `xtask check`: every spec validates and every documented example decodes into its type.
+//!
+//! Decoding is checked without compiling the generated code: the example's JSON is walked
+//! against the spec's type tree with the rules the generated visitors follow (see
+//! `b24-codegen`: containers default to empty, `optional` and `| null` fields are `Option`,
+//! keys match exactly then ignoring case, `[]`/`""` are "none" where `b24_core::Lenient` says
+//! so), and every scalar is decoded by `b24_core::decode_json` with the very visitors the
+//! client uses. Keys an example has and the schema lacks are errors unless the object lists
+//! them in `untyped_keys`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use b24_spec::{Example, Field, Object, Scalar, Spec, SpecError, TypeExpr};
+use serde_json::{Map, Value};
+
+/// What is wrong with one value of an example.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MismatchKind {
+    /// The example has a key the object does not describe (nor list in `untyped_keys`).
+    UnknownKey(String),
+    /// A required key is absent.
+    MissingKey(String),
+    /// The value does not decode as the spec's type.
+    WrongType {
+        /// The spec type.
+        expected: String,
+        /// The decoder's message.
+        message: String,
+    },
+    /// No `result` in a success body.
+    NoResult,
+}
+
+/// A place where an example does not decode into the spec's type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// JSON path in the body (`result.readed_list[0].date`).
+    pub path: String,
+    /// Dotted spec key the value is checked against (`objects.Dialog.fields.date_create`).
+    pub spec_key: String,
+    /// The named object whose key holds the value (none at the root of `result`).
+    pub object: Option<String>,
+    /// That key.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub kind: MismatchKind,
+    /// The offending value (for an unknown key: its value).
+    pub value: Value,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            MismatchKind::UnknownKey(k) => write!(
+                f,
+                "{}: key `{k}` is not in the schema ({}); describe it or add it to `untyped_keys`",
+                self.path, self.spec_key
+            ),
+            MismatchKind::MissingKey(k) => write!(
+                f,
+                "{}: required key `{k}` is absent ({}); mark it `optional = true` if the portal may omit it",
+                self.path, self.spec_key
+            ),
+            MismatchKind::WrongType { expected, message } => write!(
+                f,
+                "{}: does not decode as `{expected}` ({}): {message}",
+                self.path, self.spec_key
+            ),
+            MismatchKind::NoResult => write!(f, "{}: a success body without `result`", self.path),
+        }
+    }
+}
+
+/// A value the walk reached under a key of a named object (used by the importer to infer
+/// element types).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    /// The object.
+    pub object: String,
+    /// The key.
+    pub field: String,
+    /// The value.
+    pub value: Value,
+}
+
+/// Walks example values against one spec's types.
+pub struct Walker<'a> {
+    spec: &'a Spec,
+    /// Mismatches found so far.
+    pub mismatches: Vec<Mismatch>,
+    /// Enum values the spec does not list (they decode as `Unknown`): path and value.
+    pub unknown_enum_values: Vec<(String, String)>,
+    /// Values seen under object keys.
+    pub seen: Vec<Seen>,
+}
+
+#[derive(Clone)]
+struct Ctx {
+    key: String,
+    object: Option<String>,
+    field: Option<String>,
+}
+
+impl<'a> Walker<'a> {
+    /// A walker over `spec`.
+    pub fn new(spec: &'a Spec) -> Self {
+        Walker {
+            spec,
+            mismatches: Vec::new(),
+            unknown_enum_values: Vec::new(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Checks a whole example body. Error bodies (`error` key) are not walked here.
+    pub fn body(&mut self, body: &Value) {
+        let Some(obj) = body.as_object() else {
+            self.mismatches.push(Mismatch {
+                path: "$".into(),
+                spec_key: "examples.body".into(),
+                object: None,
+                field: None,
+                kind: MismatchKind::WrongType {
+                    expected: "an envelope object".into(),
+                    message: "the body is not a JSON object".into(),
+                },
+                value: body.clone(),
+            });
+            return;
+        };
+        if obj.contains_key("error") {
+            return;
+        }
+        let Some(result) = obj.get("result") else {
+            self.mismatches.push(Mismatch {
+                path: "$".into(),
+                spec_key: "result".into(),
+                object: None,
+                field: None,
+                kind: MismatchKind::NoResult,
+                value: body.clone(),
+            });
+            return;
+        };
+        let ctx = Ctx {
+            key: "result.type".into(),
+            object: None,
+            field: None,
+        };
+        let ty = self.spec.result.ty.clone();
+        self.value(result, &ty, "result".into(), &ctx);
+        if let Some(time) = obj.get("time") {
+            if let Err(e) = decode::<Option<b24_core::Time>>(time) {
+                self.wrong("time".into(), &ctx_named("time"), "time block", e, time);
+            }
+        }
+    }
+
+    fn wrong(&mut self, path: String, ctx: &Ctx, expected: &str, message: String, v: &Value) {
+        self.mismatches.push(Mismatch {
+            path,
+            spec_key: ctx.key.clone(),
+            object: ctx.object.clone(),
+            field: ctx.field.clone(),
+            kind: MismatchKind::WrongType {
+                expected: expected.to_string(),
+                message,
+            },
+            value: v.clone(),
+        });
+    }
+
+    fn value(&mut self, v: &Value, ty: &TypeExpr, path: String, ctx: &Ctx) {
+        match ty {
+            TypeExpr::Nullable(inner) => {
+                if v.is_null() {
+                    return;
+                }
+                if v.as_str() == Some("") && self.empty_string_is_null(inner) {
+                    return;
+                }
+                if let Some(items) = v.as_array() {
+                    if self.empty_array_is_null(inner) {
+                        if !items.is_empty() {
+                            self.wrong(
+                                path,
+                                ctx,
+                                &ty.to_string(),
+                                "a non-empty array where an object or `[]` is expected".into(),
+                                v,
+                            );
+                        }
+                        return;
+                    }
+                }
+                self.value(v, inner, path, ctx);
+            }
+            TypeExpr::Scalar(s) => {
+                if let Err(e) = scalar(*s, v) {
+                    self.wrong(path, ctx, s.as_str(), e, v);
+                }
+            }
+            TypeExpr::Named(n) => {
+                if let Some(o) = self.spec.object(n) {
+                    self.object(v, o, path, ctx);
+                } else if let Some(e) = self.spec.enum_def(n) {
+                    let text = match v {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+                        _ => None,
+                    };
+                    match text {
+                        Some(t) => {
+                            if !e.values.iter().any(|x| x.value == t) {
+                                self.unknown_enum_values.push((path, t));
+                            }
+                        }
+                        None => {
+                            self.wrong(path, ctx, n, format!("expected a value of enum {n}"), v)
+                        }
+                    }
+                }
+            }
+            TypeExpr::Array(inner) => {
+                let inner = strip_null(inner);
+                match v {
+                    Value::Array(items) => {
+                        for (i, item) in items.iter().enumerate() {
+                            self.value(item, inner, format!("{path}[{i}]"), ctx);
+                        }
+                    }
+                    Value::Object(m) => {
+                        for (k, item) in m {
+                            self.value(item, inner, format!("{path}.{k}"), ctx);
+                        }
+                    }
+                    Value::Null => {}
+                    Value::String(s) if s.is_empty() => {}
+                    _ => self.wrong(path, ctx, &ty.to_string(), "expected an array".into(), v),
+                }
+            }
+            TypeExpr::Map(inner) => {
+                let inner = strip_null(inner);
+                match v {
+                    Value::Object(m) => {
+                        for (k, item) in m {
+                            self.value(item, inner, format!("{path}.{k}"), ctx);
+                        }
+                    }
+                    Value::Array(items) => {
+                        for (i, item) in items.iter().enumerate() {
+                            self.value(item, inner, format!("{path}[{i}]"), ctx);
+                        }
+                    }
+                    Value::Null => {}
+                    Value::String(s) if s.is_empty() => {}
+                    _ => self.wrong(path, ctx, &ty.to_string(), "expected an object".into(), v),
+                }
+            }
+        }
+    }
+
+    fn object(&mut self, v: &Value, o: &Object, path: String, ctx: &Ctx) {
+        let empty = Map::new();
+        let map = match v {
+            Value::Object(m) => m,
+            Value::Array(items) if items.is_empty() => &empty,
+            Value::String(s) if s.is_empty() => &empty,
+            _ => {
+                self.wrong(
+                    path,
+                    ctx,
+                    &o.name,
+                    format!("expected object {} (a map, `[]` or `\"\"`)", o.name),
+                    v,
+                );
+                return;
+            }
+        };
+        let mut present = vec![false; o.fields.len()];
+        for (k, val) in map {
+            let idx = o
+                .fields
+                .iter()
+                .position(|f| &f.name == k || f.aliases.iter().any(|a| a == k))
+                .or_else(|| {
+                    o.fields.iter().position(|f| {
+                        f.name.eq_ignore_ascii_case(k)
+                            || f.aliases.iter().any(|a| a.eq_ignore_ascii_case(k))
+                    })
+                });
+            let fpath = format!("{path}.{k}");
+            match idx {
+                Some(i) => {
+                    present[i] = true;
+                    let f = &o.fields[i];
+                    self.seen.push(Seen {
+                        object: o.name.clone(),
+                        field: f.name.clone(),
+                        value: val.clone(),
+                    });
+                    let fctx = Ctx {
+                        key: format!("objects.{}.fields.{}", o.name, f.name),
+                        object: Some(o.name.clone()),
+                        field: Some(f.name.clone()),
+                    };
+                    let ty = field_type(f);
+                    self.value(val, &ty, fpath, &fctx);
+                }
+                None => {
+                    if !o.untyped_keys.iter().any(|u| u.eq_ignore_ascii_case(k)) {
+                        self.mismatches.push(Mismatch {
+                            path: fpath,
+                            spec_key: format!("objects.{}", o.name),
+                            object: Some(o.name.clone()),
+                            field: None,
+                            kind: MismatchKind::UnknownKey(k.clone()),
+                            value: val.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        for (f, seen) in o.fields.iter().zip(present) {
+            if !seen && is_required(f) {
+                self.mismatches.push(Mismatch {
+                    path: path.clone(),
+                    spec_key: format!("objects.{}.fields.{}", o.name, f.name),
+                    object: Some(o.name.clone()),
+                    field: Some(f.name.clone()),
+                    kind: MismatchKind::MissingKey(f.name.clone()),
+                    value: Value::Null,
+                });
+            }
+        }
+    }
+
+    /// `b24_core::Lenient::EMPTY_STRING_IS_NULL` of the Rust type of `ty`.
+    fn empty_string_is_null(&self, ty: &TypeExpr) -> bool {
+        match ty {
+            TypeExpr::Scalar(s) => !matches!(
+                s,
+                Scalar::String | Scalar::Text | Scalar::Char | Scalar::File | Scalar::Any
+            ),
+            TypeExpr::Named(_) | TypeExpr::Array(_) | TypeExpr::Map(_) => true,
+            TypeExpr::Nullable(_) => false,
+        }
+    }
+
+    /// `b24_core::Lenient::EMPTY_ARRAY_IS_NULL` of the Rust type of `ty`.
+    fn empty_array_is_null(&self, ty: &TypeExpr) -> bool {
+        match ty {
+            TypeExpr::Scalar(Scalar::Object) => true,
+            TypeExpr::Named(n) => self.spec.object(n).is_some(),
+            _ => false,
+        }
+    }
+}
+
+fn ctx_named(key: &str) -> Ctx {
+    Ctx {
+        key: key.to_string(),
+        object: None,
+        field: None,
+    }
+}
+
+/// The type a field is decoded as, following `b24-codegen`'s field shapes: arrays, maps,
+/// `object` and `any` default to empty (no `Option`), optional or nullable fields are
+/// `Option<base>`, the rest are the type itself.
+pub fn field_type(f: &Field) -> TypeExpr {
+    let base = strip_null(&f.ty).clone();
+    if is_defaultable(&base) {
+        base
+    } else if f.optional || f.ty.is_nullable() {
+        TypeExpr::Nullable(Box::new(base))
+    } else {
+        f.ty.clone()
+    }
+}
+
+/// Whether the generated decoder fails when the key is absent.
+pub fn is_required(f: &Field) -> bool {
+    !f.optional && !f.ty.is_nullable() && !is_defaultable(strip_null(&f.ty))
+}
+
+fn is_defaultable(t: &TypeExpr) -> bool {
+    matches!(
+        t,
+        TypeExpr::Array(_)
+            | TypeExpr::Map(_)
+            | TypeExpr::Scalar(Scalar::Object | Scalar::Any | Scalar::File)
+    )
+}
+
+fn strip_null(t: &TypeExpr) -> &TypeExpr {
+    match t {
+        TypeExpr::Nullable(inner) => inner,
+        other => other,
+    }
+}
+
+fn decode<T: b24_core::Lenient>(v: &Value) -> Result<T, String> {
+    let bytes = serde_json::to_vec(v).map_err(|e| e.to_string())?;
+    b24_core::decode_json::<T>(&bytes).map_err(|e| e.message)
+}
+
+/// Decodes one scalar with the client's own lenient visitor.
+fn scalar(s: Scalar, v: &Value) -> Result<(), String> {
+    use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+    match s {
+        Scalar::Integer => decode::<i64>(v).map(drop),
+        Scalar::Double => decode::<f64>(v).map(drop),
+        Scalar::String | Scalar::Text | Scalar::Char => decode::<String>(v).map(drop),
+        Scalar::Boolean => decode::<bool>(v).map(drop),
+        Scalar::Date => decode::<NaiveDate>(v).map(drop),
+        Scalar::Datetime => decode::<DateTime<FixedOffset>>(v).map(drop),
+        Scalar::Timestamp => decode::<DateTime<Utc>>(v).map(drop),
+        Scalar::Object => decode::<Map<String, Value>>(v).map(drop),
+        Scalar::File | Scalar::Any => Ok(()),
+    }
+}
+
+/// Mismatches of one example of a spec (success bodies only; error bodies are checked by
+/// [`check_error_example`]).
+pub fn check_example<'s>(spec: &'s Spec, example: &Example) -> Walker<'s> {
+    let mut w = Walker::new(spec);
+    w.body(&example.body);
+    w
+}
+
+/// Problems of an error example: no `error` code, or a code that is neither the method's
+/// (`[[errors]]`) nor portal-wide (`b24_core::PortalErrorCode`).
+pub fn check_error_example(spec: &Spec, example: &Example) -> Vec<String> {
+    let Some(obj) = example.body.as_object() else {
+        return Vec::new();
+    };
+    let Some(code) = obj.get("error") else {
+        return Vec::new();
+    };
+    let Some(code) = code.as_str() else {
+        return vec!["`error` is not a string".into()];
+    };
+    let own = spec.errors.iter().find(|e| e.code == code);
+    match own {
+        Some(e) if e.status != example.status => vec![format!(
+            "error `{code}` answers status {} here but {} in [[errors]]",
+            example.status, e.status
+        )],
+        Some(_) => Vec::new(),
+        None if b24_core::PortalErrorCode::parse(code).is_some() => Vec::new(),
+        None => vec![format!(
+            "error code `{code}` is neither in [[errors]] nor a portal-wide code"
+        )],
+    }
+}
+
+/// One problem `check` found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// The spec file.
+    pub file: PathBuf,
+    /// Where in it (`examples[0]` / a key), if known.
+    pub at: String,
+    /// What is wrong.
+    pub message: String,
+    /// Errors fail the check; warnings are printed only.
+    pub is_error: bool,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = if self.is_error { "error" } else { "warning" };
+        if self.at.is_empty() {
+            write!(f, "{level}: {}: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{level}: {}: {}: {}",
+                self.file.display(),
+                self.at,
+                self.message
+            )
+        }
+    }
+}
+
+/// The outcome of checking a spec directory.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Spec files read.
+    pub files: usize,
+    /// Examples walked.
+    pub examples: usize,
+    /// Problems.
+    pub problems: Vec<Problem>,
+}
+
+impl CheckReport {
+    /// Whether any problem is an error.
+    pub fn failed(&self) -> bool {
+        self.problems.iter().any(|p| p.is_error)
+    }
+}
+
+fn spec_problem(e: &SpecError) -> Problem {
+    Problem {
+        file: e.location.file.clone(),
+        at: format!("{}:{}", e.location.line, e.location.column),
+        message: if e.key.is_empty() {
+            e.message.clone()
+        } else {
+            format!("{}: {}", e.key, e.message)
+        },
+        is_error: true,
+    }
+}
+
+/// Problems of one parsed spec's examples.
+pub fn check_spec(spec: &Spec) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (i, ex) in spec.examples.iter().enumerate() {
+        let at = format!("examples[{i}] `{}` (line {})", ex.name, ex.location.line);
+        for m in check_error_example(spec, ex) {
+            out.push(Problem {
+                file: spec.location.file.clone(),
+                at: at.clone(),
+                message: m,
+                is_error: true,
+            });
+        }
+        let w = check_example(spec, ex);
+        for m in &w.mismatches {
+            out.push(Problem {
+                file: spec.location.file.clone(),
+                at: at.clone(),
+                message: m.to_string(),
+                is_error: true,
+            });
+        }
+        for (path, v) in &w.unknown_enum_values {
+            out.push(Problem {
+                file: spec.location.file.clone(),
+                at: at.clone(),
+                message: format!(
+                    "{path}: `{v}` is not a documented enum value (decodes as Unknown)"
+                ),
+                is_error: false,
+            });
+        }
+    }
+    out
+}
+
+/// Checks every spec under `dir` (names shown relative to `base`): each file validates, the
+/// set has no duplicate methods, and each example decodes into its type.
+pub fn check_dir(dir: &Path, base: &Path) -> CheckReport {
+    let mut report = CheckReport::default();
+    let files = match b24_spec::spec_files(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            report.problems.push(spec_problem(&e));
+            return report;
+        }
+    };
+    let mut all_valid = true;
+    for path in &files {
+        report.files += 1;
+        let display = path.strip_prefix(base).unwrap_or(path);
+        match b24_spec::load_file(path, display) {
+            Ok(spec) => {
+                report.examples += spec.examples.len();
+                report.problems.extend(check_spec(&spec));
+            }
+            Err(e) => {
+                all_valid = false;
+                report.problems.push(spec_problem(&e));
+            }
+        }
+    }
+    if all_valid {
+        if let Err(e) = b24_spec::load_dir(dir, base) {
+            report.problems.push(spec_problem(&e));
+        }
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const SPEC: &str = r#"
+method = "imopenlines.test.get"
+scope = "imopenlines"
+summary = "A test."
+docs = "https://example.invalid"
+kind = "read"
+
+[result]
+type = "Thing"
+description = "d"
+
+[objects.Thing]
+description = "d"
+untyped_keys = ["legacy"]
+
+[objects.Thing.fields]
+id = { type = "integer", description = "d" }
+flag = { type = "boolean", optional = true, description = "d" }
+when = { type = "datetime | null", description = "d" }
+tags = { type = "integer[]", description = "d" }
+sub = { type = "Sub | null", optional = true, description = "d" }
+role = { type = "enum", values = ["a", "b"], optional = true, description = "d" }
+by_id = { type = "map<Sub>", description = "d" }
+
+[objects.Sub]
+description = "d"
+
+[objects.Sub.fields]
+name = { type = "string", description = "d" }
+"#;
+
+    fn spec() -> Spec {
+        b24_spec::parse_spec(Path::new("t.toml"), SPEC).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn walk(spec: &Spec, result: serde_json::Value) -> Walker<'_> {
+        let mut w = Walker::new(spec);
+        w.body(&serde_json::json!({ "result": result }));
+        w
+    }
+
+    #[test]
+    fn lenient_values_decode() {
+        let s = spec();
+        let w = walk(
+            &s,
+            serde_json::json!({
+                "ID": "5", "flag": "Y", "when": "", "tags": {"0": "1", "3": 2},
+                "sub": [], "role": "zzz", "by_id": [], "legacy": 1
+            }),
+        );
+        assert_eq!(w.mismatches, Vec::new());
+        assert_eq!(
+            w.unknown_enum_values,
+            [("result.role".to_string(), "zzz".to_string())]
+        );
+    }
+
+    #[test]
+    fn mismatches_name_path_and_key() {
+        let s = spec();
+        let w = walk(
+            &s,
+            serde_json::json!({
+                "id": "x", "when": null, "tags": [1, "b"], "sub": {"name": {}},
+                "by_id": {"7": {}}, "other": true
+            }),
+        );
+        let got: Vec<(String, String)> = w
+            .mismatches
+            .iter()
+            .map(|m| (m.path.clone(), m.spec_key.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "result.id".to_string(),
+                    "objects.Thing.fields.id".to_string()
+                ),
+                ("result.tags[1]".into(), "objects.Thing.fields.tags".into()),
+                ("result.sub.name".into(), "objects.Sub.fields.name".into()),
+                ("result.by_id.7".into(), "objects.Sub.fields.name".into()),
+                ("result.other".into(), "objects.Thing".into()),
+            ]
+        );
+        assert!(matches!(w.mismatches[3].kind, MismatchKind::MissingKey(_)));
+        assert!(matches!(w.mismatches[4].kind, MismatchKind::UnknownKey(_)));
+        let missing = walk(&s, serde_json::json!({ "when": null }));
+        assert!(
+            matches!(&missing.mismatches[..], [m] if m.kind == MismatchKind::MissingKey("id".into()))
+        );
+        let not_null = walk(&s, serde_json::json!(null));
+        assert_eq!(not_null.mismatches.len(), 1);
+    }
+
+    #[test]
+    fn error_examples_need_a_known_code() {
+        let src = format!(
+            "{SPEC}\n[[errors]]\ncode = \"MINE\"\nstatus = 400\ndescription = \"d\"\n\n[[examples]]\nname = \"a\"\ndescription = \"d\"\nstatus = 400\nbody = '{{\"error\": \"MINE\"}}'\n\n[[examples]]\nname = \"b\"\ndescription = \"d\"\nstatus = 401\nbody = '{{\"error\": \"NO_AUTH_FOUND\"}}'\n\n[[examples]]\nname = \"c\"\ndescription = \"d\"\nstatus = 400\nbody = '{{\"error\": \"OTHER\"}}'\n"
+        );
+        let s = b24_spec::parse_spec(Path::new("t.toml"), &src).unwrap_or_else(|e| panic!("{e}"));
+        let problems = check_spec(&s);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("`OTHER`"));
+    }
+
+    #[test]
+    fn the_workspace_specs_pass() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let report = check_dir(&root.join("spec"), &root);
+        assert!(report.files >= 1);
+        assert!(!report.failed(), "{:?}", report.problems);
+    }
+}

@@ -1,0 +1,1861 @@
+//! One docs page → [`Method`].
+//!
+//! The page is split into blocks (`markdown`), then into its `##` sections: parameters
+//! (`Параметры метода`, `Параметры`, `Список полей`), code examples (`Примеры кода`), the
+//! answer (`Обработка ответа`, `Ответ в случае успеха`, `Возвращаемые данные`) and errors
+//! (`Обработка ошибок`, `Ответ в случае ошибки`). Tables under `###` headings of a section
+//! become named objects, linked from rows by `](#anchor)` or by name. Portal-wide errors
+//! (`{% include [системные ошибки] %}`) are not expanded.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use b24_spec::{pascal_case, snake_case};
+use serde_json::Value;
+
+use crate::markdown::{self, anchors, code_spans, plain, Block, Heading, Row, Table};
+use crate::model::*;
+
+/// A page the importer cannot read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    /// The page.
+    pub page: PathBuf,
+    /// 1-based line (0: the page as a whole).
+    pub line: usize,
+    /// What was expected there.
+    pub expected: String,
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: cannot import: expected {}",
+            self.page.display(),
+            self.line,
+            self.expected
+        )
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+/// The docs checkout a page belongs to: the folder holding `api-reference/` (and, in current
+/// checkouts, `_assets/simulator/spec/methods/`).
+pub fn docs_root_of(page: &Path) -> Option<PathBuf> {
+    let mut cur = page.parent();
+    while let Some(dir) = cur {
+        if dir.file_name().is_some_and(|n| n == "api-reference") {
+            return dir.parent().map(Path::to_path_buf);
+        }
+        cur = dir.parent();
+    }
+    None
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SectionKind {
+    Params,
+    Examples,
+    Response,
+    Errors,
+    Other,
+}
+
+fn section_kind(title: &str) -> SectionKind {
+    let t = title.trim();
+    if t.starts_with("Параметры") || t.starts_with("Список полей") {
+        SectionKind::Params
+    } else if t.starts_with("Пример") {
+        SectionKind::Examples
+    } else if t.starts_with("Обработка ответа")
+        || t.starts_with("Ответ в случае успеха")
+        || t.starts_with("Возвращаемые данные")
+    {
+        SectionKind::Response
+    } else if t.starts_with("Обработка ошибок") || t.starts_with("Ответ в случае ошибки")
+    {
+        SectionKind::Errors
+    } else {
+        SectionKind::Other
+    }
+}
+
+/// A block with the headings it sits under.
+struct Placed<'b> {
+    section: SectionKind,
+    section_heading: Option<&'b Heading>,
+    sub: Option<&'b Heading>,
+    block: &'b Block,
+}
+
+/// Which column holds what.
+#[derive(Debug, Default)]
+struct Columns {
+    name: Option<usize>,
+    ty: Option<usize>,
+    description: Option<usize>,
+    example: Option<usize>,
+    status: Option<usize>,
+    code: Option<usize>,
+    message: Option<usize>,
+    meaning: Option<usize>,
+    legacy: bool,
+}
+
+fn columns(header: &Row) -> Columns {
+    let mut c = Columns::default();
+    for (i, cell) in header.cells.iter().enumerate() {
+        let t = plain(cell).to_lowercase();
+        let first = t.lines().next().unwrap_or("").trim().to_string();
+        match first.as_str() {
+            "название" | "параметр" | "поле" | "ключ" => {
+                c.name = Some(i);
+                if t.contains("тип") {
+                    c.ty = Some(i);
+                }
+            }
+            "тип" => c.ty = Some(i),
+            "описание" => {
+                if c.code.is_some() {
+                    c.message = Some(i);
+                } else {
+                    c.description = Some(i);
+                }
+            }
+            "пример" => {
+                c.example = Some(i);
+                c.legacy = true;
+            }
+            "ревизия" | "с версии" => c.legacy = true,
+            "статус" => c.status = Some(i),
+            "код" => c.code = Some(i),
+            "значение" => c.meaning = Some(i),
+            _ => {}
+        }
+    }
+    c
+}
+
+/// A row of a parameter or field table.
+#[derive(Debug, Clone)]
+struct RowInfo {
+    name: String,
+    required: bool,
+    /// Code spans of the type part (`integer`, `null`, `object[]`).
+    types: Vec<String>,
+    anchors: Vec<String>,
+    description: String,
+    raw_description: String,
+    example: Option<String>,
+    line: usize,
+}
+
+fn row_info(cols: &Columns, row: &Row) -> Option<RowInfo> {
+    let ni = cols.name?;
+    let cell = row.cells.get(ni)?;
+    let mut lines = cell.lines();
+    let first = lines.next().unwrap_or("").trim();
+    let (name, after) = match first.strip_prefix("**") {
+        Some(rest) => match rest.find("**") {
+            Some(end) => (&rest[..end], &rest[end + 2..]),
+            None => (rest, ""),
+        },
+        None => (first, ""),
+    };
+    let mut name = name.replace('\\', "");
+    let mut required = after.trim_start().starts_with('*') || after.contains("\\*");
+    if let Some(stripped) = name.strip_suffix('*') {
+        name = stripped.trim().to_string();
+        required = true;
+    }
+    let name = name.trim().trim_matches('`').to_string();
+    if name.is_empty() {
+        return None;
+    }
+    let mut type_md: String = after.to_string();
+    for l in lines {
+        type_md.push('\n');
+        type_md.push_str(l);
+    }
+    if let Some(ti) = cols.ty.filter(|t| *t != ni) {
+        if let Some(c) = row.cells.get(ti) {
+            type_md.push('\n');
+            type_md.push_str(c);
+        }
+    }
+    let raw_description = cols
+        .description
+        .and_then(|d| row.cells.get(d))
+        .cloned()
+        .unwrap_or_default();
+    let mut all_anchors = anchors(&type_md);
+    all_anchors.extend(anchors(&raw_description));
+    let example = cols.example.and_then(|e| row.cells.get(e)).and_then(|c| {
+        let first = plain(c).lines().next().unwrap_or("").to_string();
+        let v = first.replace('`', "");
+        (!v.trim().is_empty()).then(|| v.trim().to_string())
+    });
+    Some(RowInfo {
+        name,
+        required,
+        types: code_spans(&type_md)
+            .into_iter()
+            .map(|t| t.to_lowercase())
+            .collect(),
+        anchors: all_anchors,
+        description: plain(&raw_description),
+        raw_description,
+        example,
+        line: row.line,
+    })
+}
+
+/// A table under a `###` heading: a named object candidate.
+#[derive(Debug, Clone)]
+struct RawObject {
+    /// Word from the heading (`result`, `entityLink`, `ICON`).
+    word: String,
+    anchor: Option<String>,
+    is_item: bool,
+    params: bool,
+    heading: String,
+    rows: Vec<RowInfo>,
+    line: usize,
+    /// Assigned type name, once used.
+    name: Option<String>,
+    /// Text right under the heading.
+    description: Option<String>,
+}
+
+impl RawObject {
+    /// An object documented as `<id>` keys: a map.
+    fn map_row(&self) -> Option<&RowInfo> {
+        match self.rows.as_slice() {
+            [only] if only.name.contains('<') => Some(only),
+            _ => None,
+        }
+    }
+}
+
+fn norm(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn heading_word(text: &str) -> (String, bool) {
+    let is_item = text.contains("Элемент массива")
+        || text.contains("элемент")
+        || text.trim_end().ends_with("[]")
+        || text.trim_end().ends_with("[]`");
+    let word = text
+        .split_whitespace()
+        .last()
+        .unwrap_or(text)
+        .trim_matches('`')
+        .trim_end_matches("[]")
+        .to_string();
+    (word, is_item)
+}
+
+struct Importer<'a> {
+    page: &'a Path,
+    method: Method,
+    raw: Vec<RawObject>,
+    used_names: HashSet<String>,
+    resolving: HashSet<usize>,
+    /// Objects renamed to avoid a clash, with the note to attach.
+    renamed: Vec<(String, String)>,
+}
+
+/// Context of an import: where the docs checkout is (for the simulator's `kind` and the
+/// page's source path).
+#[derive(Debug, Clone, Default)]
+pub struct DocsContext {
+    /// The folder holding `api-reference/`.
+    pub root: Option<PathBuf>,
+}
+
+fn err(page: &Path, line: usize, expected: impl Into<String>) -> ImportError {
+    ImportError {
+        page: page.to_path_buf(),
+        line,
+        expected: expected.into(),
+    }
+}
+
+fn is_method_name(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() >= 2
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+/// The method a page documents, from its `# Title method.name` heading, if it is a method page.
+pub fn page_method(src: &str) -> Option<String> {
+    let title = src.lines().find(|l| l.starts_with("# "))?;
+    let last = title.split_whitespace().last()?;
+    is_method_name(last).then(|| last.to_string())
+}
+
+/// Reads one page into a [`Method`] (not yet cross-checked against its examples; see
+/// [`crate::import_page`]).
+pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, ImportError> {
+    let blocks = markdown::blocks(src).map_err(|e| err(page, e.line, e.expected))?;
+    // Title.
+    let title = blocks
+        .iter()
+        .find_map(|b| match b {
+            Block::Heading(h) if h.level == 1 => Some(h),
+            _ => None,
+        })
+        .ok_or_else(|| err(page, 1, "a `# Title method.name` heading"))?;
+    let method_name = title.text.split_whitespace().last().unwrap_or("");
+    if !is_method_name(method_name) {
+        return Err(err(
+            page,
+            title.line,
+            format!(
+                "the title to end with a REST method name (`imopenlines.x.y`), found `{}`",
+                title.text
+            ),
+        ));
+    }
+    let summary = title.text[..title.text.len() - method_name.len()]
+        .trim()
+        .to_string();
+
+    let mut scope = None;
+    let mut access = None;
+    for b in &blocks {
+        if let Block::Text { text, line } = b {
+            if let Some(rest) = text.strip_prefix('>') {
+                let rest = rest.trim();
+                if let Some(s) = rest.strip_prefix("Scope:") {
+                    scope = code_spans(s).into_iter().next().map(|s| (s, *line));
+                } else if let Some(a) = rest.strip_prefix("Кто может выполнять метод:")
+                {
+                    access = Some(plain(a));
+                }
+            }
+        }
+    }
+    let (scope, _) = scope.ok_or_else(|| {
+        err(
+            page,
+            title.line,
+            "a `> Scope: [`imopenlines`](...)` line under the title",
+        )
+    })?;
+
+    // Place blocks in sections.
+    let mut placed = Vec::new();
+    let mut section = SectionKind::Other;
+    let mut section_heading = None;
+    let mut sub = None;
+    let mut description_lines = Vec::new();
+    let mut seen_section = false;
+    let mut in_note = false;
+    for b in &blocks {
+        if let Block::Text { text, .. } = b {
+            if text.starts_with("{% note") {
+                in_note = true;
+            } else if text.starts_with("{% endnote") {
+                in_note = false;
+            }
+        }
+        match b {
+            Block::Heading(h) if h.level == 2 => {
+                section = section_kind(&h.text);
+                section_heading = Some(h);
+                sub = None;
+                seen_section = true;
+                continue;
+            }
+            Block::Heading(h) if h.level > 2 => {
+                sub = Some(h);
+                continue;
+            }
+            Block::Text { text, .. }
+                if !seen_section
+                    && !in_note
+                    && !text.starts_with('>')
+                    && !text.starts_with("{%")
+                    && !text.starts_with('-') =>
+            {
+                description_lines.push(plain(text));
+            }
+            _ => {}
+        }
+        placed.push(Placed {
+            section,
+            section_heading,
+            sub,
+            block: b,
+        });
+    }
+    let template = detect_template(&placed);
+
+    let source = cx
+        .root
+        .as_ref()
+        .and_then(|r| page.strip_prefix(r).ok())
+        .map(|p| p.to_string_lossy().replace('\\', "/"));
+    let mut todos = Vec::new();
+    let mut warnings = Vec::new();
+    let docs = match &source {
+        Some(s) => format!(
+            "https://apidocs.bitrix24.ru/{}",
+            s.strip_suffix(".md")
+                .map_or(s.clone(), |b| format!("{b}.html"))
+        ),
+        None => {
+            let t = "the page is not inside a docs checkout (`.../api-reference/...`): check the `docs` URL".to_string();
+            warnings.push(Warning {
+                line: 0,
+                message: t.clone(),
+            });
+            todos.push(t);
+            format!(
+                "https://apidocs.bitrix24.ru/{}",
+                page.file_name()
+                    .map(|f| f.to_string_lossy().replace(".md", ".html"))
+                    .unwrap_or_default()
+            )
+        }
+    };
+    let kind = match simulator_kind(cx, method_name) {
+        Some(k) => k,
+        None => {
+            let last = method_name
+                .rsplit('.')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let k = if last.starts_with("get") || last.starts_with("list") || last == "status" {
+                "read"
+            } else {
+                "write"
+            };
+            let t = format!(
+                "`kind` guessed from the method name (no simulator summary `_assets/simulator/spec/methods/{method_name}.json`): is `{k}` right? Reads are replayed after a lost answer."
+            );
+            warnings.push(Warning {
+                line: title.line,
+                message: t.clone(),
+            });
+            todos.push(t);
+            k.to_string()
+        }
+    };
+    let summary = if summary.is_empty() {
+        let t = "the title has no text besides the method name: write a summary".to_string();
+        warnings.push(Warning {
+            line: title.line,
+            message: t.clone(),
+        });
+        todos.push(t);
+        method_name.to_string()
+    } else {
+        summary
+    };
+    let description = {
+        let d = description_lines.join("\n");
+        (!d.trim().is_empty()).then_some(d)
+    };
+
+    let method = Method {
+        page: page.to_path_buf(),
+        source,
+        template,
+        method: method_name.to_string(),
+        scope,
+        summary,
+        description,
+        docs,
+        access,
+        kind,
+        todos,
+        params: Vec::new(),
+        result: ResultType {
+            ty: "any".into(),
+            ty_guessed: true,
+            description: String::new(),
+            paged: false,
+            todos: Vec::new(),
+        },
+        objects: Vec::new(),
+        errors: Vec::new(),
+        examples: Vec::new(),
+        warnings,
+    };
+    let mut imp = Importer {
+        page,
+        method,
+        raw: Vec::new(),
+        used_names: HashSet::new(),
+        resolving: HashSet::new(),
+        renamed: Vec::new(),
+    };
+    imp.collect_objects(&placed)?;
+    imp.params(&placed, src)?;
+    imp.response(&placed)?;
+    imp.errors(&placed)?;
+    imp.request_example(&placed);
+    imp.finish_objects();
+    Ok(imp.method)
+}
+
+fn detect_template(placed: &[Placed<'_>]) -> Template {
+    let legacy_heading = placed.iter().any(|p| {
+        p.section_heading.is_some_and(|h| {
+            h.text.starts_with("Ответ в случае") || h.text.starts_with("Список полей")
+        }) || p.sub.is_some_and(|h| h.text.starts_with("Описание ключей"))
+    });
+    let legacy_table = placed.iter().any(|p| match p.block {
+        Block::Table(t) => t.rows.first().is_some_and(|h| columns(h).legacy),
+        _ => false,
+    });
+    if legacy_heading || legacy_table {
+        Template::Legacy2024
+    } else {
+        Template::Current
+    }
+}
+
+fn simulator_kind(cx: &DocsContext, method: &str) -> Option<String> {
+    let root = cx.root.as_ref()?;
+    let path = root
+        .join("_assets/simulator/spec/methods")
+        .join(format!("{method}.json"));
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    match v.get("kind")?.as_str()? {
+        k @ ("read" | "write") => Some(k.to_string()),
+        _ => None,
+    }
+}
+
+fn is_field_table(t: &Table) -> bool {
+    t.rows.first().is_some_and(|h| {
+        let c = columns(h);
+        c.name.is_some() && c.code.is_none()
+    })
+}
+
+fn http_status(text: &str) -> Option<u16> {
+    let at = text.find("HTTP-статус")?;
+    let rest = &text[at..];
+    let start = rest.find(|c: char| c.is_ascii_digit())?;
+    rest[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()
+}
+
+/// The type a JSON value suggests.
+pub fn infer(v: &Value) -> String {
+    match v {
+        Value::Null => "any".into(),
+        Value::Bool(_) => "boolean".into(),
+        Value::Number(n) if n.is_f64() => "double".into(),
+        Value::Number(_) => "integer".into(),
+        Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => "datetime".into(),
+        Value::String(_) => "string".into(),
+        Value::Object(_) => "object".into(),
+        Value::Array(items) => {
+            let kinds: HashSet<String> = items.iter().filter(|i| !i.is_null()).map(infer).collect();
+            match kinds.len() {
+                1 => {
+                    let k = kinds.into_iter().next().unwrap_or_else(|| "any".into());
+                    if k.ends_with("[]") {
+                        "any[]".into()
+                    } else {
+                        format!("{k}[]")
+                    }
+                }
+                _ => "any[]".into(),
+            }
+        }
+    }
+}
+
+impl Importer<'_> {
+    fn warn(&mut self, line: usize, message: impl Into<String>) -> String {
+        let m = message.into();
+        self.method.warnings.push(Warning {
+            line,
+            message: m.clone(),
+        });
+        m
+    }
+
+    /// Tables under `###` headings (or `## Список полей`) become object candidates.
+    fn collect_objects(&mut self, placed: &[Placed<'_>]) -> Result<(), ImportError> {
+        for (i, p) in placed.iter().enumerate() {
+            let Block::Table(t) = p.block else { continue };
+            if !is_field_table(t) {
+                continue;
+            }
+            let heading = match (p.sub, p.section_heading) {
+                (Some(h), _) => h,
+                (None, Some(h)) if h.text.starts_with("Список полей") => h,
+                _ => continue,
+            };
+            if heading.text.starts_with("Возвращаемые данные") {
+                continue;
+            }
+            if !matches!(p.section, SectionKind::Params | SectionKind::Response) {
+                continue;
+            }
+            let cols = columns(&t.rows[0]);
+            let rows: Vec<RowInfo> = t.rows[1..]
+                .iter()
+                .filter_map(|r| row_info(&cols, r))
+                .collect();
+            let (word, is_item) = if heading.text.starts_with("Список полей") {
+                ("fields".to_string(), false)
+            } else {
+                heading_word(&heading.text)
+            };
+            let description = placed[..i]
+                .iter()
+                .rev()
+                .take_while(|q| !matches!(q.block, Block::Table(_)))
+                .filter(|q| q.sub.map(|h| h.line) == Some(heading.line))
+                .find_map(|q| match q.block {
+                    Block::Text { text, .. } if !text.starts_with("{%") => Some(plain(text)),
+                    _ => None,
+                });
+            self.raw.push(RawObject {
+                word,
+                anchor: heading.anchor.clone(),
+                is_item,
+                params: p.section == SectionKind::Params,
+                heading: heading.text.clone(),
+                rows,
+                line: heading.line,
+                name: None,
+                description,
+            });
+        }
+        Ok(())
+    }
+
+    fn find_link(&self, row: &RowInfo, params: bool) -> Option<usize> {
+        for a in &row.anchors {
+            if let Some(i) = self
+                .raw
+                .iter()
+                .position(|o| o.anchor.as_deref() == Some(a.as_str()) && o.params == params)
+            {
+                return Some(i);
+            }
+            if let Some(i) = self
+                .raw
+                .iter()
+                .position(|o| o.anchor.as_deref() == Some(a.as_str()))
+            {
+                return Some(i);
+            }
+        }
+        // 2024 template: `PARAMS` "... Список полей — ниже" and a `## Список полей` table.
+        if params && row.raw_description.contains("ниже") {
+            let lists: Vec<usize> = (0..self.raw.len())
+                .filter(|i| self.raw[*i].params && self.raw[*i].heading.starts_with("Список полей"))
+                .collect();
+            if let [only] = lists.as_slice() {
+                return Some(*only);
+            }
+        }
+        let n = norm(&row.name);
+        self.raw.iter().position(|o| {
+            o.params == params
+                && (norm(&o.word) == n || (o.is_item && norm(&o.word) == n))
+                && !o.rows.iter().any(|r| r.line == row.line)
+        })
+    }
+
+    fn object_name(&mut self, idx: usize) -> String {
+        if let Some(n) = &self.raw[idx].name {
+            return n.clone();
+        }
+        let o = &self.raw[idx];
+        let mut base = if !o.params && norm(&o.word) == "result" && !o.is_item {
+            format!(
+                "{}Result",
+                pascal_case(&snake_case(
+                    &self
+                        .method
+                        .method
+                        .split('.')
+                        .skip(1)
+                        .collect::<Vec<_>>()
+                        .join("_")
+                ))
+            )
+        } else {
+            let w: String = o
+                .word
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let p = pascal_case(&w);
+            if p.is_empty() {
+                "Object".to_string()
+            } else if o.is_item && !p.ends_with("Item") {
+                format!("{p}Item")
+            } else {
+                p
+            }
+        };
+        if !base.starts_with(|c: char| c.is_ascii_uppercase()) {
+            base = format!("Object{base}");
+        }
+        if matches!(
+            base.as_str(),
+            "Request" | "Response" | "Error" | "ErrorCode" | "Method"
+        ) {
+            base.push_str("Object");
+        }
+        let mut name = base.clone();
+        let mut k = 2;
+        while self.used_names.contains(&name) {
+            name = format!("{base}{k}");
+            k += 1;
+        }
+        if name != base {
+            let line = self.raw[idx].line;
+            let m = self.warn(
+                line,
+                format!("another table is also called `{base}`: this one is named `{name}`; choose a better name"),
+            );
+            self.renamed.push((name.clone(), m));
+        }
+        self.used_names.insert(name.clone());
+        self.raw[idx].name = Some(name.clone());
+        name
+    }
+
+    /// Converts a table row's docs type into a spec type. Returns the type, whether it was
+    /// guessed, and a note for the reviewer.
+    fn row_type(&mut self, row: &RowInfo, params: bool) -> (String, bool, Option<String>) {
+        let mut nullable =
+            row.types.iter().any(|t| t == "null") || row.raw_description.contains("`null`");
+        let base: Vec<String> = row
+            .types
+            .iter()
+            .filter(|t| *t != "null")
+            .filter(|t| {
+                // Keep only what looks like a type (spans in descriptions were not taken).
+                t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '[' || c == ']')
+            })
+            .cloned()
+            .collect();
+        let link = self
+            .find_link(row, params)
+            .filter(|i| !self.resolving.contains(i));
+        let mut note = None;
+        let mut guessed = false;
+        let ty = match base.as_slice() {
+            [] => {
+                guessed = true;
+                match link {
+                    Some(i) => {
+                        note = Some(format!(
+                            "`{}` has no type in the docs; it links to `{}`, so it is typed as that object",
+                            row.name, self.raw[i].heading
+                        ));
+                        self.linked(i, false)
+                    }
+                    None => {
+                        note = Some(format!("`{}` has no type in the docs", row.name));
+                        "any".into()
+                    }
+                }
+            }
+            [one] => match self.one_type(one, link, &row.raw_description) {
+                Some(t) => t,
+                None => {
+                    guessed = true;
+                    match link {
+                        Some(i) => {
+                            note = Some(format!(
+                                "the docs type `{one}` of `{}` is not a spec type; it links to `{}`, so it is typed as that object",
+                                row.name, self.raw[i].heading
+                            ));
+                            self.linked(i, one.ends_with("[]") || one == "array")
+                        }
+                        None => {
+                            note = Some(format!(
+                                "the docs type `{one}` of `{}` is not a spec type (`unknown` means untyped): typed `any`",
+                                row.name
+                            ));
+                            "any".into()
+                        }
+                    }
+                }
+            },
+            many => {
+                guessed = true;
+                let t = if many.iter().any(|t| t == "string") {
+                    "string"
+                } else {
+                    "any"
+                };
+                note = Some(format!(
+                    "the docs give `{}` the union `{}`; a spec type is one type: typed `{t}` (strings accept numbers)",
+                    row.name,
+                    many.join(" | ")
+                ));
+                t.into()
+            }
+        };
+        if ty == "any" {
+            nullable = false;
+        }
+        let ty = if nullable && !ty.ends_with("| null") {
+            format!("{ty} | null")
+        } else {
+            ty
+        };
+        (ty, guessed, note)
+    }
+
+    /// The spec type for a linked object: `Name`, `Name[]`, or `map<V>` for an object of
+    /// `<id>` keys.
+    fn linked(&mut self, idx: usize, array: bool) -> String {
+        if let Some(row) = self.raw[idx].map_row().cloned() {
+            self.resolving.insert(idx);
+            let params = self.raw[idx].params;
+            let (inner, _, _) = self.row_type(&row, params);
+            self.resolving.remove(&idx);
+            let inner = inner.trim_end_matches(" | null").to_string();
+            let inner = if inner.contains('|') || inner.starts_with("map<") {
+                "any".to_string()
+            } else {
+                inner
+            };
+            let m = format!("map<{inner}>");
+            return if array { format!("{m}[]") } else { m };
+        }
+        let n = self.object_name(idx);
+        if array {
+            format!("{n}[]")
+        } else {
+            n
+        }
+    }
+
+    fn one_type(&mut self, t: &str, link: Option<usize>, description: &str) -> Option<String> {
+        let scalar = |s: &str| -> Option<&'static str> {
+            Some(match s {
+                "integer" | "int" => "integer",
+                "string" => "string",
+                "text" => "text",
+                "char" => "char",
+                "double" | "float" | "number" => "double",
+                "boolean" | "bool" => "boolean",
+                "date" => "date",
+                "datetime" => "datetime",
+                "timestamp" => "timestamp",
+                "file" => "file",
+                "any" => "any",
+                _ => return None,
+            })
+        };
+        if let Some(s) = scalar(t) {
+            return Some(s.to_string());
+        }
+        match t {
+            "object" => Some(match link {
+                Some(i) => {
+                    let d = description.to_lowercase();
+                    let keyed = d.contains("ключ объекта")
+                        || d.contains("ключ —")
+                        || d.contains("ключ -")
+                        || d.contains("где ключ");
+                    let n = self.linked(i, false);
+                    if keyed && !n.starts_with("map<") {
+                        format!("map<{n}>")
+                    } else {
+                        n
+                    }
+                }
+                None => "object".into(),
+            }),
+            "array" | "object[]" => Some(match link {
+                Some(i) => self.linked(i, true),
+                None if t == "array" => "array".into(),
+                None => "object[]".into(),
+            }),
+            _ => {
+                let inner = t.strip_suffix("[]")?;
+                scalar(inner).map(|s| format!("{s}[]"))
+            }
+        }
+    }
+
+    fn params(&mut self, placed: &[Placed<'_>], src: &str) -> Result<(), ImportError> {
+        let table = placed
+            .iter()
+            .find_map(|p| match (p.section, p.sub, p.block) {
+                (SectionKind::Params, None, Block::Table(t))
+                    if is_field_table(t)
+                        && !p
+                            .section_heading
+                            .is_some_and(|h| h.text.starts_with("Список полей")) =>
+                {
+                    Some(t)
+                }
+                _ => None,
+            });
+        let has_params_section =
+            placed.iter().any(|p| p.section == SectionKind::Params) || src.contains("## Параметры");
+        let Some(table) = table else {
+            if !has_params_section {
+                let m = self.warn(
+                    0,
+                    "the page has no `## Параметры метода` section: the method is imported without parameters",
+                );
+                self.method.todos.push(m);
+            }
+            return Ok(());
+        };
+        let cols = columns(&table.rows[0]);
+        if cols.name.is_none() {
+            return Err(err(
+                self.page,
+                table.line,
+                "a parameters table whose first column is `Название` or `Параметр`",
+            ));
+        }
+        let mut names: HashSet<String> = HashSet::new();
+        for row in &table.rows[1..] {
+            let Some(info) = row_info(&cols, row) else {
+                return Err(err(
+                    self.page,
+                    row.line,
+                    "a parameter row starting with `|| **NAME**`",
+                ));
+            };
+            if !names.insert(info.name.to_ascii_lowercase()) {
+                let m = self.warn(
+                    info.line,
+                    format!(
+                        "parameter `{}` is documented twice; the second row is dropped",
+                        info.name
+                    ),
+                );
+                self.method.todos.push(m);
+                continue;
+            }
+            let (ty, guessed, note) = self.row_type(&info, true);
+            let mut todos = Vec::new();
+            if let Some(n) = note {
+                todos.push(self.warn(info.line, n));
+            }
+            let description = if info.description.is_empty() {
+                todos.push(self.warn(
+                    info.line,
+                    format!("parameter `{}` has no description", info.name),
+                ));
+                "TODO: no description in the docs.".to_string()
+            } else {
+                info.description.clone()
+            };
+            let example = info.example.as_ref().map(|e| example_value(e, &ty));
+            self.method.params.push(Param {
+                name: info.name.clone(),
+                ty,
+                ty_guessed: guessed,
+                required: info.required,
+                description,
+                example,
+                todos,
+                line: info.line,
+            });
+        }
+        let one_of_hint = placed.iter().any(|p| match p.block {
+            Block::Text { text, .. } => {
+                p.section != SectionKind::Other
+                    && (text.contains("один из параметров") || text.contains("любой из параметров"))
+            }
+            _ => false,
+        }) || self
+            .method
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("один из параметров"));
+        if one_of_hint {
+            if let Some(first) = self.method.params.first_mut() {
+                let m = "the page says one of these parameters is enough: consider a `[[one_of]]` group (in the order the server checks them)".to_string();
+                first.todos.insert(0, m.clone());
+                self.method.warnings.push(Warning {
+                    line: first.line,
+                    message: m,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn response(&mut self, placed: &[Placed<'_>]) -> Result<(), ImportError> {
+        let resp: Vec<&Placed<'_>> = placed
+            .iter()
+            .filter(|p| p.section == SectionKind::Response)
+            .collect();
+        // The success example.
+        let mut status = 200;
+        let mut example = None;
+        for p in &resp {
+            match p.block {
+                Block::Text { text, .. } => {
+                    if let Some(s) = http_status(text) {
+                        status = s;
+                    }
+                }
+                Block::Code(c) if c.lang == "json" || c.text.trim_start().starts_with('{') => {
+                    let mut v = self.example_json(c)?;
+                    let enveloped = v
+                        .as_object()
+                        .is_some_and(|o| o.contains_key("result") || o.contains_key("error"));
+                    if !enveloped {
+                        let m = self.warn(
+                            c.line,
+                            "the answer example shows only the value of `result`: it is wrapped in `{\"result\": ...}`",
+                        );
+                        self.method.result.todos.push(m);
+                        let mut env = serde_json::Map::new();
+                        env.insert("result".into(), v);
+                        v = Value::Object(env);
+                    }
+                    if example.is_none() {
+                        example = Some((v, c.line));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The envelope table: rows `result`, `time`, `next`, `total`.
+        let mut result_row = None;
+        let mut synthesized = None;
+        for p in &resp {
+            if let Block::Table(t) = p.block {
+                if !is_field_table(t)
+                    || p.sub
+                        .is_some_and(|h| !h.text.starts_with("Возвращаемые данные"))
+                {
+                    continue;
+                }
+                let cols = columns(&t.rows[0]);
+                let rows: Vec<RowInfo> = t.rows[1..]
+                    .iter()
+                    .filter_map(|r| row_info(&cols, r))
+                    .collect();
+                for r in &rows {
+                    if r.name == "next" || r.name == "total" {
+                        self.method.result.paged = true;
+                    }
+                }
+                if rows.iter().any(|r| r.name == "result") {
+                    result_row = rows.into_iter().find(|r| r.name == "result");
+                    break;
+                }
+                // No `result` row: the table lists the keys of `result` itself.
+                let keys: Vec<RowInfo> = rows
+                    .into_iter()
+                    .filter(|r| !matches!(r.name.as_str(), "time" | "next" | "total"))
+                    .collect();
+                if !keys.is_empty() {
+                    let line = t.line;
+                    self.raw.push(RawObject {
+                        word: "result".into(),
+                        anchor: None,
+                        is_item: false,
+                        params: false,
+                        heading: "Возвращаемые данные".into(),
+                        rows: keys,
+                        line,
+                        name: None,
+                        description: None,
+                    });
+                    synthesized = Some(self.raw.len() - 1);
+                    result_row = Some(RowInfo {
+                        name: "result".into(),
+                        required: true,
+                        types: vec!["object".into()],
+                        anchors: Vec::new(),
+                        description:
+                            "The result (the keys the page's `Возвращаемые данные` table lists)."
+                                .into(),
+                        raw_description: String::new(),
+                        example: None,
+                        line,
+                    });
+                    break;
+                }
+            }
+        }
+        let key_list = self.key_list(&resp);
+        match result_row {
+            Some(row) => {
+                let (mut ty, guessed, note) = match synthesized {
+                    Some(i) => (self.linked(i, false), false, None),
+                    None => self.row_type(&row, false),
+                };
+                if ty == "object" {
+                    // Result described right under `### Объект result` without a link.
+                    if let Some(i) = self
+                        .raw
+                        .iter()
+                        .rposition(|o| !o.params && norm(&o.word) == "result" && o.anchor.is_none())
+                        .or_else(|| {
+                            self.raw
+                                .iter()
+                                .position(|o| !o.params && norm(&o.word) == "result")
+                        })
+                    {
+                        ty = self.linked(i, false);
+                    }
+                }
+                self.method.result.ty = ty;
+                self.method.result.ty_guessed = guessed;
+                self.method.result.description = if row.description.is_empty() {
+                    let m = self.warn(row.line, "`result` has no description");
+                    self.method.result.todos.push(m);
+                    "TODO: no description in the docs.".into()
+                } else {
+                    row.description.clone()
+                };
+                if let Some(n) = note {
+                    let m = self.warn(row.line, n);
+                    self.method.result.todos.push(m);
+                }
+            }
+            None => {
+                // 2024 template: the type comes from the example, keys from `Описание ключей`.
+                let line = example.as_ref().map_or(0, |(_, l)| *l);
+                match example.as_ref().and_then(|(v, _)| v.get("result")) {
+                    Some(result) => {
+                        let ty = self.result_from_example(result, &key_list, line);
+                        self.method.result.ty = ty;
+                        let m = self.warn(
+                            line,
+                            "the page has no table of the result: its type is inferred from the example",
+                        );
+                        self.method.result.todos.push(m);
+                    }
+                    None => {
+                        let m = self.warn(
+                            line,
+                            "the page documents neither the result's type nor an example: typed `any`",
+                        );
+                        self.method.result.todos.push(m);
+                    }
+                }
+                self.method.result.ty_guessed = true;
+                self.method.result.description = match resp.iter().find_map(|p| match p.block {
+                    Block::Text { text, .. }
+                        if !text.starts_with("{%")
+                            && !text.starts_with("- ")
+                            && !text.contains("HTTP-статус")
+                            && p.sub.is_none() =>
+                    {
+                        Some(plain(text))
+                    }
+                    _ => None,
+                }) {
+                    Some(d) => d,
+                    None if example.is_some() => "The method's result (see the example).".into(),
+                    None => "TODO: the docs describe no result.".into(),
+                };
+            }
+        }
+        if let Some((body, line)) = example {
+            self.method.examples.push(Example {
+                name: "success".into(),
+                description: format!(
+                    "Success, from the {} docs page.",
+                    if self.method.template == Template::Current {
+                        "current"
+                    } else {
+                        "2024"
+                    }
+                ),
+                request: None,
+                status,
+                body,
+                line,
+            });
+        } else {
+            let m = self.warn(0, "the page has no example of a successful answer");
+            self.method.todos.push(m);
+        }
+        Ok(())
+    }
+
+    /// A JSON example; one that elides items with `...` or has `//` comments is cleaned up
+    /// (with a warning), anything else that is not JSON is an error naming the line.
+    fn example_json(&mut self, c: &markdown::Code) -> Result<Value, ImportError> {
+        match serde_json::from_str::<Value>(&c.text) {
+            Ok(v) => Ok(v),
+            Err(first) => match serde_json::from_str::<Value>(&relax_json(&c.text)) {
+                Ok(v) => {
+                    let m = self.warn(
+                        c.line,
+                        "the JSON example elides items (`...`) or has `//` comments: they were dropped, so the example shows less than the docs",
+                    );
+                    self.method.todos.push(m);
+                    Ok(v)
+                }
+                Err(_) => Err(err(
+                    self.page,
+                    c.line + first.line(),
+                    format!(
+                        "valid JSON in the example that starts at line {} ({}, column {})",
+                        c.line,
+                        first.to_string().split(" at line").next().unwrap_or(""),
+                        first.column()
+                    ),
+                )),
+            },
+        }
+    }
+
+    /// `- `key` – description` items under `### Описание ключей` (2024 template).
+    fn key_list(&self, resp: &[&Placed<'_>]) -> Vec<(String, String, usize)> {
+        let mut out = Vec::new();
+        for p in resp {
+            if !p.sub.is_some_and(|h| h.text.starts_with("Описание ключей")) {
+                continue;
+            }
+            if let Block::Text { text, line } = p.block {
+                let Some(item) = text.strip_prefix("- ") else {
+                    continue;
+                };
+                let spans = code_spans(item);
+                let Some(k) = spans.first() else { continue };
+                let after = item
+                    .split_once(&format!("`{k}`"))
+                    .map_or("", |(_, a)| a)
+                    .trim_start_matches([' ', '–', '-', '—', ':'])
+                    .trim();
+                out.push((k.clone(), plain(after), *line));
+            }
+        }
+        out
+    }
+
+    fn result_from_example(
+        &mut self,
+        result: &Value,
+        keys: &[(String, String, usize)],
+        line: usize,
+    ) -> String {
+        let (obj, array) = match result {
+            Value::Object(m) => (Some(m.clone()), false),
+            Value::Array(items) => match items.first() {
+                Some(Value::Object(m)) => (Some(m.clone()), true),
+                _ => (None, false),
+            },
+            _ => (None, false),
+        };
+        let Some(obj) = obj else {
+            return infer(result);
+        };
+        let name = format!(
+            "{}Result",
+            pascal_case(&snake_case(
+                &self
+                    .method
+                    .method
+                    .split('.')
+                    .skip(1)
+                    .collect::<Vec<_>>()
+                    .join("_")
+            ))
+        );
+        self.used_names.insert(name.clone());
+        let mut fields = Vec::new();
+        for (k, v) in &obj {
+            let desc = keys.iter().find(|(n, _, _)| n == k);
+            let mut todos = Vec::new();
+            let description = match desc {
+                Some((_, d, _)) if !d.is_empty() => d.clone(),
+                _ => {
+                    todos.push(self.warn(
+                        line,
+                        format!("result key `{k}` is in the example but has no description"),
+                    ));
+                    "TODO: no description in the docs.".into()
+                }
+            };
+            let ty = if v.is_null() {
+                todos.push(self.warn(
+                    line,
+                    format!("result key `{k}` is `null` in the example: its type is unknown"),
+                ));
+                "any".to_string()
+            } else {
+                infer(v)
+            };
+            fields.push(Field {
+                name: k.clone(),
+                ty,
+                ty_guessed: true,
+                optional: false,
+                description,
+                todos,
+                line: desc.map_or(line, |d| d.2),
+            });
+        }
+        for (k, d, l) in keys {
+            if !obj.contains_key(k) && !k.starts_with("error") {
+                let t = self.warn(
+                    *l,
+                    format!("result key `{k}` is described but absent from the example: untyped"),
+                );
+                fields.push(Field {
+                    name: k.clone(),
+                    ty: "any".into(),
+                    ty_guessed: true,
+                    optional: true,
+                    description: if d.is_empty() {
+                        "TODO: no description in the docs.".into()
+                    } else {
+                        d.clone()
+                    },
+                    todos: vec![t],
+                    line: *l,
+                });
+            }
+        }
+        let t = self.warn(
+            line,
+            format!("the keys of `{name}` and their types come from the example (the page has no table)"),
+        );
+        self.method.objects.push(Object {
+            name: name.clone(),
+            description: "The result (from the docs' example).".into(),
+            fields,
+            todos: vec![t],
+            line,
+        });
+        if array {
+            format!("{name}[]")
+        } else {
+            name
+        }
+    }
+
+    fn errors(&mut self, placed: &[Placed<'_>]) -> Result<(), ImportError> {
+        let errs: Vec<&Placed<'_>> = placed
+            .iter()
+            .filter(|p| p.section == SectionKind::Errors)
+            .collect();
+        // The codes table.
+        for p in &errs {
+            let Block::Table(t) = p.block else { continue };
+            let Some(header) = t.rows.first() else {
+                continue;
+            };
+            let cols = columns(header);
+            let Some(ci) = cols.code else { continue };
+            for row in &t.rows[1..] {
+                let cell = |i: Option<usize>| i.and_then(|i| row.cells.get(i)).map(|c| plain(c));
+                let code = cell(Some(ci))
+                    .unwrap_or_default()
+                    .replace('`', "")
+                    .trim()
+                    .to_string();
+                if code.is_empty()
+                    || !code
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    return Err(err(
+                        self.page,
+                        row.line,
+                        format!("an error code (letters, digits, `_`) in the `Код` column, found `{code}`"),
+                    ));
+                }
+                let mut todos = Vec::new();
+                let repeated = self.method.errors.iter().any(|e| e.code == code);
+                if !repeated && b24_core::PortalErrorCode::parse(&code).is_some() {
+                    todos.push(self.warn(
+                        row.line,
+                        format!("`{code}` is also a portal-wide code (b24-core knows it): keep it only if this method gives it a meaning of its own"),
+                    ));
+                }
+                let (status, status_guessed) = match cell(cols.status)
+                    .map(|s| s.replace('`', ""))
+                    .and_then(|s| s.trim().parse::<u16>().ok())
+                {
+                    Some(s) => (s, false),
+                    None => (400, true),
+                };
+                let (message, description) = if cols.meaning.is_some() {
+                    (cell(cols.message), cell(cols.meaning).unwrap_or_default())
+                } else {
+                    (
+                        None,
+                        cell(cols.message)
+                            .or(cell(cols.description))
+                            .unwrap_or_default(),
+                    )
+                };
+                let description = if description.is_empty() {
+                    todos.push(self.warn(row.line, format!("error `{code}` has no description")));
+                    "TODO: no description in the docs.".to_string()
+                } else {
+                    description
+                };
+                if let Some(i) = self.method.errors.iter().position(|e| e.code == code) {
+                    // One code, several rows (ERROR_ARGUMENT for each bad argument): one
+                    // entry whose description lists every case.
+                    let first_extra = !self.method.errors[i].description.contains("\n- ");
+                    let line = self.method.errors[i].line;
+                    if first_extra {
+                        let m = self.warn(
+                            line,
+                            format!("error `{code}` has several rows (messages): merged into one entry; the first message is kept"),
+                        );
+                        let e = &mut self.method.errors[i];
+                        let first = format!(
+                            "- {}{}",
+                            e.message
+                                .as_ref()
+                                .map(|m| format!("`{m}`: "))
+                                .unwrap_or_default(),
+                            e.description
+                        );
+                        e.description = format!("Several cases:\n{first}");
+                        e.todos.push(m);
+                    }
+                    let e = &mut self.method.errors[i];
+                    e.description.push_str(&format!(
+                        "\n- {}{}",
+                        message
+                            .as_ref()
+                            .filter(|m| !m.is_empty())
+                            .map(|m| format!("`{m}`: "))
+                            .unwrap_or_default(),
+                        description
+                    ));
+                    continue;
+                }
+                self.method.errors.push(ErrorCode {
+                    code,
+                    status,
+                    status_guessed,
+                    message: message.filter(|m| !m.is_empty()),
+                    description,
+                    todos,
+                    line: row.line,
+                });
+            }
+        }
+        // Error examples.
+        let mut status: Option<u16> = None;
+        let mut n = 0;
+        for p in &errs {
+            match p.block {
+                Block::Text { text, .. } => {
+                    if let Some(s) = http_status(text) {
+                        status = Some(s);
+                    }
+                }
+                Block::Code(c) if c.lang == "json" || c.text.trim_start().starts_with('{') => {
+                    let body: Value = self.example_json(c)?;
+                    let code = body
+                        .get("error")
+                        .or_else(|| body.get("result").and_then(|r| r.get("error")))
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    let message = body
+                        .get("error_description")
+                        .or_else(|| body.get("result").and_then(|r| r.get("error_description")))
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    let documented = code
+                        .as_ref()
+                        .and_then(|c| self.method.errors.iter().position(|e| &e.code == c));
+                    let st = match (documented, status) {
+                        (Some(i), _) if !self.method.errors[i].status_guessed => {
+                            self.method.errors[i].status
+                        }
+                        (_, Some(s)) => s,
+                        _ => 400,
+                    };
+                    if let Some(i) = documented {
+                        let e = &mut self.method.errors[i];
+                        if let (true, Some(s)) = (e.status_guessed, status) {
+                            e.status = s;
+                            e.status_guessed = false;
+                        }
+                        if e.message.is_none() {
+                            e.message = message.clone();
+                        }
+                    }
+                    if let (Some(c), None) = (&code, documented) {
+                        if body.get("error").is_some()
+                            && b24_core::PortalErrorCode::parse(c).is_none()
+                        {
+                            let t = self.warn(
+                                c_line(c, p),
+                                format!(
+                                    "error `{c}` appears in an example but not in the codes table"
+                                ),
+                            );
+                            self.method.errors.push(ErrorCode {
+                                code: c.clone(),
+                                status: st,
+                                status_guessed: status.is_none(),
+                                message: message.clone(),
+                                description: "TODO: only in an example of the docs.".into(),
+                                todos: vec![t],
+                                line: c_line(c, p),
+                            });
+                        }
+                    }
+                    n += 1;
+                    let name = match &code {
+                        Some(c) => format!("error-{}", c.to_ascii_lowercase().replace('_', "-")),
+                        None => format!("error-{n}"),
+                    };
+                    let name = if self.method.examples.iter().any(|e| e.name == name) {
+                        format!("{name}-{n}")
+                    } else {
+                        name
+                    };
+                    self.method.examples.push(Example {
+                        name,
+                        description: format!(
+                            "Error{}, from the {} docs page.",
+                            code.as_ref().map(|c| format!(" `{c}`")).unwrap_or_default(),
+                            if self.method.template == Template::Current {
+                                "current"
+                            } else {
+                                "2024"
+                            }
+                        ),
+                        request: None,
+                        status: st,
+                        body,
+                        line: c.line,
+                    });
+                }
+                _ => {}
+            }
+        }
+        let guessed: Vec<(usize, String)> = self
+            .method
+            .errors
+            .iter()
+            .filter(|e| e.status_guessed)
+            .map(|e| (e.line, e.code.clone()))
+            .collect();
+        for (line, code) in guessed {
+            let m = self.warn(
+                line,
+                format!("the page gives no HTTP status for `{code}`: 400 assumed"),
+            );
+            if let Some(e) = self.method.errors.iter_mut().find(|e| e.code == code) {
+                e.todos.push(m);
+            }
+        }
+        Ok(())
+    }
+
+    /// The request of the first cURL example with a JSON body (`-d '{...}'`).
+    fn request_example(&mut self, placed: &[Placed<'_>]) {
+        for p in placed.iter().filter(|p| p.section == SectionKind::Examples) {
+            let Block::Code(c) = p.block else { continue };
+            if !c.text.contains("curl") {
+                continue;
+            }
+            let Some(at) = c.text.find("-d '") else {
+                continue;
+            };
+            let rest = &c.text[at + 4..];
+            let Some(end) = rest.find('\'') else { continue };
+            let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(&rest[..end]) else {
+                continue;
+            };
+            m.remove("auth");
+            if let Some(ex) = self
+                .method
+                .examples
+                .iter_mut()
+                .find(|e| e.name == "success")
+            {
+                if !m.is_empty() {
+                    ex.request = Some(m);
+                }
+            }
+            return;
+        }
+    }
+
+    /// Builds the named objects that the params and the result use, in page order, and
+    /// reports the tables nothing links to.
+    fn finish_objects(&mut self) {
+        // Objects may be named while building others; loop until every used one is built.
+        let mut built: HashSet<usize> = HashSet::new();
+        loop {
+            let pending: Vec<usize> = (0..self.raw.len())
+                .filter(|i| self.raw[*i].name.is_some() && !built.contains(i))
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            for i in pending {
+                built.insert(i);
+                let o = self.raw[i].clone();
+                let name = o.name.clone().unwrap_or_default();
+                let mut fields: Vec<Field> = Vec::new();
+                let mut seen = HashSet::new();
+                let mut otodos = Vec::new();
+                for row in &o.rows {
+                    if !seen.insert(row.name.to_ascii_lowercase()) {
+                        let m = self.warn(
+                            row.line,
+                            format!(
+                                "key `{}` of `{}` is documented twice; the second row is dropped",
+                                row.name, o.heading
+                            ),
+                        );
+                        otodos.push(m);
+                        continue;
+                    }
+                    let (ty, guessed, note) = self.row_type(row, o.params);
+                    let mut todos = Vec::new();
+                    if let Some(n) = note {
+                        todos.push(self.warn(row.line, n));
+                    }
+                    let description = if row.description.is_empty() {
+                        todos.push(self.warn(
+                            row.line,
+                            format!("key `{}` of `{}` has no description", row.name, o.heading),
+                        ));
+                        "TODO: no description in the docs.".into()
+                    } else {
+                        row.description.clone()
+                    };
+                    fields.push(Field {
+                        name: row.name.clone(),
+                        ty,
+                        ty_guessed: guessed,
+                        optional: o.params && !row.required,
+                        description,
+                        todos,
+                        line: row.line,
+                    });
+                }
+                otodos.extend(
+                    self.renamed
+                        .iter()
+                        .filter(|(n, _)| *n == name)
+                        .map(|(_, m)| m.clone()),
+                );
+                if fields.is_empty() {
+                    let m = self.warn(o.line, format!("`{}` has no rows", o.heading));
+                    otodos.push(m);
+                }
+                self.method.objects.push(Object {
+                    name,
+                    description: o
+                        .description
+                        .clone()
+                        .unwrap_or_else(|| format!("{} (docs: `{}`).", o.word, o.heading)),
+                    fields,
+                    todos: otodos,
+                    line: o.line,
+                });
+            }
+        }
+        let unused: Vec<(usize, String)> = self
+            .raw
+            .iter()
+            .filter(|o| o.name.is_none() && o.map_row().is_none())
+            .map(|o| (o.line, o.heading.clone()))
+            .collect();
+        for (line, heading) in unused {
+            let m = self.warn(
+                line,
+                format!(
+                    "no parameter or result key links to `{heading}`: the table is not imported"
+                ),
+            );
+            self.method.todos.push(m);
+        }
+        // Keep page order.
+        let order: HashMap<String, usize> = self
+            .method
+            .objects
+            .iter()
+            .map(|o| (o.name.clone(), o.line))
+            .collect();
+        self.method
+            .objects
+            .sort_by_key(|o| order.get(&o.name).copied().unwrap_or(0));
+    }
+}
+
+fn c_line(_code: &str, p: &Placed<'_>) -> usize {
+    match p.block {
+        Block::Code(c) => c.line,
+        _ => 0,
+    }
+}
+
+/// Drops `// comments` (outside strings), lines that are only `...` and the commas those
+/// leave dangling before `}` or `]`.
+fn relax_json(text: &str) -> String {
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let mut out = String::new();
+        let mut in_str = false;
+        let mut escaped = false;
+        let chars: Vec<char> = line.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if in_str {
+                out.push(c);
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    in_str = false;
+                }
+            } else if c == '"' {
+                in_str = true;
+                out.push(c);
+            } else if c == '/' && chars.get(i + 1) == Some(&'/') {
+                break;
+            } else {
+                out.push(c);
+            }
+            i += 1;
+        }
+        let t = out.trim().trim_end_matches(',').trim();
+        if t == "..." || t == "…" {
+            continue;
+        }
+        if out.trim().is_empty() {
+            continue;
+        }
+        lines.push(out);
+    }
+    // Remove commas before a closing bracket.
+    let joined = lines.join("\n");
+    let mut out = String::with_capacity(joined.len());
+    let chars: Vec<char> = joined.chars().collect();
+    let mut in_str = false;
+    let mut escaped = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            out.push(c);
+            continue;
+        }
+        if c == '"' {
+            in_str = true;
+        }
+        if c == ',' {
+            let next = chars[i + 1..].iter().find(|n| !n.is_whitespace());
+            if matches!(next, Some('}') | Some(']') | None) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A 2024 `Пример` cell as a JSON value of the parameter's type.
+fn example_value(text: &str, ty: &str) -> Value {
+    let t = text.trim();
+    if ty.starts_with("integer") {
+        if let Ok(n) = t.parse::<i64>() {
+            return Value::from(n);
+        }
+    }
+    if ty.starts_with("double") {
+        if let Some(n) = t.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+            return Value::Number(n);
+        }
+    }
+    if ty.starts_with("boolean") {
+        match t {
+            "true" => return Value::Bool(true),
+            "false" => return Value::Bool(false),
+            _ => {}
+        }
+    }
+    Value::String(t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inference() {
+        assert_eq!(infer(&serde_json::json!([1, 2])), "integer[]");
+        assert_eq!(infer(&serde_json::json!([])), "any[]");
+        assert_eq!(infer(&serde_json::json!([1, "a"])), "any[]");
+        assert_eq!(infer(&serde_json::json!(1.5)), "double");
+        assert_eq!(
+            infer(&serde_json::json!("2020-05-12T17:40:55+02:00")),
+            "datetime"
+        );
+        assert_eq!(infer(&serde_json::json!({"a": 1})), "object");
+    }
+
+    #[test]
+    fn relaxed_json() {
+        let v: Value = serde_json::from_str(&relax_json(
+            "{\n  \"a\": [1,\n  ...\n  ],\n  \"b\": \"x // y\", // note\n  ... // more\n}",
+        ))
+        .unwrap();
+        assert_eq!(v, serde_json::json!({"a": [1], "b": "x // y"}));
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(http_status("HTTP-статус: **400**, **403**"), Some(400));
+        assert_eq!(
+            http_status("1. HTTP-статус: **200** с `result = false`"),
+            Some(200)
+        );
+        assert_eq!(http_status("text"), None);
+    }
+
+    #[test]
+    fn method_pages() {
+        assert_eq!(
+            page_method("# Получить imopenlines.dialog.get\n").as_deref(),
+            Some("imopenlines.dialog.get")
+        );
+        assert_eq!(page_method("# События OnImConnectorMessageAdd\n"), None);
+    }
+}

@@ -1,0 +1,315 @@
+//! Maintainer tooling over the official Bitrix24 REST docs (`cargo xtask`):
+//!
+//! * [`import_page`] reads a docs page (either template: today's or the 2024 one) into a spec
+//!   file (`spec/README.md`), cross-checks the result schema against the page's own JSON
+//!   example, and marks every guess with a `# TODO(review): ...` comment;
+//! * [`check`] walks every documented example of `spec/` against its spec's types with the
+//!   client's lenient decoding rules;
+//! * [`drift`] compares `spec/` with a docs checkout.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod check;
+pub mod drift;
+pub mod import;
+pub mod markdown;
+pub mod model;
+pub mod render;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+pub use import::{docs_root_of, page_method, DocsContext, ImportError};
+pub use model::{Method, Template, Warning};
+
+use check::MismatchKind;
+
+/// A page turned into a valid spec.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// What was read (after the cross-check with the examples).
+    pub method: Method,
+    /// The spec file's text.
+    pub toml: String,
+    /// The spec, parsed and validated.
+    pub spec: b24_spec::Spec,
+}
+
+impl Imported {
+    /// What the importer had to guess.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.method.warnings
+    }
+
+    /// The spec's path under a spec directory: `<namespace>/<method without namespace>.toml`.
+    pub fn relative_path(&self) -> PathBuf {
+        spec_path(&self.method.method)
+    }
+}
+
+/// `imopenlines.dialog.get` → `imopenlines/dialog.get.toml`.
+pub fn spec_path(method: &str) -> PathBuf {
+    match method.split_once('.') {
+        Some((ns, rest)) => Path::new(ns).join(format!("{rest}.toml")),
+        None => PathBuf::from(format!("{method}.toml")),
+    }
+}
+
+/// Reads a page from disk and imports it; the docs checkout is found from the page's path.
+pub fn import_file(page: &Path) -> Result<Imported, ImportError> {
+    let src = std::fs::read_to_string(page).map_err(|e| ImportError {
+        page: page.to_path_buf(),
+        line: 0,
+        expected: format!("a readable file ({e})"),
+    })?;
+    let cx = DocsContext {
+        root: docs_root_of(page),
+    };
+    import_page(page, &src, &cx)
+}
+
+/// Imports one page: reads it, cross-checks the result schema with the page's success
+/// example (adjusting what disagrees, with a `TODO(review)` each), renders the spec and
+/// validates it with `b24_spec::parse_spec`. Nothing is written here.
+pub fn import_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Imported, ImportError> {
+    let mut method = import::read_page(page, src, cx)?;
+    let display = page.to_path_buf();
+    let mut refined: Vec<(String, String)> = Vec::new();
+    for _round in 0..64 {
+        let toml = render::render(&method);
+        let spec = b24_spec::parse_spec(&display, &toml).map_err(|e| ImportError {
+            page: page.to_path_buf(),
+            line: 0,
+            expected: format!("a page that gives a valid spec; the generated spec is invalid: {e}"),
+        })?;
+        let mut changed = false;
+        for ex in spec.examples.iter().filter(|e| e.status == 200) {
+            let w = check::check_example(&spec, ex);
+            // Element types of untyped arrays, from the example.
+            for seen in &w.seen {
+                let key = (seen.object.clone(), seen.field.clone());
+                if refined.contains(&key) {
+                    continue;
+                }
+                let Some(f) = method
+                    .object_mut(&seen.object)
+                    .and_then(|o| o.fields.iter_mut().find(|f| f.name == seen.field))
+                else {
+                    continue;
+                };
+                let base = f.ty.trim_end_matches(" | null");
+                if base == "array" || base == "any[]" {
+                    let inferred = import::infer(&seen.value);
+                    if inferred.ends_with("[]") && inferred != "any[]" {
+                        let m = format!(
+                            "the docs type `{}` as `array`; the element type `{}` comes from the example",
+                            f.name,
+                            inferred.trim_end_matches("[]")
+                        );
+                        f.ty = if f.ty.ends_with("| null") {
+                            format!("{inferred} | null")
+                        } else {
+                            inferred
+                        };
+                        f.todos.push(m.clone());
+                        let line = f.line;
+                        method.warnings.push(Warning { line, message: m });
+                        refined.push(key);
+                        changed = true;
+                    }
+                }
+            }
+            let mut fixed: Vec<(String, String)> = Vec::new();
+            for m in &w.mismatches {
+                let key = (
+                    m.spec_key.clone(),
+                    format!("{:?}", std::mem::discriminant(&m.kind)),
+                );
+                let key = match &m.kind {
+                    MismatchKind::UnknownKey(k) => (format!("{}.{k}", key.0), key.1),
+                    _ => key,
+                };
+                if fixed.contains(&key) {
+                    continue;
+                }
+                fixed.push(key);
+                fix(&mut method, m);
+                changed = true;
+            }
+            if changed {
+                break;
+            }
+        }
+        if !changed {
+            if untyped_arrays(&mut method) {
+                let toml = render::render(&method);
+                let spec = b24_spec::parse_spec(&display, &toml).map_err(|e| ImportError {
+                    page: page.to_path_buf(),
+                    line: 0,
+                    expected: format!(
+                        "a page that gives a valid spec; the generated spec is invalid: {e}"
+                    ),
+                })?;
+                return Ok(Imported { method, toml, spec });
+            }
+            return Ok(Imported { method, toml, spec });
+        }
+    }
+    Err(ImportError {
+        page: page.to_path_buf(),
+        line: 0,
+        expected: "the result schema and the JSON example to agree after 64 adjustments".into(),
+    })
+}
+
+/// Marks the `array`s whose element type neither the docs nor the example show.
+fn untyped_arrays(method: &mut Method) -> bool {
+    let mut notes = Vec::new();
+    for o in &mut method.objects {
+        for f in &mut o.fields {
+            if f.ty.trim_end_matches(" | null") == "array" {
+                let m = format!(
+                    "`{}.{}`: the docs say `array` without an element type and the example shows none: typed `any[]`",
+                    o.name, f.name
+                );
+                f.todos.push(m.clone());
+                notes.push(Warning {
+                    line: f.line,
+                    message: m,
+                });
+            }
+        }
+    }
+    for p in &mut method.params {
+        if p.ty.trim_end_matches(" | null") == "array" {
+            let m = format!(
+                "parameter `{}`: the docs say `array` without an element type: typed `any[]`",
+                p.name
+            );
+            p.todos.push(m.clone());
+            notes.push(Warning {
+                line: p.line,
+                message: m,
+            });
+        }
+    }
+    let any = !notes.is_empty();
+    method.warnings.extend(notes);
+    any
+}
+
+/// Makes the schema accept what the example shows, and says so.
+fn fix(method: &mut Method, m: &check::Mismatch) {
+    let example_line = method
+        .examples
+        .iter()
+        .find(|e| e.status == 200)
+        .map_or(0, |e| e.line);
+    match (&m.kind, &m.object, &m.field) {
+        (MismatchKind::UnknownKey(k), Some(o), _) => {
+            let ty = match &m.value {
+                Value::Null => "any".to_string(),
+                v => import::infer(v),
+            };
+            let msg = format!(
+                "`{}` has key `{k}` in the example (`{}`) but not in the docs table: typed `{ty}` from the example",
+                o, m.path
+            );
+            method.warnings.push(Warning {
+                line: example_line,
+                message: msg.clone(),
+            });
+            if let Some(obj) = method.object_mut(o) {
+                obj.fields.push(model::Field {
+                    name: k.clone(),
+                    ty,
+                    ty_guessed: true,
+                    optional: true,
+                    description: "TODO: only in the docs' example.".into(),
+                    todos: vec![msg],
+                    line: example_line,
+                });
+            }
+        }
+        (MismatchKind::MissingKey(k), Some(o), _) => {
+            let msg = format!(
+                "`{o}.{k}` is documented but absent from the example at `{}`: marked optional",
+                m.path
+            );
+            method.warnings.push(Warning {
+                line: example_line,
+                message: msg.clone(),
+            });
+            if let Some(f) = method
+                .object_mut(o)
+                .and_then(|obj| obj.fields.iter_mut().find(|f| &f.name == k))
+            {
+                f.optional = true;
+                f.todos.push(msg);
+            }
+        }
+        (MismatchKind::WrongType { expected, message }, Some(o), Some(field)) => {
+            let excerpt = excerpt(&m.value);
+            let msg = format!(
+                "the docs type `{o}.{field}` as `{expected}`, but the example has {excerpt} at `{}` ({message}): typed `any`",
+                m.path
+            );
+            method.warnings.push(Warning {
+                line: example_line,
+                message: msg.clone(),
+            });
+            if let Some(f) = method
+                .object_mut(o)
+                .and_then(|obj| obj.fields.iter_mut().find(|f| &f.name == field))
+            {
+                f.ty = "any".into();
+                f.ty_guessed = true;
+                f.todos.push(msg);
+            }
+        }
+        (MismatchKind::WrongType { expected, .. }, None, _) => {
+            let ty = match &m.value {
+                Value::Null => "any".to_string(),
+                v => import::infer(v),
+            };
+            let msg = format!(
+                "the docs type `result` as `{expected}`, but the example has {}: typed `{ty}`",
+                excerpt(&m.value)
+            );
+            method.warnings.push(Warning {
+                line: example_line,
+                message: msg.clone(),
+            });
+            method.result.ty = ty;
+            method.result.ty_guessed = true;
+            method.result.todos.push(msg);
+        }
+        _ => {
+            // No `result` in a success example, or an unplaceable mismatch: keep the
+            // example out of the cross-check by turning the schema to `any`.
+            let msg =
+                format!("the success example does not fit the schema: {m}; result typed `any`");
+            method.warnings.push(Warning {
+                line: example_line,
+                message: msg.clone(),
+            });
+            method.result.ty = "any".into();
+            method.result.todos.push(msg);
+            method.examples.retain(|e| {
+                !(e.status == 200
+                    && e.body.get("result").is_none()
+                    && e.body.get("error").is_none())
+            });
+        }
+    }
+}
+
+fn excerpt(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 40 {
+        format!("`{}…`", s.chars().take(40).collect::<String>())
+    } else {
+        format!("`{s}`")
+    }
+}

@@ -1,0 +1,467 @@
+//! A line-based reader of the docs' Markdown dialect (YFM): headings with `{#anchor}`, code
+//! fences, `#| ... |#` tables and plain text lines, each with its 1-based line number.
+//!
+//! It knows only what the open-lines pages use; anything it cannot split into those blocks is
+//! kept as text, so the importer decides what is an error.
+
+/// One block of a page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    /// `## Text {#anchor}`.
+    Heading(Heading),
+    /// A fenced code block.
+    Code(Code),
+    /// A `#| ... |#` table.
+    Table(Table),
+    /// A line of text outside the other blocks (blank lines are dropped).
+    Text {
+        /// 1-based line number.
+        line: usize,
+        /// The line, trimmed.
+        text: String,
+    },
+}
+
+/// A heading.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heading {
+    /// 1-based line number.
+    pub line: usize,
+    /// Number of `#`.
+    pub level: usize,
+    /// Text without the `#`s and the anchor.
+    pub text: String,
+    /// The `{#anchor}`, if any.
+    pub anchor: Option<String>,
+}
+
+/// A fenced code block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Code {
+    /// 1-based line number of the opening fence.
+    pub line: usize,
+    /// The info string (`json`, `bash`...), lower-cased.
+    pub lang: String,
+    /// The content, with the fence's indentation removed.
+    pub text: String,
+}
+
+/// A YFM table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// 1-based line number of `#|`.
+    pub line: usize,
+    /// Rows, the header first.
+    pub rows: Vec<Row>,
+}
+
+/// A table row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// 1-based line number where the row starts.
+    pub line: usize,
+    /// Raw Markdown of each cell, trimmed.
+    pub cells: Vec<String>,
+}
+
+/// A table that does not close or has text between rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkdownError {
+    /// 1-based line.
+    pub line: usize,
+    /// What was expected.
+    pub expected: String,
+}
+
+/// Splits a page into blocks. Content of `{% if build == 'dev' %}` ... `{% endif %}` (notes
+/// for the docs' authors) is skipped.
+pub fn blocks(src: &str) -> Result<Vec<Block>, MarkdownError> {
+    let lines: Vec<&str> = src.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut dev_depth = 0usize;
+    while i < lines.len() {
+        let raw = lines[i];
+        let t = raw.trim();
+        let line = i + 1;
+        if t.starts_with("{% if build") {
+            dev_depth += 1;
+            i += 1;
+            continue;
+        }
+        if dev_depth > 0 {
+            if t.starts_with("{% endif") {
+                dev_depth -= 1;
+            }
+            i += 1;
+            continue;
+        }
+        if let Some(info) = fence_open(t) {
+            let indent = raw.len() - raw.trim_start().len();
+            let ticks = t.len() - t.trim_start_matches('`').len();
+            let mut body = Vec::new();
+            let mut j = i + 1;
+            let mut closed = false;
+            while j < lines.len() {
+                let tj = lines[j].trim();
+                if tj.len() >= ticks && tj.chars().all(|c| c == '`') {
+                    closed = true;
+                    break;
+                }
+                body.push(strip_indent(lines[j], indent));
+                j += 1;
+            }
+            if !closed {
+                return Err(MarkdownError {
+                    line,
+                    expected: "a closing ``` for this code block".into(),
+                });
+            }
+            out.push(Block::Code(Code {
+                line,
+                lang: info.to_ascii_lowercase(),
+                text: body.join("\n"),
+            }));
+            i = j + 1;
+            continue;
+        }
+        if t == "#|" {
+            let mut j = i + 1;
+            let mut content = Vec::new();
+            let mut closed = false;
+            while j < lines.len() {
+                if lines[j].trim() == "|#" {
+                    closed = true;
+                    break;
+                }
+                content.push((j + 1, lines[j]));
+                j += 1;
+            }
+            if !closed {
+                return Err(MarkdownError {
+                    line,
+                    expected: "`|#` closing the table opened here".into(),
+                });
+            }
+            out.push(Block::Table(table(line, &content)?));
+            i = j + 1;
+            continue;
+        }
+        if let Some(h) = heading(line, t) {
+            out.push(Block::Heading(h));
+        } else if !t.is_empty() {
+            out.push(Block::Text {
+                line,
+                text: t.to_string(),
+            });
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+fn strip_indent(line: &str, indent: usize) -> String {
+    let lead = line.len() - line.trim_start().len();
+    line[lead.min(indent)..].to_string()
+}
+
+fn fence_open(t: &str) -> Option<&str> {
+    let rest = t.strip_prefix("```")?;
+    let info = rest.trim_start_matches('`').trim();
+    (!info.contains('`')).then_some(info)
+}
+
+fn heading(line: usize, t: &str) -> Option<Heading> {
+    let level = t.len() - t.trim_start_matches('#').len();
+    if level == 0 || level > 6 {
+        return None;
+    }
+    let rest = &t[level..];
+    if !rest.starts_with(' ') {
+        return None;
+    }
+    let mut text = rest.trim().to_string();
+    let mut anchor = None;
+    if let Some(open) = text.rfind("{#") {
+        if text.ends_with('}') {
+            anchor = Some(text[open + 2..text.len() - 1].trim().to_string());
+            text = text[..open].trim().to_string();
+        }
+    }
+    Some(Heading {
+        line,
+        level,
+        text,
+        anchor,
+    })
+}
+
+/// Splits the lines between `#|` and `|#` into rows and cells. `||` opens and closes a row,
+/// `|` separates cells; both are literal inside backtick code spans and when escaped (`\|`).
+fn table(start: usize, content: &[(usize, &str)]) -> Result<Table, MarkdownError> {
+    let mut rows = Vec::new();
+    let mut in_row = false;
+    let mut row_line = start;
+    let mut cells: Vec<String> = Vec::new();
+    let mut cell = String::new();
+    let mut code_ticks = 0usize;
+    for (k, (line, text)) in content.iter().enumerate() {
+        let chars: Vec<char> = text.chars().collect();
+        let mut p = 0;
+        while p < chars.len() {
+            let c = chars[p];
+            if c == '`' {
+                let mut n = 0;
+                while p + n < chars.len() && chars[p + n] == '`' {
+                    n += 1;
+                }
+                if code_ticks == 0 {
+                    code_ticks = n;
+                } else if code_ticks == n {
+                    code_ticks = 0;
+                }
+                if in_row {
+                    cell.extend(std::iter::repeat_n('`', n));
+                }
+                p += n;
+                continue;
+            }
+            if code_ticks == 0 && c == '\\' && p + 1 < chars.len() && chars[p + 1] == '|' {
+                if in_row {
+                    cell.push_str("\\|");
+                }
+                p += 2;
+                continue;
+            }
+            if code_ticks == 0 && c == '|' {
+                if p + 1 < chars.len() && chars[p + 1] == '|' {
+                    if in_row {
+                        cells.push(cell.trim().to_string());
+                        cell.clear();
+                        rows.push(Row {
+                            line: row_line,
+                            cells: std::mem::take(&mut cells),
+                        });
+                        in_row = false;
+                    } else {
+                        in_row = true;
+                        row_line = *line;
+                    }
+                    p += 2;
+                    continue;
+                }
+                if in_row {
+                    cells.push(cell.trim().to_string());
+                    cell.clear();
+                    p += 1;
+                    continue;
+                }
+            }
+            if in_row {
+                cell.push(c);
+            } else if !c.is_whitespace() {
+                return Err(MarkdownError {
+                    line: *line,
+                    expected: format!("a table row starting with `||` (found `{}`)", text.trim()),
+                });
+            }
+            p += 1;
+        }
+        // A code span never crosses a row's line break in these pages unless it is a
+        // triple-backtick span; reset single-backtick state at line ends so one stray
+        // backtick does not swallow the rest of the table.
+        if code_ticks == 1 {
+            code_ticks = 0;
+        }
+        if in_row && k + 1 < content.len() {
+            cell.push('\n');
+        }
+    }
+    if in_row && !(cells.is_empty() && cell.trim().is_empty()) {
+        return Err(MarkdownError {
+            line: row_line,
+            expected: "`||` closing this table row before `|#`".into(),
+        });
+    }
+    Ok(Table { line: start, rows })
+}
+
+/// Markdown of a cell → plain text: links become their text (links to "detailed description"
+/// disappear), `**` is dropped, escapes are resolved, lines are trimmed and blank lines
+/// removed. Backtick code spans are kept.
+pub fn plain(md: &str) -> String {
+    let mut s = md.to_string();
+    for marker in ["[(подробное описание)]", "[подробное описание]"]
+    {
+        while let Some(at) = s.find(marker) {
+            let end = s[at + marker.len()..]
+                .find(')')
+                .map_or(s.len(), |e| at + marker.len() + e + 1);
+            s.replace_range(at..end, "");
+        }
+    }
+    let s = strip_links(&s);
+    let s = s
+        .replace("**", "")
+        .replace("\\|", "|")
+        .replace("\\<", "<")
+        .replace("\\>", ">")
+        .replace("\\*", "*")
+        .replace("\\_", "_")
+        .replace("\\#", "#");
+    s.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `[text](url)` → `text`.
+pub fn strip_links(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(open) = rest.find('[') {
+        let Some(close_rel) = rest[open..].find("](") else {
+            break;
+        };
+        let close = open + close_rel;
+        let Some(end_rel) = rest[close + 2..].find(')') else {
+            break;
+        };
+        let end = close + 2 + end_rel;
+        // Only a link if the text has no line break.
+        if rest[open..close].contains('\n') {
+            out.push_str(&rest[..=open]);
+            rest = &rest[open + 1..];
+            continue;
+        }
+        out.push_str(&rest[..open]);
+        out.push_str(&rest[open + 1..close]);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every `#anchor` a cell links to (`[...](#anchor)`).
+pub fn anchors(md: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = md;
+    while let Some(at) = rest.find("](#") {
+        let tail = &rest[at + 3..];
+        let end = tail.find(')').unwrap_or(tail.len());
+        let a = tail[..end].trim();
+        if !a.is_empty() {
+            out.push(a.to_string());
+        }
+        rest = &tail[end..];
+    }
+    out
+}
+
+/// The contents of each backtick code span of `md`, in order.
+pub fn code_spans(md: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = md.chars().collect();
+    let mut p = 0;
+    while p < chars.len() {
+        if chars[p] == '`' {
+            let mut n = 0;
+            while p + n < chars.len() && chars[p + n] == '`' {
+                n += 1;
+            }
+            let start = p + n;
+            let mut q = start;
+            let mut found = None;
+            while q < chars.len() {
+                if chars[q] == '`' {
+                    let mut m = 0;
+                    while q + m < chars.len() && chars[q + m] == '`' {
+                        m += 1;
+                    }
+                    if m == n {
+                        found = Some(q);
+                        break;
+                    }
+                    q += m;
+                } else {
+                    q += 1;
+                }
+            }
+            match found {
+                Some(q) => {
+                    out.push(
+                        chars[start..q]
+                            .iter()
+                            .collect::<String>()
+                            .trim()
+                            .to_string(),
+                    );
+                    p = q + n;
+                }
+                None => break,
+            }
+        } else {
+            p += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_split_on_pipes_outside_code() {
+        let src = "#|\n|| **Название**\n`тип` | **Описание** ||\n|| **USER_CODE***\n[`string`](x.md) | Код ```a|b|c``` и `x\\|y` ||\n|| **B** | d || ||\n|#\n";
+        let b = blocks(src).unwrap();
+        let Block::Table(t) = &b[0] else {
+            panic!("{b:?}")
+        };
+        assert_eq!(t.rows.len(), 3);
+        assert_eq!(t.rows[1].cells.len(), 2);
+        assert_eq!(t.rows[1].line, 4);
+        assert!(t.rows[1].cells[1].contains("```a|b|c```"));
+        assert_eq!(t.rows[2].cells, ["**B**", "d"]);
+    }
+
+    #[test]
+    fn unclosed_table_names_its_line() {
+        let e = blocks("text\n#|\n|| a | b ||\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        let e = blocks("#|\n|| a | b\n|#\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.expected.contains("closing this table row"));
+    }
+
+    #[test]
+    fn headings_fences_and_dev_notes() {
+        let src = "# T a.b\n{% if build == 'dev' %}\n## hidden\n{% endif %}\n### Объект x {#x-y}\n  ```json\n  {\"a\": 1}\n  ```\n";
+        let b = blocks(src).unwrap();
+        assert_eq!(b.len(), 3);
+        let Block::Heading(h) = &b[1] else { panic!() };
+        assert_eq!(
+            (h.level, h.text.as_str(), h.anchor.as_deref()),
+            (3, "Объект x", Some("x-y"))
+        );
+        let Block::Code(c) = &b[2] else { panic!() };
+        assert_eq!(
+            (c.line, c.lang.as_str(), c.text.as_str()),
+            (6, "json", "{\"a\": 1}")
+        );
+    }
+
+    #[test]
+    fn plain_text_of_cells() {
+        assert_eq!(
+            plain("Объект [(подробное описание)](#result) и [метод](./a.md) **X** `a\\|b`"),
+            "Объект и метод X `a|b`"
+        );
+        assert_eq!(anchors("a [x](#one) b [(y)](#two)"), ["one", "two"]);
+        assert_eq!(
+            code_spans("[`integer`](x) \\| [`null`]"),
+            ["integer", "null"]
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! The importer on small hand-written pages: what it refuses (with page, line and what it
+//! expected) and what it guesses (warnings and `TODO(review)` comments).
+
+use std::path::Path;
+
+use b24_docs_import::{import_page, DocsContext};
+
+fn import(src: &str) -> Result<b24_docs_import::Imported, b24_docs_import::ImportError> {
+    import_page(
+        Path::new("docs/api-reference/imopenlines/x.md"),
+        src,
+        &DocsContext::default(),
+    )
+}
+
+const HEAD: &str = "# Получить что-то imopenlines.thing.get\n\n> Scope: [`imopenlines`](../scopes.md)\n>\n> Кто может выполнять метод: любой пользователь\n\nМетод возвращает что-то.\n\n";
+
+const PARAMS: &str = "## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **ID***\n[`integer`](../data-types.md) | Идентификатор ||\n|| **TAGS**\n[`string[]`](../data-types.md) | Метки ||\n|#\n\n";
+
+#[test]
+fn a_page_without_a_method_title_is_refused() {
+    let e = import("# Обзор событий\n\ntext\n").unwrap_err();
+    assert_eq!(e.line, 1);
+    assert!(e.expected.contains("REST method name"), "{e}");
+    assert!(e
+        .to_string()
+        .starts_with("docs/api-reference/imopenlines/x.md:1: cannot import"));
+}
+
+#[test]
+fn a_page_without_scope_is_refused() {
+    let e = import("# Получить imopenlines.thing.get\n\ntext\n").unwrap_err();
+    assert!(e.expected.contains("Scope"), "{e}");
+}
+
+#[test]
+fn an_unclosed_table_row_names_its_line() {
+    let src = format!(
+        "{HEAD}## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **ID**\n[`integer`](x) | Идентификатор\n|#\n"
+    );
+    let e = import(&src).unwrap_err();
+    assert_eq!(e.line, 14);
+    assert!(e.expected.contains("closing this table row"), "{e}");
+}
+
+#[test]
+fn broken_json_names_its_line() {
+    let src = format!("{HEAD}{PARAMS}## Обработка ответа\n\nHTTP-статус: **200**\n\n```json\n{{\n    \"result\": tru\n}}\n```\n");
+    let e = import(&src).unwrap_err();
+    assert_eq!(e.line, 27);
+    assert!(e.expected.contains("valid JSON"), "{e}");
+}
+
+#[test]
+fn a_minimal_page_gives_a_valid_spec() {
+    let src = format!(
+        "{HEAD}{PARAMS}## Обработка ответа\n\nHTTP-статус: **200**\n\n```json\n{{\n    \"result\": {{\"id\": \"5\", \"extra\": 1, \"tags\": [\"a\"]}}\n}}\n```\n\n### Возвращаемые данные\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **result**\n[`object`](x) | Объект [(подробное описание)](#result) ||\n|| **time**\n[`time`](x) | Время ||\n|#\n\n### Объект result {{#result}}\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **id**\n[`integer`](x) | Идентификатор ||\n|| **name**\n[`string`](x) | Название ||\n|| **tags**\n[`array`](x) | Метки ||\n|#\n\n## Обработка ошибок\n\nHTTP-статус: **400**\n\n```json\n{{\"error\": \"THING_NOT_FOUND\", \"error_description\": \"Not found\"}}\n```\n\n### Возможные коды ошибок\n\n#|\n|| **Статус** | **Код** | **Описание** | **Значение** ||\n|| `400` | `THING_NOT_FOUND` | Not found | Нет такого ||\n|#\n\n{{% include [системные ошибки](../system-errors.md) %}}\n"
+    );
+    let imp = import(&src).unwrap_or_else(|e| panic!("{e}"));
+    let spec = &imp.spec;
+    assert_eq!(spec.method, "imopenlines.thing.get");
+    assert_eq!(spec.params.len(), 2);
+    assert!(spec.params[0].required);
+    assert_eq!(spec.params[1].ty.to_string(), "string[]");
+    let o = spec.object("ThingGetResult").expect("result object");
+    let field = |n: &str| o.fields.iter().find(|f| f.name == n).expect(n);
+    // In the example but not in the table: added, typed from the example, optional.
+    assert_eq!(field("extra").ty.to_string(), "integer");
+    assert!(field("extra").optional);
+    // In the table but not in the example: optional.
+    assert!(field("name").optional);
+    // `array` refined from the example.
+    assert_eq!(field("tags").ty.to_string(), "string[]");
+    assert_eq!(spec.errors.len(), 1);
+    assert_eq!(spec.errors[0].message.as_deref(), Some("Not found"));
+    assert_eq!(spec.examples.len(), 2);
+    assert_eq!(spec.examples[1].name, "error-thing-not-found");
+    // Without a docs checkout: kind and docs URL are guesses.
+    assert!(imp.toml.contains("# TODO(review): `kind` guessed"));
+    assert!(imp
+        .toml
+        .contains("# TODO(review): the page is not inside a docs checkout"));
+    let todo_count = imp.toml.matches("# TODO(review)").count();
+    assert_eq!(todo_count, imp.warnings().len());
+    // The imported spec passes `check`.
+    assert_eq!(b24_docs_import::check::check_spec(spec), Vec::new());
+}
+
+#[test]
+fn empty_tables_are_not_fatal() {
+    let src = format!("{HEAD}## Параметры метода\n\n#|\n|#\n\n## Обработка ошибок\n\n#|\n|#\n");
+    let imp = import(&src).unwrap_or_else(|e| panic!("{e}"));
+    assert!(imp.spec.params.is_empty());
+    assert!(imp.spec.errors.is_empty());
+}

@@ -1,0 +1,198 @@
+//! `cargo xtask`: maintainer commands over `spec/` and the official docs.
+//!
+//! * `import PAGE.md... [--out DIR]`: docs pages → spec files (valid, with `TODO(review)`
+//!   comments where the importer guessed);
+//! * `check [--spec DIR]`: every spec validates and every documented example decodes into
+//!   its type (CI runs it);
+//! * `drift DOCS_DIR [--spec DIR]`: what a docs checkout says that `spec/` does not.
+//!
+//! The logic lives in `b24-docs-import`; this is its command line. See `xtask/README.md`.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use b24_docs_import::drift::{DriftOptions, DriftReport};
+use clap::{Parser, Subcommand};
+
+/// Maintainer commands of the Bitrix24 open-lines client.
+#[derive(Parser)]
+#[command(name = "cargo xtask", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Turn official docs pages into spec files.
+    ///
+    /// Reads each page (today's template or the 2024 one), writes `<out>/<namespace>/<method>.toml`
+    /// after validating it, and prints what it had to guess; the same notes are
+    /// `# TODO(review): ...` comments in the file. A page it cannot read is reported with its
+    /// line and nothing is written for it. Exit code 1 if any page failed.
+    Import {
+        /// Docs pages (`.../api-reference/imopenlines/**/*.md`).
+        #[arg(required = true)]
+        pages: Vec<PathBuf>,
+        /// Spec directory to write into.
+        #[arg(long, default_value = "spec")]
+        out: PathBuf,
+        /// Replace spec files that already exist (by default they are left alone).
+        #[arg(long)]
+        force: bool,
+        /// Print what would be written instead of writing it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Validate every spec and decode every documented example into its type.
+    ///
+    /// Exit code 1 on any error: a spec that does not validate, an example value that does not
+    /// decode under the client's lenient rules, a key present in an example but neither
+    /// described nor listed in the object's `untyped_keys`, an error example whose code is
+    /// neither the method's nor portal-wide.
+    Check {
+        /// Spec directory.
+        #[arg(long, default_value = "spec")]
+        spec: PathBuf,
+    },
+    /// Compare spec/ with a docs checkout and print what was added, removed or changed.
+    ///
+    /// Imports every open-lines method page of DOCS_DIR in memory and diffs it against the
+    /// specs. Differences on spec keys or error codes that carry a `note` are printed as
+    /// reviewed differences and do not count. Exit code 1 on drift or on an unreadable page.
+    Drift {
+        /// A docs checkout: the folder holding `api-reference/`.
+        docs_dir: PathBuf,
+        /// Spec directory.
+        #[arg(long, default_value = "spec")]
+        spec: PathBuf,
+        /// Only compare methods that have a spec (do not list docs-only methods).
+        #[arg(long)]
+        only_specced: bool,
+        /// Only this method (repeatable).
+        #[arg(long = "method")]
+        methods: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ok = match cli.command {
+        Command::Import {
+            pages,
+            out,
+            force,
+            dry_run,
+        } => import(&pages, &out, force, dry_run),
+        Command::Check { spec } => check(&spec),
+        Command::Drift {
+            docs_dir,
+            spec,
+            only_specced,
+            methods,
+        } => drift(
+            &docs_dir,
+            &spec,
+            &DriftOptions {
+                only_specced,
+                methods,
+            },
+        ),
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn import(pages: &[PathBuf], out: &Path, force: bool, dry_run: bool) -> bool {
+    let mut failed = 0;
+    let mut written = 0;
+    let mut with_todos = 0;
+    for page in pages {
+        match b24_docs_import::import_file(page) {
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed += 1;
+            }
+            Ok(imp) => {
+                let target = out.join(imp.relative_path());
+                for w in imp.warnings() {
+                    eprintln!("warning: {}:{}", page.display(), w);
+                }
+                if !imp.warnings().is_empty() {
+                    with_todos += 1;
+                }
+                if dry_run {
+                    println!("# ---- {}", target.display());
+                    print!("{}", imp.toml);
+                    continue;
+                }
+                if target.exists() && !force {
+                    eprintln!(
+                        "error: {} exists; not overwritten (pass --force to replace it)",
+                        target.display()
+                    );
+                    failed += 1;
+                    continue;
+                }
+                let write = target
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|()| std::fs::write(&target, &imp.toml));
+                match write {
+                    Ok(()) => {
+                        written += 1;
+                        println!(
+                            "{} -> {} ({} TODO)",
+                            page.display(),
+                            target.display(),
+                            imp.warnings().len()
+                        );
+                    }
+                    Err(e) => {
+                        eprintln!("error: cannot write {}: {e}", target.display());
+                        failed += 1;
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{} pages: {written} written, {with_todos} with TODO(review), {failed} failed",
+        pages.len()
+    );
+    failed == 0
+}
+
+fn check(spec: &Path) -> bool {
+    let base = spec.parent().unwrap_or(Path::new("."));
+    let report = b24_docs_import::check::check_dir(spec, base);
+    for p in &report.problems {
+        eprintln!("{p}");
+    }
+    let errors = report.problems.iter().filter(|p| p.is_error).count();
+    eprintln!(
+        "{} spec files, {} examples: {errors} errors, {} warnings",
+        report.files,
+        report.examples,
+        report.problems.len() - errors
+    );
+    !report.failed()
+}
+
+fn drift(docs: &Path, spec: &Path, opts: &DriftOptions) -> bool {
+    let base = spec.parent().unwrap_or(Path::new("."));
+    let specs = match b24_spec::load_dir(spec, base) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return false;
+        }
+    };
+    let report: DriftReport = b24_docs_import::drift::drift(&specs, docs, opts);
+    println!("{report}");
+    !report.drifted()
+}
