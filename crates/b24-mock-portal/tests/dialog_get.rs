@@ -83,7 +83,7 @@ async fn answer_has_the_documented_shape_with_seeded_values() {
         doc_keys,
         "same keys, same order"
     );
-    assert_eq!(r.keys().last().map(String::as_str), Some("dialog_id"));
+    assert_eq!(r.keys().next_back().map(String::as_str), Some("dialog_id"));
     assert_eq!(r["id"], 1364);
     assert_eq!(r["dialog_id"], "chat1364");
     assert_eq!(r["entity_id"], "livechat|1|1363|203");
