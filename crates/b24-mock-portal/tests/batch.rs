@@ -202,3 +202,25 @@ async fn a_batch_is_one_request_for_the_limiter() {
     assert_eq!((c.requests, c.rejected_by_limiter), (3, 1));
     assert_eq!(c.executed("imopenlines.dialog.get"), 100);
 }
+
+#[tokio::test]
+async fn mock_error_works_inside_commands() {
+    let portal = MockPortal::start(config()).await.unwrap();
+    let a = post_form(
+        &format!("{}batch", portal.webhook_url()),
+        "cmd[a]=imopenlines.dialog.get%3FCHAT_ID%3D1777%26__mock_error%3DIM_NOT_INSTALLED&cmd[b]=imopenlines.dialog.get%3FCHAT_ID%3D1777",
+    )
+    .await;
+    let r = &a.json["result"];
+    assert_eq!(
+        r["result_error"]["a"]["error"], "IM_NOT_INSTALLED",
+        "{}",
+        a.raw
+    );
+    assert_eq!(
+        r["result_error"]["a"]["error_description"],
+        "Messenger is not installed."
+    );
+    assert_eq!(r["result"]["b"]["id"], 1777);
+    assert_eq!(portal.counters().executed("imopenlines.dialog.get"), 1);
+}
