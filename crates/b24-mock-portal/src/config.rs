@@ -31,6 +31,9 @@ pub struct PortalConfig {
     pub webhook_scopes: Option<Vec<String>>,
     /// OAuth access tokens the portal accepts.
     pub oauth_tokens: Vec<OAuthToken>,
+    /// Answer webhook calls over plain HTTP with 400 `INVALID_REQUEST` "Https required." as the
+    /// cloud does (default `false`, so plain-HTTP tests work).
+    pub require_https: bool,
     /// HTTP status of `insufficient_scope` (403 per the docs; the server code answers 401).
     pub insufficient_scope_status: u16,
     /// Rate and operating-time limits.
@@ -62,6 +65,7 @@ impl Default for PortalConfig {
             webhook_secret: DEFAULT_WEBHOOK_SECRET.into(),
             webhook_scopes: None,
             oauth_tokens: Vec::new(),
+            require_https: false,
             insufficient_scope_status: 403,
             limits: LimitConfig::default(),
             chats: SeedChat::defaults(),

@@ -157,6 +157,9 @@ fn authenticate(
 ) -> Result<AuthCtx, ApiErr> {
     let cfg = &engine.cfg;
     if let Some((user, secret)) = &route.webhook {
+        if cfg.require_https && !cfg.tls {
+            return Err(portal_error("INVALID_REQUEST"));
+        }
         return if *user == cfg.webhook_user && *secret == cfg.webhook_secret {
             Ok(AuthCtx {
                 scopes: cfg.webhook_scopes.clone(),

@@ -172,3 +172,40 @@ async fn webhook_scopes_limit_methods() {
         "insufficient_scope"
     );
 }
+
+#[tokio::test]
+async fn webhooks_over_plain_http_can_require_https() {
+    let cfg = PortalConfig {
+        require_https: true,
+        ..config()
+    };
+    let portal = MockPortal::start(cfg).await.unwrap();
+    let a = get(&format!(
+        "{}imopenlines.dialog.get?CHAT_ID=1777",
+        portal.webhook_url()
+    ))
+    .await;
+    assert_error(&a, 400, "INVALID_REQUEST", "Https required.");
+    // OAuth calls are not affected; TLS portals accept webhooks.
+    let a = get(&format!(
+        "{}rest/imopenlines.dialog.get?CHAT_ID=1777&auth=good-token",
+        portal.base_url()
+    ))
+    .await;
+    assert_eq!(a.status, 200);
+    let tls = MockPortal::start(PortalConfig {
+        require_https: true,
+        tls: true,
+        ..config()
+    })
+    .await
+    .unwrap();
+    let runtime = b24_runtime::Client::builder_webhook(&tls.webhook_url())
+        .add_root_certificate_pem(tls.ca_pem().unwrap().as_bytes().to_vec())
+        .build()
+        .unwrap();
+    assert!(Client::from(runtime)
+        .dialog_get(Request::chat_id(1777))
+        .await
+        .is_ok());
+}
