@@ -1,0 +1,774 @@
+//! What the portal does with one call once the HTTP layer has read it: auth, limits, rules,
+//! the method itself, `batch`, and the `time` block.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use b24_spec::Spec;
+use serde_json::{Map, Value};
+
+use crate::config::{ExtraBehavior, FaultKind, FaultRule, PortalConfig, MOCK_ERROR_PARAM};
+use crate::limits::{Bucket, Operating, OperatingState};
+use crate::params::{
+    as_text, get_ci, is_list_keys, parse_bool, parse_query, php_array, php_intval, php_items,
+};
+use crate::specs::{default_result, example_result, validate, SpecSet};
+
+/// Page size of list methods.
+pub const PAGE_SIZE: usize = 50;
+/// Most commands in one `batch`.
+pub const MAX_BATCH: usize = 50;
+
+/// What a test can read about the traffic a portal has seen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counters {
+    /// HTTP requests received (a `batch` is one).
+    pub requests: u64,
+    /// TCP connections accepted (fewer than requests with keep-alive).
+    pub connections: u64,
+    /// Requests refused with `QUERY_LIMIT_EXCEEDED`.
+    pub rejected_by_limiter: u64,
+    /// Calls refused with `OPERATION_TIME_LIMIT`.
+    pub rejected_by_operating: u64,
+    /// Faults injected, all kinds.
+    pub faults_injected: u64,
+    /// Faults injected by kind (`latency`, `internal_error`, `bad_gateway_html`,
+    /// `truncated_body`, `drop_connection`).
+    pub faults: BTreeMap<String, u64>,
+    /// Per lower-case method name (calls inside `batch` included).
+    pub methods: BTreeMap<String, MethodCounters>,
+}
+
+/// Counters of one method.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MethodCounters {
+    /// Calls that reached the method (after auth and the rate limit).
+    pub calls: u64,
+    /// Calls the method actually executed (not refused by limits, rules or faults).
+    pub executed: u64,
+    /// Calls answered with an error.
+    pub errors: u64,
+}
+
+impl Counters {
+    /// Executions of `method` (case-insensitive).
+    pub fn executed(&self, method: &str) -> u64 {
+        self.method(method).executed
+    }
+
+    /// Calls of `method` (case-insensitive).
+    pub fn calls(&self, method: &str) -> u64 {
+        self.method(method).calls
+    }
+
+    /// Counters of `method` (case-insensitive).
+    pub fn method(&self, method: &str) -> MethodCounters {
+        self.methods
+            .get(&method.to_ascii_lowercase())
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+/// An error answer: HTTP status, `error`, `error_description`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ApiErr {
+    pub(crate) status: u16,
+    pub(crate) code: String,
+    pub(crate) message: String,
+}
+
+impl ApiErr {
+    pub(crate) fn new(status: u16, code: &str, message: &str) -> Self {
+        ApiErr {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn body(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("error".into(), Value::String(self.code.clone()));
+        m.insert(
+            "error_description".into(),
+            Value::String(self.message.clone()),
+        );
+        Value::Object(m)
+    }
+}
+
+/// Portal-wide codes: (code, status, message) from the docs' system errors and the server code.
+const PORTAL_ERRORS: &[(&str, u16, &str)] = &[
+    ("INTERNAL_SERVER_ERROR", 500, "Internal server error"),
+    (
+        "ERROR_UNEXPECTED_ANSWER",
+        500,
+        "Server returned an unexpected response",
+    ),
+    ("QUERY_LIMIT_EXCEEDED", 503, "Too many requests"),
+    (
+        "OPERATION_TIME_LIMIT",
+        429,
+        "Method is blocked due to operation time limit.",
+    ),
+    (
+        "ERROR_BATCH_METHOD_NOT_ALLOWED",
+        405,
+        "Method is not allowed for batch usage",
+    ),
+    (
+        "ERROR_BATCH_LENGTH_EXCEEDED",
+        400,
+        "Max batch length exceeded",
+    ),
+    ("NO_AUTH_FOUND", 401, "Wrong authorization data"),
+    ("INVALID_REQUEST", 400, "Https required."),
+    ("OVERLOAD_LIMIT", 503, "REST API is blocked due to overload"),
+    (
+        "ACCESS_DENIED",
+        403,
+        "REST API is available only on commercial plans",
+    ),
+    ("INVALID_CREDENTIALS", 403, "Invalid request credentials"),
+    (
+        "ERROR_MANIFEST_IS_NOT_AVAILABLE",
+        404,
+        "Manifest is not available",
+    ),
+    (
+        "insufficient_scope",
+        403,
+        "The request requires higher privileges than provided by the webhook token",
+    ),
+    (
+        "expired_token",
+        401,
+        "The access token provided has expired",
+    ),
+    ("invalid_token", 401, "The access token provided is invalid"),
+    (
+        "user_access_error",
+        403,
+        "The user does not have access to the application",
+    ),
+    ("PORTAL_DELETED", 500, "Portal was deleted"),
+    ("ERROR_METHOD_NOT_FOUND", 404, "Method not found!"),
+];
+
+/// A portal-wide error by code.
+pub(crate) fn portal_error(code: &str) -> ApiErr {
+    PORTAL_ERRORS
+        .iter()
+        .find(|(c, _, _)| c.eq_ignore_ascii_case(code))
+        .map(|(c, s, m)| ApiErr::new(*s, c, m))
+        .unwrap_or_else(|| ApiErr::new(400, code, "Error triggered by the mock portal"))
+}
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCtx {
+    /// Granted scopes; `None` all.
+    pub(crate) scopes: Option<Vec<String>>,
+}
+
+/// A successful call.
+#[derive(Debug, Clone)]
+pub(crate) struct Success {
+    pub(crate) result: Value,
+    pub(crate) next: Option<u64>,
+    pub(crate) total: Option<u64>,
+    pub(crate) time: Value,
+}
+
+impl Success {
+    pub(crate) fn body(self) -> Value {
+        let mut m = Map::new();
+        m.insert("result".into(), self.result);
+        if let Some(n) = self.next {
+            m.insert("next".into(), Value::from(n));
+        }
+        if let Some(t) = self.total {
+            m.insert("total".into(), Value::from(t));
+        }
+        m.insert("time".into(), self.time);
+        Value::Object(m)
+    }
+}
+
+/// Small seeded generator (SplitMix64) deciding which calls get a fault.
+#[derive(Debug)]
+struct Rng(u64);
+
+impl Rng {
+    fn next_f64(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+struct Mutable {
+    bucket: Bucket,
+    operating: Operating,
+    counters: Counters,
+    rng: Rng,
+    fault_fired: Vec<u64>,
+    error_fired: Vec<u64>,
+    counter_values: HashMap<String, u64>,
+}
+
+/// The faults decided for one HTTP request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FaultPlan {
+    pub(crate) latency: std::time::Duration,
+    pub(crate) fault: Option<(FaultKind, bool)>,
+}
+
+/// The portal's brain, shared by all connections.
+pub(crate) struct Engine {
+    pub(crate) cfg: PortalConfig,
+    specs: SpecSet,
+    epoch: Instant,
+    m: Mutex<Mutable>,
+}
+
+enum Target {
+    Spec(Arc<Spec>),
+    Extra(usize),
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+fn fault_name(k: &FaultKind) -> &'static str {
+    match k {
+        FaultKind::Latency(_) => "latency",
+        FaultKind::InternalError => "internal_error",
+        FaultKind::BadGatewayHtml => "bad_gateway_html",
+        FaultKind::TruncatedBody => "truncated_body",
+        FaultKind::DropConnection => "drop_connection",
+    }
+}
+
+impl Engine {
+    pub(crate) fn new(cfg: PortalConfig, specs: SpecSet) -> Self {
+        let n_faults = cfg.faults.len();
+        let n_rules = cfg.error_rules.len();
+        let seed = cfg.fault_seed;
+        Engine {
+            cfg,
+            specs,
+            epoch: Instant::now(),
+            m: Mutex::new(Mutable {
+                bucket: Bucket::new(),
+                operating: Operating::default(),
+                counters: Counters::default(),
+                rng: Rng(seed),
+                fault_fired: vec![0; n_faults],
+                error_fired: vec![0; n_rules],
+                counter_values: HashMap::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Mutable> {
+        // A panic while holding the lock cannot leave the counters inconsistent enough to
+        // matter to a test; keep serving.
+        self.m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn method_names(&self) -> Vec<String> {
+        let mut v = self.specs.names();
+        v.extend(self.cfg.extra_methods.iter().map(|e| e.name.clone()));
+        v
+    }
+
+    pub(crate) fn counters(&self) -> Counters {
+        self.lock().counters.clone()
+    }
+
+    pub(crate) fn reset_limits(&self) {
+        let mut m = self.lock();
+        m.bucket = Bucket::new();
+        m.operating.clear();
+    }
+
+    pub(crate) fn bucket_level(&self) -> f64 {
+        self.lock().bucket.level(&self.cfg.limits, Instant::now())
+    }
+
+    pub(crate) fn note_connection(&self) {
+        self.lock().counters.connections += 1;
+    }
+
+    pub(crate) fn note_request(&self) {
+        self.lock().counters.requests += 1;
+    }
+
+    /// The leaky bucket: admits the request or answers `QUERY_LIMIT_EXCEEDED`.
+    pub(crate) fn admit(&self) -> Result<(), ApiErr> {
+        let mut m = self.lock();
+        if m.bucket.admit(&self.cfg.limits, Instant::now()) {
+            Ok(())
+        } else {
+            m.counters.rejected_by_limiter += 1;
+            Err(portal_error("QUERY_LIMIT_EXCEEDED"))
+        }
+    }
+
+    /// Decides the faults of one HTTP request for `method` (lower case).
+    pub(crate) fn plan_faults(&self, method: &str) -> FaultPlan {
+        let mut plan = FaultPlan::default();
+        let mut m = self.lock();
+        for (i, rule) in self.cfg.faults.iter().enumerate() {
+            if !rule_matches(rule, method) {
+                continue;
+            }
+            if rule.max_count.is_some_and(|n| m.fault_fired[i] >= n) {
+                continue;
+            }
+            if rule.probability < 1.0 && m.rng.next_f64() >= rule.probability {
+                continue;
+            }
+            if let FaultKind::Latency(d) = rule.kind {
+                plan.latency += d;
+            } else if plan.fault.is_some() {
+                continue;
+            } else {
+                plan.fault = Some((rule.kind.clone(), rule.after_execution));
+            }
+            m.fault_fired[i] += 1;
+            m.counters.faults_injected += 1;
+            *m.counters
+                .faults
+                .entry(fault_name(&rule.kind).to_string())
+                .or_default() += 1;
+        }
+        plan
+    }
+
+    fn target(&self, method: &str) -> Option<Target> {
+        if let Some(i) = self
+            .cfg
+            .extra_methods
+            .iter()
+            .position(|e| e.name.eq_ignore_ascii_case(method))
+        {
+            return Some(Target::Extra(i));
+        }
+        self.specs.get(method).cloned().map(Target::Spec)
+    }
+
+    /// The error answer for `code` on a method: its spec's status and message, else the
+    /// portal-wide one.
+    fn error_for(&self, spec: Option<&Spec>, code: &str) -> ApiErr {
+        if let Some(e) =
+            spec.and_then(|s| s.errors.iter().find(|e| e.code.eq_ignore_ascii_case(code)))
+        {
+            return ApiErr::new(
+                e.status,
+                &e.code,
+                e.message.as_deref().unwrap_or(&e.description),
+            );
+        }
+        let mut e = portal_error(code);
+        if e.code == "insufficient_scope" {
+            e.status = self.cfg.insufficient_scope_status;
+        }
+        e
+    }
+
+    fn time_block(&self, start: f64, processing: f64, op: OperatingState) -> Value {
+        let now = now_secs();
+        let finish = now.max(start + processing);
+        let offset = chrono::FixedOffset::east_opt(self.cfg.utc_offset_seconds)
+            .unwrap_or(chrono::Offset::fix(&chrono::Utc));
+        let fmt = |t: f64| {
+            chrono::DateTime::from_timestamp(t.floor() as i64, 0)
+                .map(|d| {
+                    d.with_timezone(&offset)
+                        .format("%Y-%m-%dT%H:%M:%S%:z")
+                        .to_string()
+                })
+                .unwrap_or_default()
+        };
+        let reset_at = (now + op.reset_in.as_secs_f64()).ceil() as i64;
+        let mut m = Map::new();
+        m.insert("start".into(), Value::from(round6(start)));
+        m.insert("finish".into(), Value::from(round6(finish)));
+        m.insert("duration".into(), Value::from(round6(finish - start)));
+        m.insert("processing".into(), Value::from(round6(processing)));
+        m.insert("date_start".into(), Value::from(fmt(start)));
+        m.insert("date_finish".into(), Value::from(fmt(finish)));
+        m.insert("operating_reset_at".into(), Value::from(reset_at));
+        m.insert("operating".into(), Value::from(round6(op.operating)));
+        Value::Object(m)
+    }
+
+    /// Time block of an answer that is not a method call (batch envelope).
+    pub(crate) fn plain_time(&self, start: f64) -> Value {
+        let op = OperatingState {
+            operating: 0.0,
+            reset_in: self.cfg.limits.operating_window,
+        };
+        self.time_block(start, now_secs() - start, op)
+    }
+
+    /// One call of `method` (lower case), from HTTP or from inside a batch.
+    pub(crate) fn call(
+        &self,
+        auth: &AuthCtx,
+        method: &str,
+        params: &Map<String, Value>,
+        in_batch: bool,
+    ) -> Result<Success, ApiErr> {
+        let start = now_secs();
+        let r = self.call_inner(auth, method, params, in_batch, start);
+        if r.is_err() {
+            let mut m = self.lock();
+            m.counters
+                .methods
+                .entry(method.to_string())
+                .or_default()
+                .errors += 1;
+        }
+        r
+    }
+
+    fn call_inner(
+        &self,
+        auth: &AuthCtx,
+        method: &str,
+        params: &Map<String, Value>,
+        in_batch: bool,
+        start: f64,
+    ) -> Result<Success, ApiErr> {
+        if method == "batch" && in_batch {
+            return Err(portal_error("ERROR_BATCH_METHOD_NOT_ALLOWED"));
+        }
+        let Some(target) = self.target(method) else {
+            return Err(portal_error("ERROR_METHOD_NOT_FOUND"));
+        };
+        let (scope, spec) = match &target {
+            Target::Spec(s) => (s.scope.clone(), Some(s.clone())),
+            Target::Extra(i) => (self.cfg.extra_methods[*i].scope.clone(), None),
+        };
+        let spec = spec.as_deref();
+        if let Some(scopes) = &auth.scopes {
+            if !scopes.iter().any(|s| s.eq_ignore_ascii_case(&scope)) {
+                return Err(self.error_for(None, "insufficient_scope"));
+            }
+        }
+        let limits = &self.cfg.limits;
+        {
+            let mut m = self.lock();
+            m.counters
+                .methods
+                .entry(method.to_string())
+                .or_default()
+                .calls += 1;
+            if m.operating.blocked(method, limits, Instant::now()) {
+                m.counters.rejected_by_operating += 1;
+                return Err(portal_error("OPERATION_TIME_LIMIT"));
+            }
+            for (i, rule) in self.cfg.error_rules.iter().enumerate() {
+                if rule.method.eq_ignore_ascii_case(method)
+                    && rule.times.is_none_or(|n| m.error_fired[i] < n)
+                {
+                    m.error_fired[i] += 1;
+                    return Err(self.error_for(spec, &rule.code));
+                }
+            }
+        }
+        if let Some(code) = get_ci(params, MOCK_ERROR_PARAM).and_then(as_text) {
+            if !code.is_empty() {
+                return Err(self.error_for(spec, &code));
+            }
+        }
+        // The method runs.
+        let outcome = match &target {
+            Target::Spec(s) => self.run_spec(s, method, params),
+            Target::Extra(i) => self.run_extra(*i, method, params),
+        };
+        let processing = limits
+            .processing_per_method
+            .get(method)
+            .copied()
+            .unwrap_or(limits.processing)
+            .as_secs_f64()
+            + (now_secs() - start).max(0.0);
+        let op = {
+            let mut m = self.lock();
+            m.counters
+                .methods
+                .entry(method.to_string())
+                .or_default()
+                .executed += 1;
+            let now = Instant::now();
+            m.operating.add(method, processing, limits, self.epoch, now);
+            m.operating.state(method, limits, now)
+        };
+        let (result, next, total) = outcome?;
+        Ok(Success {
+            result,
+            next,
+            total,
+            time: self.time_block(start, processing, op),
+        })
+    }
+
+    fn run_spec(
+        &self,
+        spec: &Spec,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
+        if method == "imopenlines.dialog.get" {
+            return crate::dialogs::dialog_get(&self.cfg.chats, spec, params)
+                .map(|v| (v, None, None));
+        }
+        validate(spec, params).map_err(|m| ApiErr::new(400, "ERROR_ARGUMENT", &m))?;
+        let example = example_result(spec)
+            .cloned()
+            .unwrap_or_else(|| default_result(&spec.result.ty));
+        if spec.result.paged {
+            let items: Vec<Value> = match self.cfg.lists.get(method) {
+                Some(items) => items.clone(),
+                None => match &example {
+                    Value::Array(a) => a.clone(),
+                    _ => Vec::new(),
+                },
+            };
+            return Ok(page(&items, params));
+        }
+        Ok((example, None, None))
+    }
+
+    fn run_extra(
+        &self,
+        i: usize,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
+        match &self.cfg.extra_methods[i].behavior {
+            ExtraBehavior::Counter => {
+                let mut m = self.lock();
+                let v = m.counter_values.entry(method.to_string()).or_default();
+                *v += 1;
+                Ok((Value::from(*v), None, None))
+            }
+            ExtraBehavior::List(items) => Ok(page(items, params)),
+            ExtraBehavior::Fixed(v) => Ok((v.clone(), None, None)),
+        }
+    }
+
+    /// `batch`: runs the commands in order and answers the five parts.
+    pub(crate) fn batch(
+        &self,
+        auth: &AuthCtx,
+        params: &Map<String, Value>,
+    ) -> Result<Value, ApiErr> {
+        let cmds: Vec<(String, String)> = match get_ci(params, "cmd").and_then(php_items) {
+            Some(items) => items
+                .into_iter()
+                .map(|(k, v)| (k, as_text(v).unwrap_or_default()))
+                .collect(),
+            None => Vec::new(),
+        };
+        if cmds.len() > MAX_BATCH {
+            return Err(portal_error("ERROR_BATCH_LENGTH_EXCEEDED"));
+        }
+        let halt = get_ci(params, "halt").and_then(parse_bool).unwrap_or(false);
+        let list_shape = is_list_keys(cmds.iter().map(|(k, _)| k));
+        let mut result: Vec<(String, Value)> = Vec::new();
+        let mut errors: Vec<(String, Value)> = Vec::new();
+        let mut totals: Vec<(String, Value)> = Vec::new();
+        let mut nexts: Vec<(String, Value)> = Vec::new();
+        let mut times: Vec<(String, Value)> = Vec::new();
+        for (key, cmd) in &cmds {
+            let (method, query) = cmd.split_once('?').unwrap_or((cmd.as_str(), ""));
+            let method = method.trim().to_ascii_lowercase();
+            let method = method.strip_suffix(".json").unwrap_or(&method).to_string();
+            let mut sub = parse_query(query);
+            let done: Map<String, Value> = result.iter().cloned().collect();
+            substitute_refs(&mut sub, &done);
+            match self.call(auth, &method, &sub, true) {
+                Ok(s) => {
+                    result.push((key.clone(), s.result));
+                    if let Some(t) = s.total {
+                        totals.push((key.clone(), Value::from(t)));
+                    }
+                    if let Some(n) = s.next {
+                        nexts.push((key.clone(), Value::from(n)));
+                    }
+                    times.push((key.clone(), s.time));
+                }
+                Err(e) => {
+                    errors.push((key.clone(), e.body()));
+                    if halt {
+                        break;
+                    }
+                }
+            }
+        }
+        let part = |entries: Vec<(String, Value)>| {
+            if list_shape {
+                php_array(entries)
+            } else if entries.is_empty() {
+                Value::Array(Vec::new())
+            } else {
+                Value::Object(entries.into_iter().collect())
+            }
+        };
+        let mut out = Map::new();
+        out.insert("result".into(), part(result));
+        out.insert("result_error".into(), part(errors));
+        out.insert("result_total".into(), part(totals));
+        out.insert("result_next".into(), part(nexts));
+        out.insert("result_time".into(), part(times));
+        Ok(Value::Object(out))
+    }
+}
+
+fn rule_matches(rule: &FaultRule, method: &str) -> bool {
+    rule.method
+        .as_deref()
+        .is_none_or(|m| m.eq_ignore_ascii_case(method))
+}
+
+/// One page of `items` from `start` (50 a page).
+fn page(items: &[Value], params: &Map<String, Value>) -> (Value, Option<u64>, Option<u64>) {
+    let start = get_ci(params, "start").map(php_intval).unwrap_or(0);
+    let no_count = start < 0;
+    let from = usize::try_from(start.max(0))
+        .unwrap_or(usize::MAX)
+        .min(items.len());
+    let to = from.saturating_add(PAGE_SIZE).min(items.len());
+    let next = (to < items.len()).then_some(to as u64);
+    let total = (!no_count).then_some(items.len() as u64);
+    (Value::Array(items[from..to].to_vec()), next, total)
+}
+
+/// Replaces `$result[name][key]...` in string parameters with earlier results.
+fn substitute_refs(params: &mut Map<String, Value>, done: &Map<String, Value>) {
+    for v in params.values_mut() {
+        substitute_value(v, done);
+    }
+}
+
+fn substitute_value(v: &mut Value, done: &Map<String, Value>) {
+    match v {
+        Value::Object(m) => substitute_refs(m, done),
+        Value::Array(a) => a.iter_mut().for_each(|x| substitute_value(x, done)),
+        Value::String(s) if s.contains("$result[") => {
+            if let Some((value, whole)) = resolve_refs(s, done) {
+                *v = if whole {
+                    value
+                } else {
+                    Value::String(as_text(&value).unwrap_or_default())
+                };
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Resolves the references in `s`. Returns the value of a string that is one whole
+/// reference (`true`), or the text with every reference replaced (`false`).
+fn resolve_refs(s: &str, done: &Map<String, Value>) -> Option<(Value, bool)> {
+    let mut out = String::new();
+    let mut rest = s;
+    let mut single: Option<Value> = None;
+    let mut refs = 0;
+    while let Some(pos) = rest.find("$result[") {
+        out.push_str(&rest[..pos]);
+        let mut tail = &rest[pos + "$result".len()..];
+        let mut path = Vec::new();
+        while let Some(t) = tail.strip_prefix('[') {
+            let Some(end) = t.find(']') else { break };
+            path.push(&t[..end]);
+            tail = &t[end + 1..];
+        }
+        let mut cur: Option<&Value> = path.first().and_then(|k| done.get(*k));
+        for k in path.iter().skip(1) {
+            cur = cur.and_then(|c| match c {
+                Value::Object(m) => m.get(*k),
+                Value::Array(a) => k.parse::<usize>().ok().and_then(|i| a.get(i)),
+                _ => None,
+            });
+        }
+        let value = cur.cloned().unwrap_or(Value::String(String::new()));
+        out.push_str(&as_text(&value).unwrap_or_default());
+        if refs == 0 && pos == 0 && tail.is_empty() {
+            single = Some(value);
+        }
+        refs += 1;
+        rest = tail;
+    }
+    out.push_str(rest);
+    if refs == 0 {
+        return None;
+    }
+    match single {
+        Some(v) if refs == 1 => Some((v, true)),
+        _ => Some((Value::String(out), false)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn references_resolve_whole_and_embedded() {
+        let done: Map<String, Value> =
+            serde_json::from_value(json!({"a": {"id": 5, "list": [{"x": "y"}]}, "0": [7]}))
+                .unwrap();
+        assert_eq!(
+            resolve_refs("$result[a][id]", &done),
+            Some((json!(5), true))
+        );
+        assert_eq!(
+            resolve_refs("chat$result[a][id]!", &done),
+            Some((json!("chat5!"), false))
+        );
+        assert_eq!(
+            resolve_refs("$result[a][list][0][x]", &done),
+            Some((json!("y"), true))
+        );
+        assert_eq!(resolve_refs("$result[0][0]", &done), Some((json!(7), true)));
+        assert_eq!(resolve_refs("plain", &done), None);
+    }
+
+    #[test]
+    fn paging() {
+        let items: Vec<Value> = (0..120).map(Value::from).collect();
+        let p = |s: &str| {
+            let m: Map<String, Value> = serde_json::from_value(json!({"start": s})).unwrap();
+            page(&items, &m)
+        };
+        let (r, n, t) = p("0");
+        assert_eq!(
+            (r.as_array().map(Vec::len), n, t),
+            (Some(50), Some(50), Some(120))
+        );
+        let (r, n, _) = p("100");
+        assert_eq!((r[0].clone(), n), (json!(100), None));
+        let (_, _, t) = p("-1");
+        assert_eq!(t, None);
+    }
+}

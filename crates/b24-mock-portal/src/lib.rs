@@ -1,0 +1,215 @@
+//! A faithful local Bitrix24 portal for tests, like `stripe-mock`: it serves every method of
+//! the workspace's `spec/` over HTTP or HTTPS on loopback, with the real envelope and `time`
+//! block, webhook and OAuth auth, PHP-style parameters, `batch`, paging, the leaky-bucket and
+//! operating-time limits, error triggers and fault injection, and counters a test can read.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use b24_mock_portal::{MockPortal, PortalConfig};
+//!
+//! let portal = MockPortal::start(PortalConfig::default()).await?;
+//! println!("{}", portal.webhook_url()); // http://127.0.0.1:PORT/rest/1/<secret>/
+//! // ... call it ...
+//! assert_eq!(portal.counters().executed("imopenlines.dialog.get"), 0);
+//! portal.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! `crates/b24-mock-portal/README.md` lists the well-known trigger parameters and settings.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod dialogs;
+mod engine;
+mod limits;
+mod params;
+mod server;
+mod specs;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use config::{
+    ErrorRule, ExtraBehavior, ExtraMethod, FaultKind, FaultRule, LimitConfig, OAuthToken,
+    PortalConfig, SeedChat, DEFAULT_WEBHOOK_SECRET, MOCK_ERROR_PARAM,
+};
+pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE};
+pub use specs::embedded_spec_files;
+
+use engine::Engine;
+use specs::SpecSet;
+
+/// Why a portal could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The port could not be bound.
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+    /// A spec file is invalid.
+    #[error("invalid spec: {0}")]
+    Spec(#[from] b24_spec::SpecError),
+    /// The certificate could not be made.
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
+}
+
+/// A running portal on 127.0.0.1. Stops when dropped or on [`MockPortal::shutdown`].
+pub struct MockPortal {
+    addr: SocketAddr,
+    tls: bool,
+    ca_pem: Option<String>,
+    webhook_user: String,
+    webhook_secret: String,
+    engine: Arc<Engine>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for MockPortal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockPortal")
+            .field("base_url", &self.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockPortal {
+    /// Starts a portal; it serves until dropped. Must run inside a Tokio runtime.
+    pub async fn start(config: PortalConfig) -> Result<MockPortal, StartError> {
+        let specs = match &config.spec_dir {
+            Some(dir) => SpecSet::from_dir(dir)?,
+            None => SpecSet::embedded()?,
+        };
+        let tls = if config.tls {
+            Some(tls::generate(&[
+                "localhost".to_string(),
+                "127.0.0.1".to_string(),
+            ])?)
+        } else {
+            None
+        };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let addr = listener.local_addr()?;
+        let webhook_user = config.webhook_user.clone();
+        let webhook_secret = config.webhook_secret.clone();
+        let engine = Arc::new(Engine::new(config, specs));
+        let (shutdown, rx) = tokio::sync::watch::channel(false);
+        let acceptor = tls
+            .as_ref()
+            .map(|t| tokio_rustls::TlsAcceptor::from(t.server_config.clone()));
+        let task = tokio::spawn(accept_loop(listener, engine.clone(), acceptor, rx));
+        Ok(MockPortal {
+            addr,
+            tls: tls.is_some(),
+            ca_pem: tls.map(|t| t.ca_pem),
+            webhook_user,
+            webhook_secret,
+            engine,
+            shutdown,
+            task: Some(task),
+        })
+    }
+
+    /// The socket address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/` (or `https://`).
+    pub fn base_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/", self.addr)
+    }
+
+    /// The incoming webhook: `http://127.0.0.1:PORT/rest/<user>/<secret>/`.
+    pub fn webhook_url(&self) -> String {
+        format!(
+            "{}rest/{}/{}/",
+            self.base_url(),
+            self.webhook_user,
+            self.webhook_secret
+        )
+    }
+
+    /// PEM of the CA that signed the HTTPS certificate (`None` over plain HTTP).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// A snapshot of the counters.
+    pub fn counters(&self) -> Counters {
+        self.engine.counters()
+    }
+
+    /// Current level of the leaky bucket (requests not yet drained).
+    pub fn bucket_level(&self) -> f64 {
+        self.engine.bucket_level()
+    }
+
+    /// Empties the leaky bucket and forgets accumulated operating time.
+    pub fn reset_limits(&self) {
+        self.engine.reset_limits();
+    }
+
+    /// Names of every method served (specs and extra methods).
+    pub fn methods(&self) -> Vec<String> {
+        self.engine.method_names()
+    }
+
+    /// Stops accepting, closes every connection and waits for the listener to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockPortal {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    engine: Arc<Engine>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.changed() => break,
+            a = listener.accept() => a,
+        };
+        let Ok((stream, _peer)) = accepted else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        engine.note_connection();
+        let engine = engine.clone();
+        let rx = shutdown.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            match acceptor {
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(
+                        std::time::Duration::from_secs(10),
+                        acceptor.accept(stream),
+                    )
+                    .await;
+                    if let Ok(Ok(tls)) = handshake {
+                        server::serve_connection(engine, tls, rx).await;
+                    }
+                }
+                None => server::serve_connection(engine, stream, rx).await,
+            }
+        });
+    }
+}

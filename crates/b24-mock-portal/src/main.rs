@@ -1,0 +1,96 @@
+//! `b24-mock-portal`: a local Bitrix24 portal serving the workspace's `spec/` on loopback.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+
+use b24_mock_portal::{ExtraMethod, LimitConfig, MockPortal, PortalConfig};
+use clap::Parser;
+
+/// A faithful local Bitrix24 portal for tests (spec-driven, like stripe-mock).
+#[derive(Debug, Parser)]
+#[command(name = "b24-mock-portal", version)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Serve HTTPS with a certificate generated at start; the CA is written to --ca-file.
+    #[arg(long)]
+    tls: bool,
+    /// Where to write the CA PEM with --tls (default: a file in the temp folder).
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+    /// Read specs from this folder instead of the embedded ones.
+    #[arg(long)]
+    spec_dir: Option<PathBuf>,
+    /// Webhook user id.
+    #[arg(long, default_value = "1")]
+    user: String,
+    /// Webhook secret.
+    #[arg(long, default_value = b24_mock_portal::DEFAULT_WEBHOOK_SECRET)]
+    secret: String,
+    /// Leaky bucket size (requests).
+    #[arg(long)]
+    burst: Option<f64>,
+    /// Leaky bucket drain (requests per second).
+    #[arg(long)]
+    drain: Option<f64>,
+    /// Enterprise limits (burst 250, 5/s).
+    #[arg(long)]
+    enterprise: bool,
+    /// Add a counting write method of this name (answers 1, 2, ...).
+    #[arg(long)]
+    counter_method: Vec<String>,
+    /// Accept this OAuth token (all scopes of the served methods).
+    #[arg(long)]
+    token: Vec<String>,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let mut limits = if args.enterprise {
+        LimitConfig::enterprise()
+    } else {
+        LimitConfig::default()
+    };
+    if let Some(b) = args.burst {
+        limits.burst = b;
+    }
+    if let Some(d) = args.drain {
+        limits.drain_per_sec = d;
+    }
+    let mut config = PortalConfig {
+        port: args.port,
+        tls: args.tls,
+        spec_dir: args.spec_dir,
+        webhook_user: args.user,
+        webhook_secret: args.secret,
+        limits,
+        ..PortalConfig::default()
+    };
+    for name in args.counter_method {
+        config.extra_methods.push(ExtraMethod::counter(name));
+    }
+    for token in args.token {
+        config.oauth_tokens.push(b24_mock_portal::OAuthToken::new(
+            token,
+            &["imopenlines", "imconnector", "im", "crm", "user"],
+        ));
+    }
+    let portal = MockPortal::start(config).await?;
+    println!("webhook: {}", portal.webhook_url());
+    println!("oauth: {}rest/", portal.base_url());
+    if let Some(pem) = portal.ca_pem() {
+        let path = args.ca_file.unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("b24-mock-portal-{}-ca.pem", portal.addr().port()))
+        });
+        std::fs::write(&path, pem)?;
+        println!("ca: {}", path.display());
+    }
+    println!("methods: {}", portal.methods().join(", "));
+    use std::io::Write as _;
+    std::io::stdout().flush()?;
+    tokio::signal::ctrl_c().await?;
+    portal.shutdown().await;
+    Ok(())
+}

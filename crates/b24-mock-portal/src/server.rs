@@ -1,0 +1,348 @@
+//! HTTP(S) on loopback: routing `/rest/...`, reading parameters, auth, faults, encoding.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{HeaderMap, Request, Response, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::config::FaultKind;
+use crate::engine::{portal_error, ApiErr, AuthCtx, Engine};
+use crate::params::{as_text, get_ci, parse_query};
+
+/// Largest request body read.
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// The HTML page a proxy answers with when the portal behind it is down.
+const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// JSON the way PHP's `json_encode` writes it: compact, UTF-8 unescaped, `/` as `\/`.
+pub(crate) fn encode(v: &Value) -> String {
+    // Serialising a `Value` cannot fail (its keys are strings).
+    serde_json::to_string(v)
+        .unwrap_or_else(|_| "null".into())
+        .replace('/', "\\/")
+}
+
+/// A response body: whole, or cut short by a fault.
+pub(crate) enum MockBody {
+    /// The whole body.
+    Full(Option<Bytes>),
+    /// Part of the body, a pause so it reaches the client, then an error that closes the
+    /// connection.
+    Truncated {
+        part: Option<Bytes>,
+        pause: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
+}
+
+/// Why a connection was closed on purpose.
+#[derive(Debug)]
+pub(crate) struct Dropped(&'static str);
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+impl Body for MockBody {
+    type Data = Bytes;
+    type Error = Dropped;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Dropped>>> {
+        match self.get_mut() {
+            MockBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            MockBody::Truncated { part, pause } => {
+                if let Some(b) = part.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(b))));
+                }
+                if let Some(p) = pause {
+                    if p.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    *pause = None;
+                }
+                Poll::Ready(Some(Err(Dropped("body truncated by fault injection"))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, MockBody::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            MockBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            MockBody::Full(None) => SizeHint::with_exact(0),
+            MockBody::Truncated { .. } => SizeHint::default(),
+        }
+    }
+}
+
+fn response(status: u16, content_type: &'static str, body: String) -> Response<MockBody> {
+    let mut r = Response::new(MockBody::Full(Some(Bytes::from(body))));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn json_response(status: u16, body: &Value) -> Response<MockBody> {
+    response(status, "application/json; charset=utf-8", encode(body))
+}
+
+/// `/rest/<user>/<secret>/<method>[.json]` or `/rest/<method>[.json]`.
+struct Route {
+    webhook: Option<(String, String)>,
+    method: String,
+}
+
+fn route(path: &str) -> Option<Route> {
+    let rest = path.strip_prefix("/rest/")?;
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let (webhook, method) = match segments.as_slice() {
+        [method] => (None, *method),
+        [user, secret, method] => (Some((user.to_string(), secret.to_string())), *method),
+        _ => return None,
+    };
+    let method = method.to_ascii_lowercase();
+    let method = method.strip_suffix(".json").unwrap_or(&method).to_string();
+    Some(Route { webhook, method })
+}
+
+/// Query string and body merged (the body wins), PHP style.
+fn request_params(headers: &HeaderMap, query: &str, body: &[u8]) -> Map<String, Value> {
+    let mut params = parse_query(query);
+    let ct = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let body_params = if ct.contains("json") || (ct.is_empty() && first == Some(b'{')) {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        }
+    } else if ct.is_empty() || ct.contains("x-www-form-urlencoded") || ct.starts_with("text/") {
+        parse_query(&String::from_utf8_lossy(body))
+    } else {
+        Map::new()
+    };
+    for (k, v) in body_params {
+        params.insert(k, v);
+    }
+    params
+}
+
+fn authenticate(
+    engine: &Engine,
+    route: &Route,
+    headers: &HeaderMap,
+    params: &Map<String, Value>,
+) -> Result<AuthCtx, ApiErr> {
+    let cfg = &engine.cfg;
+    if let Some((user, secret)) = &route.webhook {
+        if cfg.require_https && !cfg.tls {
+            return Err(portal_error("INVALID_REQUEST"));
+        }
+        return if *user == cfg.webhook_user && *secret == cfg.webhook_secret {
+            Ok(AuthCtx {
+                scopes: cfg.webhook_scopes.clone(),
+            })
+        } else {
+            Err(portal_error("NO_AUTH_FOUND"))
+        };
+    }
+    let bearer = headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_string());
+    let token = get_ci(params, "auth")
+        .or_else(|| get_ci(params, "access_token"))
+        .and_then(as_text)
+        .filter(|t| !t.is_empty())
+        .or(bearer)
+        .ok_or_else(|| portal_error("NO_AUTH_FOUND"))?;
+    let known = cfg
+        .oauth_tokens
+        .iter()
+        .find(|t| t.token == token)
+        .ok_or_else(|| portal_error("NO_AUTH_FOUND"))?;
+    if known
+        .expires_at
+        .is_some_and(|at| at <= std::time::SystemTime::now())
+    {
+        return Err(portal_error("expired_token"));
+    }
+    Ok(AuthCtx {
+        scopes: Some(known.scopes.clone()),
+    })
+}
+
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Status and body of one request, faults aside.
+fn process(
+    engine: &Engine,
+    route: Option<&Route>,
+    headers: &HeaderMap,
+    query: &str,
+    body: &[u8],
+    start: f64,
+) -> (u16, Value) {
+    let Some(route) = route else {
+        return err_pair(portal_error("ERROR_METHOD_NOT_FOUND"));
+    };
+    if let Err(e) = engine.admit() {
+        return err_pair(e);
+    }
+    let params = request_params(headers, query, body);
+    let auth = match authenticate(engine, route, headers, &params) {
+        Ok(a) => a,
+        Err(e) => return err_pair(e),
+    };
+    if route.method == "batch" {
+        return match engine.batch(&auth, &params) {
+            Ok(result) => {
+                let mut m = Map::new();
+                m.insert("result".into(), result);
+                m.insert("time".into(), engine.plain_time(start));
+                (200, Value::Object(m))
+            }
+            Err(e) => err_pair(e),
+        };
+    }
+    match engine.call(&auth, &route.method, &params, false) {
+        Ok(s) => (200, s.body()),
+        Err(e) => err_pair(e),
+    }
+}
+
+fn err_pair(e: ApiErr) -> (u16, Value) {
+    (e.status, e.body())
+}
+
+fn fault_response(
+    kind: &FaultKind,
+    status: u16,
+    encoded: String,
+) -> Result<Response<MockBody>, Dropped> {
+    match kind {
+        FaultKind::InternalError => Ok(json_response(
+            500,
+            &portal_error("INTERNAL_SERVER_ERROR").body(),
+        )),
+        FaultKind::BadGatewayHtml => Ok(response(
+            502,
+            "text/html; charset=utf-8",
+            BAD_GATEWAY_HTML.to_string(),
+        )),
+        FaultKind::DropConnection => Err(Dropped("connection dropped by fault injection")),
+        FaultKind::TruncatedBody => {
+            let full = Bytes::from(encoded);
+            let half = full.slice(..full.len() / 2);
+            let mut r = Response::new(MockBody::Truncated {
+                part: Some(half),
+                pause: Some(Box::pin(tokio::time::sleep(Duration::from_millis(50)))),
+            });
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            r.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            r.headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from(full.len() as u64));
+            Ok(r)
+        }
+        // Latency is not an answer; it was applied already.
+        FaultKind::Latency(_) => Ok(response(
+            status,
+            "application/json; charset=utf-8",
+            String::new(),
+        )),
+    }
+}
+
+/// Handles one HTTP request. An `Err` closes the connection without an answer.
+pub(crate) async fn handle(
+    engine: Arc<Engine>,
+    req: Request<Incoming>,
+) -> Result<Response<MockBody>, Dropped> {
+    engine.note_request();
+    let start = now_secs();
+    let (parts, body) = req.into_parts();
+    let route = route(parts.uri.path());
+    let method = route.as_ref().map(|r| r.method.clone()).unwrap_or_default();
+    let plan = engine.plan_faults(&method);
+    if !plan.latency.is_zero() {
+        tokio::time::sleep(plan.latency).await;
+    }
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => return Err(Dropped("request body could not be read")),
+    };
+    if let Some((kind, false)) = &plan.fault {
+        if *kind != FaultKind::TruncatedBody {
+            return fault_response(kind, 500, String::new());
+        }
+        let mut m = Map::new();
+        m.insert("result".into(), Value::Array(Vec::new()));
+        m.insert("time".into(), engine.plain_time(start));
+        return fault_response(kind, 200, encode(&Value::Object(m)));
+    }
+    let (status, value) = process(
+        &engine,
+        route.as_ref(),
+        &parts.headers,
+        parts.uri.query().unwrap_or(""),
+        &body,
+        start,
+    );
+    if let Some((kind, true)) = &plan.fault {
+        return fault_response(kind, status, encode(&value));
+    }
+    Ok(json_response(status, &value))
+}
+
+/// Serves HTTP/1.1 (keep-alive) on one accepted connection until it closes or the portal
+/// shuts down.
+pub(crate) async fn serve_connection<IO>(
+    engine: Arc<Engine>,
+    io: IO,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = hyper::service::service_fn(move |req| handle(engine.clone(), req));
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), svc);
+    tokio::select! {
+        _ = conn => {}
+        _ = shutdown.changed() => {}
+    }
+}

@@ -1,0 +1,200 @@
+//! The methods the portal serves: the spec files (embedded at build time or read from a
+//! folder) and parameter validation against them.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use b24_spec::{Scalar, Spec, TypeExpr};
+use serde_json::{Map, Value};
+
+use crate::params::{get_ci, parse_bool, php_items};
+
+include!(concat!(env!("OUT_DIR"), "/embedded_specs.rs"));
+
+/// The spec files compiled into this crate: (path under `spec/`, contents).
+pub fn embedded_spec_files() -> &'static [(&'static str, &'static str)] {
+    EMBEDDED_SPECS
+}
+
+/// Specs by lower-case method name.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SpecSet {
+    by_name: HashMap<String, Arc<Spec>>,
+}
+
+impl SpecSet {
+    pub(crate) fn embedded() -> Result<SpecSet, b24_spec::SpecError> {
+        let mut set = SpecSet::default();
+        for (path, src) in EMBEDDED_SPECS {
+            let display = Path::new("spec").join(path);
+            set.add(b24_spec::parse_spec(&display, src)?);
+        }
+        Ok(set)
+    }
+
+    pub(crate) fn from_dir(dir: &Path) -> Result<SpecSet, b24_spec::SpecError> {
+        let mut set = SpecSet::default();
+        for spec in b24_spec::load_dir(dir, dir)? {
+            set.add(spec);
+        }
+        Ok(set)
+    }
+
+    fn add(&mut self, spec: Spec) {
+        self.by_name
+            .insert(spec.method.to_ascii_lowercase(), Arc::new(spec));
+    }
+
+    pub(crate) fn get(&self, method: &str) -> Option<&Arc<Spec>> {
+        self.by_name.get(method)
+    }
+
+    pub(crate) fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.by_name.values().map(|s| s.method.clone()).collect();
+        v.sort();
+        v
+    }
+}
+
+/// The `result` of the spec's first documented success (status 200 with a `result` key).
+pub(crate) fn example_result(spec: &Spec) -> Option<&Value> {
+    spec.examples
+        .iter()
+        .filter(|e| e.status == 200)
+        .find_map(|e| e.body.get("result"))
+}
+
+/// A plausible `result` when the spec documents no success: the type's empty value.
+pub(crate) fn default_result(ty: &TypeExpr) -> Value {
+    match ty {
+        TypeExpr::Scalar(Scalar::Boolean) => Value::Bool(true),
+        TypeExpr::Scalar(Scalar::Integer | Scalar::Timestamp) => Value::from(1),
+        TypeExpr::Scalar(Scalar::Double) => Value::from(1.0),
+        TypeExpr::Scalar(Scalar::String | Scalar::Text | Scalar::Char) => Value::from(""),
+        TypeExpr::Nullable(_) => Value::Null,
+        _ => Value::Array(Vec::new()),
+    }
+}
+
+/// Checks the parameters against the spec: required ones present, one-of groups satisfied,
+/// every declared parameter of the right type. Unknown parameters are ignored.
+pub(crate) fn validate(spec: &Spec, params: &Map<String, Value>) -> Result<(), String> {
+    for p in &spec.params {
+        match get_ci(params, &p.name) {
+            None if p.required => {
+                return Err(format!("Required parameter '{}' is missing", p.name))
+            }
+            None => {}
+            Some(v) => check_type(spec, &p.ty, v)
+                .map_err(|why| format!("Parameter '{}' is invalid: {why}", p.name))?,
+        }
+    }
+    for group in &spec.one_of {
+        if !group.params.iter().any(|p| get_ci(params, p).is_some()) {
+            return Err(format!("One of {} is required", group.params.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+fn is_int_text(s: &str) -> bool {
+    let t = s.trim();
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `v` is a valid request value of type `ty` (lenient like the portal).
+pub(crate) fn check_type(spec: &Spec, ty: &TypeExpr, v: &Value) -> Result<(), String> {
+    let bad = |what: &str| Err(format!("expected {what}, got {v}"));
+    match ty {
+        TypeExpr::Nullable(inner) => {
+            if v.is_null() {
+                Ok(())
+            } else {
+                check_type(spec, inner, v)
+            }
+        }
+        TypeExpr::Array(inner) => match php_items(v) {
+            Some(items) => items
+                .into_iter()
+                .try_for_each(|(_, item)| check_type(spec, inner, item)),
+            None => bad("an array"),
+        },
+        TypeExpr::Map(inner) => match v {
+            Value::Object(o) => o
+                .values()
+                .try_for_each(|item| check_type(spec, inner, item)),
+            Value::Array(a) if a.is_empty() => Ok(()),
+            _ => bad("an object"),
+        },
+        TypeExpr::Named(name) => {
+            if let Some(e) = spec.enum_def(name) {
+                let text = crate::params::as_text(v).unwrap_or_default();
+                if e.values.iter().any(|x| x.value == text) {
+                    Ok(())
+                } else {
+                    bad(&format!(
+                        "one of {:?}",
+                        e.values.iter().map(|x| &x.value).collect::<Vec<_>>()
+                    ))
+                }
+            } else if let Some(o) = spec.object(name) {
+                let Value::Object(map) = v else {
+                    return bad("an object");
+                };
+                for f in &o.fields {
+                    if let Some(fv) = get_ci(map, &f.name) {
+                        check_type(spec, &f.ty, fv).map_err(|w| format!("{}: {w}", f.name))?;
+                    }
+                }
+                Ok(())
+            } else {
+                Ok(())
+            }
+        }
+        TypeExpr::Scalar(s) => match s {
+            Scalar::Integer | Scalar::Timestamp => match v {
+                Value::Number(n) if n.is_i64() || n.is_u64() => Ok(()),
+                Value::String(t) if is_int_text(t) => Ok(()),
+                _ => bad("an integer"),
+            },
+            Scalar::Double => match v {
+                Value::Number(_) => Ok(()),
+                Value::String(t) if t.trim().parse::<f64>().is_ok() => Ok(()),
+                _ => bad("a number"),
+            },
+            Scalar::Boolean => match parse_bool(v) {
+                Some(_) => Ok(()),
+                None => bad("Y/N, 1/0 or true/false"),
+            },
+            Scalar::String | Scalar::Text | Scalar::Char => match v {
+                Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(()),
+                _ => bad("a string"),
+            },
+            Scalar::Date => match v {
+                Value::String(t) if chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok() => {
+                    Ok(())
+                }
+                _ => bad("a date YYYY-MM-DD"),
+            },
+            Scalar::Datetime => match v {
+                Value::String(t)
+                    if chrono::DateTime::parse_from_rfc3339(t).is_ok()
+                        || chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+                            .is_ok()
+                        || chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok() =>
+                {
+                    Ok(())
+                }
+                _ => bad("a datetime"),
+            },
+            Scalar::Object => match v {
+                Value::Object(_) => Ok(()),
+                Value::Array(a) if a.is_empty() => Ok(()),
+                _ => bad("an object"),
+            },
+            Scalar::File | Scalar::Any => Ok(()),
+        },
+    }
+}

@@ -1,0 +1,224 @@
+//! Fault injection (latency, 500, HTML 502, truncated body, dropped connection), its seeded
+//! share, error rules, `__mock_error`, and the counters that prove what ran.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use b24_mock_portal::{ErrorRule, ExtraMethod, FaultKind, FaultRule, MockPortal, PortalConfig};
+use b24_openlines::imopenlines::dialog_get::Request;
+use b24_openlines::{Client, Error};
+use common::{assert_error, get, ACCESS};
+
+const DG: &str = "imopenlines.dialog.get";
+
+fn with_fault(rule: FaultRule) -> PortalConfig {
+    PortalConfig::default()
+        .with_extra_method(ExtraMethod::counter("mock.counter.add"))
+        .with_fault(rule)
+}
+
+#[tokio::test]
+async fn latency_delays_the_answer() {
+    let portal = MockPortal::start(with_fault(FaultRule::new(
+        Some(DG),
+        FaultKind::Latency(Duration::from_millis(300)),
+    )))
+    .await
+    .unwrap();
+    let t = Instant::now();
+    let a = get(&format!("{}{DG}?CHAT_ID=1777", portal.webhook_url())).await;
+    assert_eq!(a.status, 200);
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    let t = Instant::now();
+    get(&format!("{}mock.counter.add", portal.webhook_url())).await;
+    assert!(
+        t.elapsed() < Duration::from_millis(250),
+        "other methods are not delayed"
+    );
+    assert_eq!(portal.counters().faults.get("latency"), Some(&1));
+}
+
+#[tokio::test]
+async fn internal_error_and_html_bad_gateway() {
+    let portal = MockPortal::start(with_fault(
+        FaultRule::new(Some(DG), FaultKind::InternalError).max_count(1),
+    ))
+    .await
+    .unwrap();
+    let url = format!("{}{DG}?CHAT_ID=1777", portal.webhook_url());
+    let a = get(&url).await;
+    assert_error(&a, 500, "INTERNAL_SERVER_ERROR", "Internal server error");
+    assert_eq!(get(&url).await.status, 200, "max_count(1)");
+    assert_eq!(
+        portal.counters().executed(DG),
+        1,
+        "the faulted call never ran"
+    );
+
+    let portal = MockPortal::start(with_fault(FaultRule::new(None, FaultKind::BadGatewayHtml)))
+        .await
+        .unwrap();
+    let a = get(&format!("{}{DG}?CHAT_ID=1777", portal.webhook_url())).await;
+    assert_eq!(a.status, 502);
+    assert!(a.content_type.starts_with("text/html"));
+    assert!(a.raw.contains("502 Bad Gateway"));
+    let client = Client::from_webhook(&portal.webhook_url()).unwrap();
+    match client.dialog_get(Request::chat_id(1777)).await {
+        Err(Error::UnexpectedResponse { status, .. }) => assert_eq!(status, 502),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(portal.counters().faults_injected, 2);
+}
+
+#[tokio::test]
+async fn truncated_body_after_execution() {
+    let portal = MockPortal::start(with_fault(
+        FaultRule::new(Some("mock.counter.add"), FaultKind::TruncatedBody).after_execution(),
+    ))
+    .await
+    .unwrap();
+    let r = common::http()
+        .get(format!("{}mock.counter.add", portal.webhook_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let announced = r.content_length().unwrap();
+    assert!(announced > 10);
+    assert!(r.bytes().await.is_err(), "the body is cut short");
+    // The write happened although its answer was lost.
+    let c = portal.counters();
+    assert_eq!(c.executed("mock.counter.add"), 1);
+    assert_eq!(c.faults.get("truncated_body"), Some(&1));
+    // The typed client reports a failure after sending, never a success.
+    let client = Client::from_webhook(&portal.webhook_url()).unwrap();
+    let e = client
+        .runtime()
+        .call_raw("mock.counter.add", Default::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Transport { .. } | Error::OutcomeUnknown { .. } | Error::Decode { .. }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(portal.counters().executed("mock.counter.add"), 2);
+}
+
+#[tokio::test]
+async fn dropped_connection_before_and_after_execution() {
+    let portal = MockPortal::start(with_fault(FaultRule::new(
+        Some("mock.counter.add"),
+        FaultKind::DropConnection,
+    )))
+    .await
+    .unwrap();
+    let e = common::http()
+        .get(format!("{}mock.counter.add", portal.webhook_url()))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(!e.is_status(), "{e}");
+    assert_eq!(
+        portal.counters().executed("mock.counter.add"),
+        0,
+        "dropped before it ran"
+    );
+
+    let portal = MockPortal::start(with_fault(
+        FaultRule::new(Some("mock.counter.add"), FaultKind::DropConnection).after_execution(),
+    ))
+    .await
+    .unwrap();
+    assert!(common::http()
+        .get(format!("{}mock.counter.add", portal.webhook_url()))
+        .send()
+        .await
+        .is_err());
+    assert_eq!(
+        portal.counters().executed("mock.counter.add"),
+        1,
+        "ran, answer lost"
+    );
+    // Other methods are untouched.
+    assert_eq!(
+        get(&format!("{}{DG}?CHAT_ID=1777", portal.webhook_url()))
+            .await
+            .status,
+        200
+    );
+}
+
+async fn fault_pattern(seed: u64) -> Vec<u16> {
+    let mut cfg = with_fault(FaultRule::new(Some(DG), FaultKind::InternalError).probability(0.5));
+    cfg.fault_seed = seed;
+    let portal = MockPortal::start(cfg).await.unwrap();
+    let url = format!("{}{DG}?CHAT_ID=1777", portal.webhook_url());
+    let mut out = Vec::new();
+    for _ in 0..40 {
+        out.push(get(&url).await.status);
+    }
+    let c = portal.counters();
+    assert_eq!(
+        c.faults_injected,
+        out.iter().filter(|s| **s == 500).count() as u64
+    );
+    assert_eq!(c.requests, 40);
+    out
+}
+
+#[tokio::test]
+async fn a_seeded_share_of_calls_fails_reproducibly() {
+    let a = fault_pattern(7).await;
+    let failed = a.iter().filter(|s| **s == 500).count();
+    assert!((8..=32).contains(&failed), "about half: {failed}");
+    assert_eq!(a, fault_pattern(7).await, "same seed, same pattern");
+    assert_ne!(a, fault_pattern(8).await, "another seed, another pattern");
+}
+
+#[tokio::test]
+async fn error_rules_and_the_mock_error_parameter() {
+    let cfg = PortalConfig::default()
+        .with_error_rule(ErrorRule::new("IMOPENLINES.DIALOG.GET", "IM_NOT_INSTALLED").times(2))
+        .with_error_rule(ErrorRule::new("mock.counter.add", "QUERY_LIMIT_EXCEEDED"))
+        .with_extra_method(ExtraMethod::counter("mock.counter.add"));
+    let portal = MockPortal::start(cfg).await.unwrap();
+    let url = format!("{}{DG}?CHAT_ID=1777", portal.webhook_url());
+    for _ in 0..2 {
+        assert_error(
+            &get(&url).await,
+            400,
+            "IM_NOT_INSTALLED",
+            "Messenger is not installed.",
+        );
+    }
+    assert_eq!(get(&url).await.status, 200, "times(2)");
+    let a = get(&format!("{}mock.counter.add", portal.webhook_url())).await;
+    assert_error(&a, 503, "QUERY_LIMIT_EXCEEDED", "Too many requests");
+    // The well-known parameter: the method's own codes, portal-wide codes, any other code.
+    for (code, status, msg) in [
+        ("ACCESS_ERROR", 400, ACCESS),
+        ("access_error", 400, ACCESS),
+        ("DIALOG_ID_EMPTY", 400, "Dialog ID can't be empty"),
+        (
+            "OPERATION_TIME_LIMIT",
+            429,
+            "Method is blocked due to operation time limit.",
+        ),
+        ("INTERNAL_SERVER_ERROR", 500, "Internal server error"),
+        ("SOMETHING_ELSE", 400, "Error triggered by the mock portal"),
+    ] {
+        let a = get(&format!("{url}&__mock_error={code}")).await;
+        let expected = if code == "access_error" {
+            "ACCESS_ERROR"
+        } else {
+            code
+        };
+        assert_error(&a, status, expected, msg);
+    }
+    assert_eq!(portal.counters().executed(DG), 1);
+    assert_eq!(portal.counters().executed("mock.counter.add"), 0);
+}
