@@ -12,7 +12,13 @@ use serde_json::json;
 #[tokio::test]
 async fn typed_client_reads_the_seeded_chat_by_each_identifier() {
     let portal = MockPortal::start(PortalConfig::default()).await.unwrap();
-    let client = Client::from_webhook(&portal.webhook_url()).unwrap();
+    let client = Client::from(
+        b24_runtime::Client::builder_webhook(&portal.webhook_url())
+            .retry(b24_runtime::RetryPolicy::none())
+            .rate_limit(None)
+            .build()
+            .unwrap(),
+    );
     for req in [
         Request::chat_id(1777),
         Request::dialog_id("chat1777"),
@@ -38,7 +44,13 @@ async fn typed_client_reads_the_seeded_chat_by_each_identifier() {
 #[tokio::test]
 async fn typed_client_sees_access_error_for_unknown_chat() {
     let portal = MockPortal::start(PortalConfig::default()).await.unwrap();
-    let client = Client::from_webhook(&portal.webhook_url()).unwrap();
+    let client = Client::from(
+        b24_runtime::Client::builder_webhook(&portal.webhook_url())
+            .retry(b24_runtime::RetryPolicy::none())
+            .rate_limit(None)
+            .build()
+            .unwrap(),
+    );
     for req in [
         Request::chat_id(999_999),
         Request::chat_id(15),   // not an open-lines chat

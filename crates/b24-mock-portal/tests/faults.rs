@@ -63,7 +63,13 @@ async fn internal_error_and_html_bad_gateway() {
     assert_eq!(a.status, 502);
     assert!(a.content_type.starts_with("text/html"));
     assert!(a.raw.contains("502 Bad Gateway"));
-    let client = Client::from_webhook(&portal.webhook_url()).unwrap();
+    let client = Client::from(
+        b24_runtime::Client::builder_webhook(&portal.webhook_url())
+            .retry(b24_runtime::RetryPolicy::none())
+            .rate_limit(None)
+            .build()
+            .unwrap(),
+    );
     match client.dialog_get(Request::chat_id(1777)).await {
         Err(Error::UnexpectedResponse { status, .. }) => assert_eq!(status, 502),
         other => panic!("{other:?}"),
@@ -92,10 +98,20 @@ async fn truncated_body_after_execution() {
     assert_eq!(c.executed("mock.counter.add"), 1);
     assert_eq!(c.faults.get("truncated_body"), Some(&1));
     // The typed client reports a failure after sending, never a success.
-    let client = Client::from_webhook(&portal.webhook_url()).unwrap();
+    let client = Client::from(
+        b24_runtime::Client::builder_webhook(&portal.webhook_url())
+            .retry(b24_runtime::RetryPolicy::none())
+            .rate_limit(None)
+            .build()
+            .unwrap(),
+    );
     let e = client
         .runtime()
-        .call_raw("mock.counter.add", Default::default())
+        .call_raw(
+            "mock.counter.add",
+            b24_openlines::MethodKind::Write,
+            Default::default(),
+        )
         .await
         .unwrap_err();
     assert!(

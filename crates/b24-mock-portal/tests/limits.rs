@@ -18,7 +18,13 @@ async fn typed_client_hits_query_limit_exceeded_and_the_bucket_drains() {
         ..LimitConfig::default()
     });
     let portal = MockPortal::start(cfg).await.unwrap();
-    let client = Client::from_webhook(&portal.webhook_url()).unwrap();
+    let client = Client::from(
+        b24_runtime::Client::builder_webhook(&portal.webhook_url())
+            .retry(b24_runtime::RetryPolicy::none())
+            .rate_limit(None)
+            .build()
+            .unwrap(),
+    );
     let mut ok = 0;
     let mut limited = 0;
     for _ in 0..8 {
@@ -121,7 +127,13 @@ async fn operating_budget_blocks_a_method_until_its_window_passes() {
         200
     );
     // The typed client classifies it.
-    let client = Client::from_webhook(&portal.webhook_url()).unwrap();
+    let client = Client::from(
+        b24_runtime::Client::builder_webhook(&portal.webhook_url())
+            .retry(b24_runtime::RetryPolicy::none())
+            .rate_limit(None)
+            .build()
+            .unwrap(),
+    );
     match client.dialog_get(Request::chat_id(1777)).await {
         Err(Error::Api { error, .. }) => {
             assert_eq!(

@@ -54,7 +54,13 @@ async fn typed_client_over_https_with_the_generated_ca() {
 #[tokio::test]
 async fn a_client_without_the_ca_refuses_the_certificate() {
     let portal = tls_portal().await;
-    let client = Client::from_webhook(&portal.webhook_url()).unwrap();
+    let client = Client::from(
+        b24_runtime::Client::builder_webhook(&portal.webhook_url())
+            .retry(b24_runtime::RetryPolicy::none())
+            .rate_limit(None)
+            .build()
+            .unwrap(),
+    );
     match client.dialog_get(Request::chat_id(1777)).await {
         Err(Error::Transport { .. }) => {}
         other => panic!("expected a TLS failure, got {other:?}"),

@@ -491,7 +491,8 @@ impl Client {
                     let (Some(oauth), Some(generation)) = (&self.inner.oauth, generation) else {
                         return Err(err);
                     };
-                    if refreshed {
+                    // Without a refresh token the caller gets the portal's own answer.
+                    if refreshed || oauth.config.is_none() {
                         return Err(err);
                     }
                     refreshed = true;
