@@ -1,28 +1,57 @@
-//! Reads one open-lines dialog and prints it.
+//! Reads open-lines dialogs and prints them.
 //!
-//! `B24_WEBHOOK_URL=https://<portal>/rest/<user>/<secret>/ cargo run -p b24-openlines --example dialog_get [CHAT_ID]`
+//! With `B24_WEBHOOK_URL=https://<portal>/rest/<user>/<secret>/` it talks to that portal;
+//! without it, it starts the embedded local portal (`b24-mock-portal`) and talks to that.
+//!
+//! `cargo run -p b24-openlines --example dialog_get [CHAT_ID]`
 
 use b24_openlines::imopenlines::dialog_get::Request;
-use b24_openlines::Client;
+use b24_openlines::{Client, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let webhook = std::env::var("B24_WEBHOOK_URL").map_err(|_| {
-        "set B24_WEBHOOK_URL to an incoming webhook https://<portal>/rest/<user>/<secret>/"
-    })?;
     let chat_id: i64 = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "1777".into())
         .parse()?;
-    let client = Client::from_webhook(&webhook)?;
-    let dialog = client.dialog_get(Request::chat_id(chat_id)).await?;
-    println!(
-        "chat {} {:?}: {} messages, created {:?}, role {:?}",
-        dialog.id,
-        dialog.name,
-        dialog.message_count.unwrap_or(0),
-        dialog.date_create,
-        dialog.role
-    );
+    // Keep the local portal alive for the whole run.
+    let mut _portal = None;
+    let client = match std::env::var("B24_WEBHOOK_URL") {
+        Ok(url) => {
+            println!("portal: {}", url.split("/rest/").next().unwrap_or("?"));
+            Client::from_webhook(&url)?
+        }
+        Err(_) => {
+            let portal =
+                b24_mock_portal::MockPortal::start(b24_mock_portal::PortalConfig::default())
+                    .await?;
+            println!(
+                "portal: embedded local portal at {} (set B24_WEBHOOK_URL for a real one)",
+                portal.base_url()
+            );
+            let client = Client::from_webhook(&portal.webhook_url())?;
+            _portal = Some(portal);
+            client
+        }
+    };
+    for request in [
+        Request::chat_id(chat_id),
+        Request::user_code("livechat|1|1373|211"),
+        Request::dialog_id("chat999999"),
+    ] {
+        match client.dialog_get(request.clone()).await {
+            Ok(d) => println!(
+                "{:?} -> chat {} {:?}: {} messages, created {}, role {:?}",
+                request.target,
+                d.id,
+                d.name,
+                d.message_count.unwrap_or(0),
+                d.date_create.map_or("?".into(), |t| t.to_rfc3339()),
+                d.role
+            ),
+            Err(e @ Error::Api { .. }) => println!("{:?} -> {e}", request.target),
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok(())
 }
