@@ -109,6 +109,9 @@ fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
             format!("`{rel}` is absolute; give the spec folder relative to Cargo.toml"),
         ));
     }
+    // Absolute paths, so the `include_bytes!` that track the files resolve from anywhere
+    // (rustc reports the invoking file relative to its working directory).
+    let manifest_dir = manifest_dir.canonicalize().unwrap_or(manifest_dir);
     let dir = manifest_dir.join(&rel);
     if !dir.is_dir() {
         return Err(syn::Error::new(

@@ -25,7 +25,8 @@ impl Bucket {
     /// Admits one request, or refuses it.
     pub(crate) fn admit(&mut self, cfg: &LimitConfig, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
+        // Never move the clock backwards: that would drain the same interval twice.
+        self.last = self.last.max(now);
         self.level = (self.level - elapsed * cfg.drain_per_sec).max(0.0);
         if self.level + 1.0 > cfg.burst {
             false

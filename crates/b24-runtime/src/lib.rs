@@ -508,14 +508,15 @@ impl Client {
                     continue;
                 }
                 _ if exhausted => return Err(err),
-                Verdict::RateLimited => {
+                Verdict::RateLimited => match &self.inner.bucket {
                     // The portal's bucket is full whatever ours says: fill ours so every task
                     // waits for the drain, plus a little jitter.
-                    if let Some(bucket) = &self.inner.bucket {
+                    Some(bucket) => {
                         bucket.saturate();
+                        policy.backoff(1)
                     }
-                    policy.backoff(1)
-                }
+                    None => policy.backoff(attempt),
+                },
                 Verdict::OperatingLimit => {
                     let reset = self
                         .inner

@@ -5,6 +5,12 @@
 //! bucket before each send never meets that answer: the portal sees each request no earlier
 //! than the client counted it, so its bucket has drained at least as much.
 //!
+//! One slot of the burst is held in reserve. The portal starts draining a request when it
+//! *arrives*, and requests sent together do not arrive together (a new connection takes
+//! longer than a reused one): without the reserve, a request that overtakes an earlier one
+//! can meet a bucket fuller than the client's copy. One slot covers an arrival skew of
+//! `1 / drain` seconds (500 ms on the standard plan).
+//!
 //! Hand-written rather than `governor`: the client must be able to resynchronise its bucket
 //! with the portal's verdict (a 503 means the portal's bucket is full, whatever ours says),
 //! which GCRA limiters do not expose.
@@ -80,19 +86,26 @@ impl LeakyBucket {
     }
 
     fn with_state<T>(&self, f: impl FnOnce(&mut State, Instant) -> T) -> T {
-        let now = Instant::now();
         // A poisoned lock only means another task panicked mid-update; the numbers are
         // still usable.
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // Read the clock under the lock: a time read before it could be older than the last
+        // update, and moving `at` backwards would drain the same interval twice.
+        let now = Instant::now().max(s.at);
         let elapsed = now.saturating_duration_since(s.at).as_secs_f64();
         s.level = (s.level - elapsed * self.limit.drain_per_sec).max(0.0);
         s.at = now;
         f(&mut s, now)
     }
 
+    /// The part of the burst the client uses: all but the reserved slot.
+    fn usable_burst(&self) -> f64 {
+        f64::from(self.limit.burst.saturating_sub(1).max(1))
+    }
+
     /// Takes one slot, or says how long to wait for it.
     fn try_take(&self) -> Result<(), Duration> {
-        let burst = f64::from(self.limit.burst);
+        let burst = self.usable_burst();
         self.with_state(|s, _| {
             if s.level + 1.0 <= burst + 1e-9 {
                 s.level += 1.0;
@@ -113,7 +126,7 @@ impl LeakyBucket {
 
     /// The portal said its bucket is full: fill ours, so every task waits for the drain.
     pub fn saturate(&self) {
-        let burst = f64::from(self.limit.burst);
+        let burst = self.usable_burst();
         self.with_state(|s, _| s.level = s.level.max(burst));
     }
 
@@ -129,12 +142,16 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn burst_then_drain_rate() {
-        let bucket = LeakyBucket::new(RateLimit::custom(5, 2.0));
+        let bucket = LeakyBucket::new(RateLimit::custom(6, 2.0));
         let start = Instant::now();
         for _ in 0..5 {
             bucket.acquire().await;
         }
-        assert_eq!(start.elapsed(), Duration::ZERO, "the burst goes at once");
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "the burst but its reserved slot goes at once"
+        );
         for _ in 0..4 {
             bucket.acquire().await;
         }
@@ -145,7 +162,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn clones_share_the_bucket_and_saturate_waits() {
-        let a = LeakyBucket::new(RateLimit::custom(2, 1.0));
+        let a = LeakyBucket::new(RateLimit::custom(3, 1.0));
         let b = a.clone();
         a.acquire().await;
         b.acquire().await;

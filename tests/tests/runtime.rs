@@ -1,0 +1,443 @@
+//! The runtime against the local portal: the client-side bucket, retries (and what is never
+//! retried), OAuth refresh, typed batch, automatic batching, paging, and secrets kept out of
+//! the logs.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use b24_core::{ApiErrorCode, Error, MethodKind, PortalErrorCode};
+use b24_mock_portal::{
+    ErrorRule, ExtraMethod, FaultKind, FaultRule, LimitConfig, MockPortal, OAuthToken, PortalConfig,
+};
+use b24_openlines::imopenlines::dialog_get::{self, ErrorCode, Request};
+use b24_runtime::{
+    Client, OAuthConfig, OAuthTokens, RateLimit, RetryPolicy, StoreError, TokenStore,
+};
+use futures_util::StreamExt;
+use serde_json::json;
+
+b24_macros::generate!(spec = "../specs/paged", base = file);
+
+fn limits(burst: f64, drain: f64) -> LimitConfig {
+    LimitConfig {
+        burst,
+        drain_per_sec: drain,
+        ..LimitConfig::default()
+    }
+}
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(200),
+        ..RetryPolicy::default()
+    }
+}
+
+#[tokio::test]
+async fn the_client_bucket_keeps_the_portal_from_ever_saying_503() {
+    let portal = MockPortal::start(PortalConfig::default().with_limits(limits(5.0, 20.0)))
+        .await
+        .unwrap();
+    let client = Client::builder_webhook(&portal.webhook_url())
+        .rate_limit(Some(RateLimit::custom(5, 20.0)))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let calls = (0..25).map(|_| {
+        let client = client.clone();
+        async move { client.call(&Request::chat_id(1777)).await }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    let elapsed = start.elapsed().as_secs_f64();
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(portal.counters().rejected_by_limiter, 0);
+    // 20 calls beyond the burst at 20 per second: about one second, not less.
+    assert!(elapsed >= 0.95, "{elapsed}");
+}
+
+#[tokio::test]
+async fn query_limit_exceeded_is_retried_for_any_method() {
+    let portal = MockPortal::start(
+        PortalConfig::default()
+            .with_limits(limits(3.0, 10.0))
+            .with_extra_method(ExtraMethod::counter("mock.counter.add")),
+    )
+    .await
+    .unwrap();
+    // No client-side bucket: the portal's 503s are what the client must survive.
+    let client = Client::builder_webhook(&portal.webhook_url())
+        .rate_limit(None)
+        .retry(RetryPolicy {
+            max_attempts: 30,
+            ..fast_retry()
+        })
+        .build()
+        .unwrap();
+    let calls = (0..10).map(|_| {
+        let client = client.clone();
+        async move {
+            client
+                .call_raw("mock.counter.add", MethodKind::Write, Default::default())
+                .await
+        }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let c = portal.counters();
+    assert!(
+        c.rejected_by_limiter > 0,
+        "the portal did refuse some calls"
+    );
+    assert_eq!(
+        c.executed("mock.counter.add"),
+        10,
+        "each write ran exactly once"
+    );
+}
+
+#[tokio::test]
+async fn lost_answers_are_retried_for_reads_only() {
+    let portal = MockPortal::start(
+        PortalConfig::default()
+            .with_extra_method(ExtraMethod::counter("mock.counter.add"))
+            .with_fault(
+                FaultRule::new(Some("imopenlines.dialog.get"), FaultKind::DropConnection)
+                    .max_count(2),
+            )
+            .with_fault(
+                FaultRule::new(Some("mock.counter.add"), FaultKind::TruncatedBody)
+                    .after_execution()
+                    .max_count(1),
+            ),
+    )
+    .await
+    .unwrap();
+    let client = Client::builder_webhook(&portal.webhook_url())
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let dialog = client.call(&Request::chat_id(1777)).await.unwrap();
+    assert_eq!(dialog.id, 1777, "a read survives two dropped connections");
+    let err = client
+        .call_raw("mock.counter.add", MethodKind::Write, Default::default())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::OutcomeUnknown { method, .. } => assert_eq!(method, "mock.counter.add"),
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("outcome unknown"));
+    assert_eq!(
+        portal.counters().executed("mock.counter.add"),
+        1,
+        "the write ran once and was never replayed"
+    );
+}
+
+#[tokio::test]
+async fn a_500_is_retried_for_reads_and_returned_for_writes() {
+    let portal = MockPortal::start(
+        PortalConfig::default()
+            .with_extra_method(ExtraMethod::counter("mock.counter.add"))
+            .with_fault(FaultRule::new(None, FaultKind::InternalError).max_count(1)),
+    )
+    .await
+    .unwrap();
+    let client = Client::builder_webhook(&portal.webhook_url())
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    client.call(&Request::chat_id(1777)).await.unwrap();
+    let portal2 = MockPortal::start(
+        PortalConfig::default()
+            .with_extra_method(ExtraMethod::counter("mock.counter.add"))
+            .with_fault(FaultRule::new(None, FaultKind::InternalError).max_count(1)),
+    )
+    .await
+    .unwrap();
+    let client2 = Client::builder_webhook(&portal2.webhook_url())
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let err = client2
+        .call_raw("mock.counter.add", MethodKind::Write, Default::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_portal(PortalErrorCode::InternalServerError),
+        "{err:?}"
+    );
+    assert_eq!(
+        portal2.counters().requests,
+        1,
+        "a write's 500 is not retried"
+    );
+}
+
+#[tokio::test]
+async fn operation_time_limit_waits_for_the_reset() {
+    let portal = MockPortal::start(PortalConfig::default().with_limits(LimitConfig {
+        operating_limit: Duration::from_millis(250),
+        operating_window: Duration::from_secs(2),
+        processing: Duration::from_millis(100),
+        ..LimitConfig::default()
+    }))
+    .await
+    .unwrap();
+    let client = Client::builder_webhook(&portal.webhook_url())
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    for _ in 0..6 {
+        client.call(&Request::chat_id(1777)).await.unwrap();
+    }
+    assert!(
+        portal.counters().rejected_by_operating > 0,
+        "the budget was exceeded and waited out"
+    );
+}
+
+#[tokio::test]
+async fn typed_batch_with_errors_and_halt() {
+    let portal = MockPortal::start(PortalConfig::default()).await.unwrap();
+    let client = Client::from_webhook(&portal.webhook_url()).unwrap();
+    let mut batch = client.batch();
+    let ok = batch.push(&Request::chat_id(1777));
+    let bad = batch.push(&Request::chat_id(999_999));
+    let by_code = batch.push(&Request::user_code("imol|livechat|1|1373|211"));
+    let results = batch.send().await;
+    assert_eq!(results.requests(), 1);
+    assert_eq!(results.get(ok).unwrap().id, 1777);
+    assert_eq!(results.get(by_code).unwrap().id, 1777);
+    match results.get(bad) {
+        Err(Error::Api { error, .. }) => {
+            assert_eq!(error.code, ApiErrorCode::Method(ErrorCode::AccessError));
+            assert_eq!(error.status, 400);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let mut batch = client.batch().halt(true);
+    let handles: Vec<_> = (0..120)
+        .map(|i| batch.push(&Request::chat_id(if i == 10 { 999_999 } else { 1777 })))
+        .collect();
+    let results = batch.send().await;
+    assert_eq!(
+        results.requests(),
+        1,
+        "the later chunks are not sent after a halt"
+    );
+    assert!(results.get(handles[9]).is_ok());
+    assert!(results.get(handles[10]).is_err());
+    assert!(matches!(
+        results.get(handles[11]),
+        Err(Error::NotExecuted { .. })
+    ));
+    assert!(matches!(
+        results.get(handles[119]),
+        Err(Error::NotExecuted { .. })
+    ));
+}
+
+#[tokio::test]
+async fn many_packs_fifty_calls_a_request_in_order() {
+    let portal = MockPortal::start(PortalConfig::default()).await.unwrap();
+    let client = Client::from_webhook(&portal.webhook_url()).unwrap();
+    let requests: Vec<Request> = (0..120)
+        .map(|i| {
+            if i % 40 == 7 {
+                Request::chat_id(999_999)
+            } else {
+                Request::chat_id(1777)
+            }
+        })
+        .collect();
+    let before = portal.counters().requests;
+    let results = client.many(requests).await;
+    assert_eq!(
+        portal.counters().requests - before,
+        3,
+        "ceil(120 / 50) requests"
+    );
+    assert_eq!(results.len(), 120);
+    for (i, r) in results.iter().enumerate() {
+        if i % 40 == 7 {
+            assert!(r.is_err(), "{i}");
+        } else {
+            assert_eq!(r.as_ref().map(|d| d.id).ok(), Some(1777), "{i}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn paging_walks_every_page_once() {
+    let items: Vec<_> = (1..=123).map(|i| json!({"ID": i})).collect();
+    let portal = MockPortal::start(
+        PortalConfig::default().with_extra_method(ExtraMethod::list("mock.items.list", items)),
+    )
+    .await
+    .unwrap();
+    let client = Client::from_webhook(&portal.webhook_url()).unwrap();
+    let ids: Vec<i64> = client
+        .paginate(mock::items_list::Request::new())
+        .map(|r| r.map(|item| item.id))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(ids, (1..=123).collect::<Vec<i64>>());
+    assert_eq!(portal.counters().requests, 3, "start = 0, 50, 100");
+}
+
+#[derive(Default)]
+struct MemoryStore {
+    saved: Mutex<Vec<OAuthTokens>>,
+}
+
+impl TokenStore for MemoryStore {
+    fn save<'a>(
+        &'a self,
+        tokens: &'a OAuthTokens,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            self.saved.lock().unwrap().push(tokens.clone());
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn expired_token_is_refreshed_once_for_all_concurrent_callers() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let portal = MockPortal::start(
+        PortalConfig::default()
+            .with_token(OAuthToken::new("old-access-token", &["imopenlines"]).expired())
+            .with_token(OAuthToken::new("new-access-token", &["imopenlines"])),
+    )
+    .await
+    .unwrap();
+    let oauth_server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/oauth/token/"))
+        .and(query_param("grant_type", "refresh_token"))
+        .and(query_param("refresh_token", "old-refresh-token"))
+        .and(query_param("client_secret", "app-secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "new-access-token",
+            "refresh_token": "new-refresh-token",
+            "expires_in": 3600
+        })))
+        .expect(1)
+        .mount(&oauth_server)
+        .await;
+    let store = Arc::new(MemoryStore::default());
+    let client = Client::builder_oauth(&portal.base_url(), "old-access-token")
+        .refresh(
+            "old-refresh-token",
+            OAuthConfig {
+                client_id: "app.1".into(),
+                client_secret: b24_runtime::Secret::new("app-secret"),
+                token_endpoint: format!("{}/oauth/token/", oauth_server.uri())
+                    .parse()
+                    .unwrap(),
+                store: Some(store.clone()),
+            },
+        )
+        .build()
+        .unwrap();
+    let calls = (0..8).map(|_| {
+        let client = client.clone();
+        async move { client.call(&Request::chat_id(1777)).await }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let saved = store.saved.lock().unwrap();
+    assert_eq!(saved.len(), 1, "one refresh, persisted once");
+    assert_eq!(saved[0].refresh_token.expose(), "new-refresh-token");
+    assert_eq!(
+        client.oauth_tokens().unwrap().access_token.expose(),
+        "new-access-token"
+    );
+}
+
+/// Collects everything `tracing` prints.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_secret_in_any_log_line_or_error() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let secret = "supersecretwebhookcode42";
+    let portal = MockPortal::start(PortalConfig {
+        webhook_secret: secret.into(),
+        ..PortalConfig::default()
+            .with_extra_method(ExtraMethod::counter("mock.counter.add"))
+            .with_fault(FaultRule::new(None, FaultKind::BadGatewayHtml).max_count(2))
+            .with_fault(
+                FaultRule::new(Some("mock.counter.add"), FaultKind::DropConnection)
+                    .after_execution()
+                    .max_count(1),
+            )
+            .with_error_rule(
+                ErrorRule::new("imopenlines.dialog.get", "QUERY_LIMIT_EXCEEDED").times(1),
+            )
+    })
+    .await
+    .unwrap();
+    let client = Client::builder_webhook(&portal.webhook_url())
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let mut texts = vec![format!("{client:?}")];
+    texts.push(format!(
+        "{:?}",
+        client.call(&Request::chat_id(1777)).await.map(|d| d.id)
+    ));
+    let e = client
+        .call_raw("mock.counter.add", MethodKind::Write, Default::default())
+        .await
+        .unwrap_err();
+    texts.push(format!("{e} {e:?}"));
+    let e = client.call(&Request::chat_id(999_999)).await.unwrap_err();
+    texts.push(format!("{e} {e:?}"));
+    let wrong =
+        Client::from_webhook(&format!("{}rest/1/wrong-{secret}/", portal.base_url())).unwrap();
+    let e = wrong.call(&Request::chat_id(1)).await.unwrap_err();
+    assert!(e.is_portal(PortalErrorCode::NoAuthFound));
+    texts.push(format!("{e} {e:?} {wrong:?}"));
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("retrying"),
+        "retries are visible in tracing:\n{log}"
+    );
+    assert!(log.contains("write not replayed"), "{log}");
+    for text in texts.iter().chain(std::iter::once(&log)) {
+        assert!(!text.contains(secret), "secret leaked: {text}");
+    }
+    let _ = dialog_get::METHOD;
+}
