@@ -409,14 +409,23 @@ impl Client {
 
     /// The URL of a method. Contains the webhook secret: never log it.
     fn method_url(&self, method: &str) -> Result<Url, String> {
+        if method.is_empty()
+            || !method
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+        {
+            return Err(format!("`{method}` is not a REST method name"));
+        }
+        // The portal root ends with `/` and the method name is plain ASCII, so appending is
+        // a valid URL; no relative-path resolution needed on every call.
+        let mut url = self.inner.portal.clone();
+        let base = url.path().to_string();
         let path = match &self.inner.webhook {
-            Some((user, secret)) => format!("rest/{user}/{}/{method}.json", secret.expose()),
-            None => format!("rest/{method}.json"),
+            Some((user, secret)) => format!("{base}rest/{user}/{}/{method}.json", secret.expose()),
+            None => format!("{base}rest/{method}.json"),
         };
-        self.inner
-            .portal
-            .join(&path)
-            .map_err(|_| format!("cannot build the URL of `{method}`"))
+        url.set_path(&path);
+        Ok(url)
     }
 
     /// Calls a generated method and returns its typed result, with rate limiting, retries
@@ -466,11 +475,17 @@ impl Client {
             let err = match self.send_once::<T, C>(method, params.clone()).await {
                 Ok(env) => {
                     if let Some(reset) = env.time.as_ref().and_then(|t| t.operating_reset_at) {
-                        self.inner
+                        let mut known = self
+                            .inner
                             .operating_reset
                             .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .insert(method.to_string(), reset);
+                            .unwrap_or_else(|p| p.into_inner());
+                        match known.get_mut(method) {
+                            Some(at) => *at = reset,
+                            None => {
+                                known.insert(method.to_string(), reset);
+                            }
+                        }
                     }
                     return Ok(env);
                 }
@@ -599,6 +614,25 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let cap = self.inner.max_response_bytes;
+        let too_large = |content_type: Option<String>| Error::UnexpectedResponse {
+            method: method.to_string(),
+            status,
+            content_type: content_type.unwrap_or_else(|| "unknown".into()),
+            excerpt: format!("the answer is larger than the {cap}-byte limit"),
+        };
+        // A declared length within the cap is read in one piece; otherwise the body is
+        // streamed and cut off at the cap.
+        if let Some(len) = response.content_length() {
+            if len > cap as u64 {
+                return Err(too_large(content_type));
+            }
+            let bytes = response.bytes().await.map_err(transport)?;
+            if bytes.len() > cap {
+                return Err(too_large(content_type));
+            }
+            tracing::debug!(method, status, bytes = bytes.len(), "answered");
+            return decode_response(method, status, content_type.as_deref(), &bytes);
+        }
         let mut bytes = Vec::with_capacity(
             response
                 .content_length()
@@ -606,12 +640,7 @@ impl Client {
         );
         while let Some(chunk) = response.chunk().await.map_err(transport)? {
             if bytes.len() + chunk.len() > cap {
-                return Err(Error::UnexpectedResponse {
-                    method: method.to_string(),
-                    status,
-                    content_type: content_type.unwrap_or_else(|| "unknown".into()),
-                    excerpt: format!("the answer is larger than the {cap}-byte limit"),
-                });
+                return Err(too_large(content_type));
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -673,6 +702,13 @@ mod tests {
         assert_eq!(
             c.method_url("imopenlines.dialog.get").unwrap().as_str(),
             "https://example.bitrix24.ru/rest/imopenlines.dialog.get.json"
+        );
+        assert!(c.method_url("../x").is_err());
+        assert!(c.method_url("").is_err());
+        let c = Client::from_webhook("http://127.0.0.1:1/sub/rest/1/abc/").unwrap();
+        assert_eq!(
+            c.method_url("batch").unwrap().as_str(),
+            "http://127.0.0.1:1/sub/rest/1/abc/batch.json"
         );
     }
 }
