@@ -177,15 +177,7 @@ pub struct DecodeError {
 
 /// Decodes a lenient `T` from JSON bytes, naming the path of the first bad value.
 pub fn decode_json<T: Lenient>(bytes: &[u8]) -> Result<T, DecodeError> {
-    let mut d = serde_json::Deserializer::from_slice(bytes);
-    let value = deserialize_tracked(Seed::<T>::new(), &mut d)?;
-    d.end().map_err(|e| DecodeError {
-        path: ".".into(),
-        message: e.to_string(),
-        eof: false,
-        syntax: true,
-    })?;
-    Ok(value)
+    decode_slice(Seed::<T>::new, bytes)
 }
 
 /// Decodes a lenient `T` from an already parsed JSON value (a `batch` command's result),
@@ -201,15 +193,30 @@ pub fn decode_value<T: Lenient>(value: Value) -> Result<T, DecodeError> {
     })
 }
 
-/// Runs `seed` over JSON, tracking the path of the value being decoded.
-fn deserialize_tracked<'de, S: de::DeserializeSeed<'de>>(
-    seed: S,
-    d: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
+/// Runs a seed over a whole JSON body (trailing bytes are an error). The fast path decodes
+/// without tracking where it is; only when that fails is the body decoded again with
+/// `serde_path_to_error` to name the path of the bad value, so correct answers pay nothing
+/// for good error messages.
+fn decode_slice<'de, S: de::DeserializeSeed<'de>>(
+    seed: impl Fn() -> S,
+    bytes: &'de [u8],
 ) -> Result<S::Value, DecodeError> {
+    let mut d = serde_json::Deserializer::from_slice(bytes);
+    let fast = seed().deserialize(&mut d).and_then(|v| d.end().map(|()| v));
+    let first = match fast {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let mut d = serde_json::Deserializer::from_slice(bytes);
     let mut track = serde_path_to_error::Track::new();
-    let tracked = serde_path_to_error::Deserializer::new(&mut *d, &mut track);
-    seed.deserialize(tracked).map_err(|inner| DecodeError {
-        path: track.path().to_string(),
+    let tracked = serde_path_to_error::Deserializer::new(&mut d, &mut track);
+    let (path, inner) = match seed().deserialize(tracked) {
+        Err(inner) => (track.path().to_string(), inner),
+        // Only trailing bytes remain, which the first pass reported.
+        Ok(_) => (".".to_string(), first),
+    };
+    Err(DecodeError {
+        path,
         eof: inner.is_eof(),
         syntax: inner.is_syntax(),
         message: inner.to_string(),
@@ -255,16 +262,7 @@ pub fn decode_response<T: Lenient, C: MethodErrorCode>(
     if !looks_like_json {
         return Err(unexpected());
     }
-    let mut d = serde_json::Deserializer::from_slice(body);
-    let raw = deserialize_tracked(RawSeed::<T>(PhantomData), &mut d).and_then(|raw| {
-        d.end().map_err(|e| DecodeError {
-            path: ".".into(),
-            message: e.to_string(),
-            eof: false,
-            syntax: true,
-        })?;
-        Ok(raw)
-    });
+    let raw = decode_slice(|| RawSeed::<T>(PhantomData), body);
     let raw = match raw {
         Ok(raw) => raw,
         Err(e) => {
