@@ -3,7 +3,8 @@
 //! bucket, with and without injected latency and faults; plus the per-call overhead of a
 //! typed call against a hand-written reqwest + serde_json call of the same method.
 //!
-//! `cargo bench -p b24-tests --bench bulk` prints one table (and JSON lines with `--json`).
+//! `cargo bench -p b24-tests --bench bulk [-- FILTER...]` prints one table (and JSON lines
+//! with `--json`); a filter (`fast`, `faults`, `overhead`) runs only the matching rows.
 //! The lower bound of a run is `max(0, ceil(N/50) - burst) / drain` seconds: the bucket lets
 //! `burst` requests through at once and then `drain` a second. Ratios are wall time over that
 //! bound, measured in this run; nothing here is a pass/fail threshold.
@@ -101,7 +102,14 @@ async fn overhead(calls: usize, rounds: usize) -> (f64, f64) {
             .build()
             .expect("client builds"),
     );
-    let http = reqwest::Client::new();
+    // The hand-written call gets the same transport safety as the typed client (timeouts, no
+    // redirects), so the ratio measures the typed layer, not the settings.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("reqwest builds");
     let url = format!("{}imopenlines.dialog.get.json", portal.webhook_url());
     let mut t_typed = Vec::new();
     let mut t_raw = Vec::new();
@@ -145,6 +153,14 @@ async fn main() {
     let json = args.iter().any(|a| a == "--json");
     // `cargo test --benches` runs this with `--test`: a tiny smoke run, no measurement.
     let smoke = args.iter().any(|a| a == "--test");
+    // Optional filters (`-- fast`, `-- overhead`): run only what matches.
+    let filters: Vec<&String> = args
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted =
+        |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
     let n: usize = std::env::var("B24_BENCH_N")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -199,7 +215,7 @@ async fn main() {
         "{:<28} {:>8} {:>8} {:>7} {:>6} {:>5} {:>7} {:>8} {:>6}",
         "scenario", "wall s", "bound s", "ratio", "HTTP", "503", "injected", "results", "errors"
     );
-    for s in &scenarios {
+    for s in scenarios.iter().filter(|s| wanted(s.name)) {
         let r = bulk(s, n).await;
         let ratio = if r.bound_s > 0.0 {
             r.wall_s / r.bound_s
@@ -228,6 +244,9 @@ async fn main() {
                 })
             );
         }
+    }
+    if !wanted("overhead") {
+        return;
     }
     let (calls, rounds) = if smoke { (20, 3) } else { (300, 9) };
     let (typed, raw) = overhead(calls, rounds).await;
