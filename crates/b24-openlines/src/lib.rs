@@ -22,7 +22,10 @@ pub use b24_core::{
     decode_json, ApiError, ApiErrorCode, DecodeError, Envelope, Error, Example, Method,
     MethodErrorCode, MethodKind, PortalErrorCode, Time, TransportPhase, UndocumentedCode,
 };
-pub use b24_runtime::{ClientBuilder, ConfigError, Secret};
+pub use b24_runtime::{
+    Batch, BatchResults, ClientBuilder, ConfigError, Handle, LeakyBucket, OAuthConfig, OAuthTokens,
+    RateLimit, RetryPolicy, Secret, TokenStore,
+};
 
 /// A client of one portal's open lines. Cheap to clone.
 #[derive(Clone)]
@@ -64,6 +67,38 @@ impl Client {
     /// Calls any generated method: `client.call(&dialog_get::Request::chat_id(1)).await`.
     pub async fn call<M: Method>(&self, request: &M) -> Result<M::Output, Error<M::ErrorCode>> {
         self.runtime.call(request).await
+    }
+
+    /// An empty typed batch: `let h = batch.push(&req); batch.send().await.get(h)`.
+    pub fn batch(&self) -> b24_runtime::Batch {
+        self.runtime.batch()
+    }
+
+    /// Independent calls of one method, 50 to a `batch` request, results in order.
+    pub async fn many<M: Method>(
+        &self,
+        requests: impl IntoIterator<Item = M>,
+    ) -> Vec<Result<M::Output, Error<M::ErrorCode>>> {
+        self.runtime.many(requests).await
+    }
+
+    /// Every item of a list method, page after page, one page in memory.
+    pub fn paginate<M: b24_core::PagedMethod + 'static>(
+        &self,
+        request: M,
+    ) -> impl futures_core::Stream<Item = Result<M::Item, Error<M::ErrorCode>>> {
+        self.runtime.paginate(request)
+    }
+
+    /// Any method by name with untyped parameters, with the same envelope, errors, limits and
+    /// retries; `kind` says whether a lost answer may be replayed.
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        kind: MethodKind,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Envelope<serde_json::Value>, Error> {
+        self.runtime.call_raw(method, kind, params).await
     }
 }
 
