@@ -137,8 +137,9 @@ async fn lost_answers_are_retried_for_reads_only() {
     );
 }
 
-#[tokio::test]
-async fn a_500_is_retried_for_reads_and_returned_for_writes() {
+/// A portal with a counting write method whose first request answers 500, and a client
+/// with quick retries.
+async fn portal_with_one_500() -> (MockPortal, Client) {
     let portal = MockPortal::start(
         PortalConfig::default()
             .with_extra_method(ExtraMethod::counter("mock.counter.add"))
@@ -150,19 +151,17 @@ async fn a_500_is_retried_for_reads_and_returned_for_writes() {
         .retry(fast_retry())
         .build()
         .unwrap();
+    (portal, client)
+}
+
+#[tokio::test]
+async fn a_500_is_retried_for_reads_and_returned_for_writes() {
+    let (portal, client) = portal_with_one_500().await;
     client.call(&Request::chat_id(1777)).await.unwrap();
-    let portal2 = MockPortal::start(
-        PortalConfig::default()
-            .with_extra_method(ExtraMethod::counter("mock.counter.add"))
-            .with_fault(FaultRule::new(None, FaultKind::InternalError).max_count(1)),
-    )
-    .await
-    .unwrap();
-    let client2 = Client::builder_webhook(&portal2.webhook_url())
-        .retry(fast_retry())
-        .build()
-        .unwrap();
-    let err = client2
+    assert_eq!(portal.counters().requests, 2, "the read was retried once");
+
+    let (portal, client) = portal_with_one_500().await;
+    let err = client
         .call_raw("mock.counter.add", MethodKind::Write, Default::default())
         .await
         .unwrap_err();
@@ -171,7 +170,7 @@ async fn a_500_is_retried_for_reads_and_returned_for_writes() {
         "{err:?}"
     );
     assert_eq!(
-        portal2.counters().requests,
+        portal.counters().requests,
         1,
         "a write's 500 is not retried"
     );

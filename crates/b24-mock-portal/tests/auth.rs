@@ -46,13 +46,7 @@ async fn webhook_secret_and_user_must_match() {
     };
     let portal = MockPortal::start(cfg).await.unwrap();
     assert!(portal.webhook_url().ends_with("/rest/27/abc123/"));
-    let client = Client::from(
-        b24_runtime::Client::builder_webhook(&portal.webhook_url())
-            .retry(b24_runtime::RetryPolicy::none())
-            .rate_limit(None)
-            .build()
-            .unwrap(),
-    );
+    let client = common::raw_client(&portal.webhook_url());
     assert_eq!(
         client.dialog_get(Request::chat_id(1777)).await.unwrap().id,
         1777

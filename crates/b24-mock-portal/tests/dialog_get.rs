@@ -5,20 +5,14 @@ mod common;
 
 use b24_mock_portal::{MockPortal, PortalConfig, SeedChat};
 use b24_openlines::imopenlines::dialog_get::{self, ErrorCode, Request};
-use b24_openlines::{ApiErrorCode, Client, Error};
+use b24_openlines::{ApiErrorCode, Error};
 use common::{assert_error, get, post_json, ACCESS};
 use serde_json::json;
 
 #[tokio::test]
 async fn typed_client_reads_the_seeded_chat_by_each_identifier() {
     let portal = MockPortal::start(PortalConfig::default()).await.unwrap();
-    let client = Client::from(
-        b24_runtime::Client::builder_webhook(&portal.webhook_url())
-            .retry(b24_runtime::RetryPolicy::none())
-            .rate_limit(None)
-            .build()
-            .unwrap(),
-    );
+    let client = common::raw_client(&portal.webhook_url());
     for req in [
         Request::chat_id(1777),
         Request::dialog_id("chat1777"),
@@ -44,13 +38,7 @@ async fn typed_client_reads_the_seeded_chat_by_each_identifier() {
 #[tokio::test]
 async fn typed_client_sees_access_error_for_unknown_chat() {
     let portal = MockPortal::start(PortalConfig::default()).await.unwrap();
-    let client = Client::from(
-        b24_runtime::Client::builder_webhook(&portal.webhook_url())
-            .retry(b24_runtime::RetryPolicy::none())
-            .rate_limit(None)
-            .build()
-            .unwrap(),
-    );
+    let client = common::raw_client(&portal.webhook_url());
     for req in [
         Request::chat_id(999_999),
         Request::chat_id(15),   // not an open-lines chat

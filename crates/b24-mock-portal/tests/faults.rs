@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use b24_mock_portal::{ErrorRule, ExtraMethod, FaultKind, FaultRule, MockPortal, PortalConfig};
 use b24_openlines::imopenlines::dialog_get::Request;
-use b24_openlines::{Client, Error};
+use b24_openlines::Error;
 use common::{assert_error, get, ACCESS};
 
 const DG: &str = "imopenlines.dialog.get";
@@ -63,13 +63,7 @@ async fn internal_error_and_html_bad_gateway() {
     assert_eq!(a.status, 502);
     assert!(a.content_type.starts_with("text/html"));
     assert!(a.raw.contains("502 Bad Gateway"));
-    let client = Client::from(
-        b24_runtime::Client::builder_webhook(&portal.webhook_url())
-            .retry(b24_runtime::RetryPolicy::none())
-            .rate_limit(None)
-            .build()
-            .unwrap(),
-    );
+    let client = common::raw_client(&portal.webhook_url());
     match client.dialog_get(Request::chat_id(1777)).await {
         Err(Error::UnexpectedResponse { status, .. }) => assert_eq!(status, 502),
         other => panic!("{other:?}"),
@@ -98,13 +92,7 @@ async fn truncated_body_after_execution() {
     assert_eq!(c.executed("mock.counter.add"), 1);
     assert_eq!(c.faults.get("truncated_body"), Some(&1));
     // The typed client reports a failure after sending, never a success.
-    let client = Client::from(
-        b24_runtime::Client::builder_webhook(&portal.webhook_url())
-            .retry(b24_runtime::RetryPolicy::none())
-            .rate_limit(None)
-            .build()
-            .unwrap(),
-    );
+    let client = common::raw_client(&portal.webhook_url());
     let e = client
         .runtime()
         .call_raw(

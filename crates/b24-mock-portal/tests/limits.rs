@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use b24_mock_portal::{LimitConfig, MockPortal, PortalConfig};
 use b24_openlines::imopenlines::dialog_get::Request;
-use b24_openlines::{ApiErrorCode, Client, Error, PortalErrorCode};
+use b24_openlines::{ApiErrorCode, Error, PortalErrorCode};
 use common::{assert_error, get};
 
 #[tokio::test]
@@ -18,13 +18,7 @@ async fn typed_client_hits_query_limit_exceeded_and_the_bucket_drains() {
         ..LimitConfig::default()
     });
     let portal = MockPortal::start(cfg).await.unwrap();
-    let client = Client::from(
-        b24_runtime::Client::builder_webhook(&portal.webhook_url())
-            .retry(b24_runtime::RetryPolicy::none())
-            .rate_limit(None)
-            .build()
-            .unwrap(),
-    );
+    let client = common::raw_client(&portal.webhook_url());
     let mut ok = 0;
     let mut limited = 0;
     for _ in 0..8 {
@@ -127,13 +121,7 @@ async fn operating_budget_blocks_a_method_until_its_window_passes() {
         200
     );
     // The typed client classifies it.
-    let client = Client::from(
-        b24_runtime::Client::builder_webhook(&portal.webhook_url())
-            .retry(b24_runtime::RetryPolicy::none())
-            .rate_limit(None)
-            .build()
-            .unwrap(),
-    );
+    let client = common::raw_client(&portal.webhook_url());
     match client.dialog_get(Request::chat_id(1777)).await {
         Err(Error::Api { error, .. }) => {
             assert_eq!(

@@ -1,6 +1,8 @@
 //! HTTPS with a CA generated at start: the typed client trusts it and talks to the portal; a
 //! client without it refuses.
 
+mod common;
+
 use b24_mock_portal::{MockPortal, PortalConfig};
 use b24_openlines::imopenlines::dialog_get::{ErrorCode, Request};
 use b24_openlines::{ApiErrorCode, Client, Error};
@@ -54,13 +56,7 @@ async fn typed_client_over_https_with_the_generated_ca() {
 #[tokio::test]
 async fn a_client_without_the_ca_refuses_the_certificate() {
     let portal = tls_portal().await;
-    let client = Client::from(
-        b24_runtime::Client::builder_webhook(&portal.webhook_url())
-            .retry(b24_runtime::RetryPolicy::none())
-            .rate_limit(None)
-            .build()
-            .unwrap(),
-    );
+    let client = common::raw_client(&portal.webhook_url());
     match client.dialog_get(Request::chat_id(1777)).await {
         Err(Error::Transport { .. }) => {}
         other => panic!("expected a TLS failure, got {other:?}"),

@@ -76,3 +76,15 @@ pub fn assert_error(a: &Answer, status: u16, code: &str, message: &str) {
 }
 
 pub const ACCESS: &str = "You do not have access to the specified dialog";
+
+/// A client of the workspace's own crate that shows exactly what the portal answers: no
+/// retries and no client-side bucket (those belong to the runtime's own tests).
+pub fn raw_client(webhook_url: &str) -> b24_openlines::Client {
+    b24_openlines::Client::from(
+        b24_runtime::Client::builder_webhook(webhook_url)
+            .retry(b24_runtime::RetryPolicy::none())
+            .rate_limit(None)
+            .build()
+            .expect("the portal's webhook URL is valid"),
+    )
+}
