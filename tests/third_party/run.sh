@@ -50,14 +50,8 @@ echo "tls portal:   $HTTPS_HOOK (CA $CA)"
 # --- installs -------------------------------------------------------------------------------
 log "installing fast_bitrix24 and b24pysdk (venv) and @bitrix24/b24jssdk (npm)"
 T1=$(date +%s)
-python3 -m venv "$WORK/venv" || { echo "FAIL: venv"; exit 1; }
-"$WORK/venv/bin/pip" install -q --disable-pip-version-check fast_bitrix24 b24pysdk \
-    || { echo "FAIL: pip install"; exit 1; }
-mkdir -p "$WORK/node"
-(cd "$WORK/node" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund @bitrix24/b24jssdk) \
-    || { echo "FAIL: npm install"; exit 1; }
-"$WORK/venv/bin/pip" list 2>/dev/null | grep -iE '^(fast.bitrix24|b24pysdk) '
-(cd "$WORK/node" && node -e "console.log('@bitrix24/b24jssdk', require('./node_modules/@bitrix24/b24jssdk/package.json').version)")
+. "$ROOT/tests/third_party/install.sh"
+install_clients "$WORK" || exit 1
 T2=$(date +%s)
 
 # --- the clients ----------------------------------------------------------------------------

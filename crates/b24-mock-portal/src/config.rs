@@ -53,6 +53,10 @@ pub struct PortalConfig {
     /// UTC offset of `date_start` / `date_finish`, in seconds (default +03:00, as a Moscow
     /// portal).
     pub utc_offset_seconds: i32,
+    /// Serve the admin endpoints `GET /__mock/counters` and `POST /__mock/reset` (outside
+    /// `/rest/`, so they cannot collide with a method). Default `false`: those paths answer
+    /// like any other unknown path. The binary turns them on.
+    pub admin_endpoints: bool,
 }
 
 impl Default for PortalConfig {
@@ -75,6 +79,7 @@ impl Default for PortalConfig {
             faults: Vec::new(),
             fault_seed: 24,
             utc_offset_seconds: 3 * 3600,
+            admin_endpoints: false,
         }
     }
 }

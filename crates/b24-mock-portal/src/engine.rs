@@ -69,6 +69,30 @@ impl Counters {
             .copied()
             .unwrap_or_default()
     }
+
+    /// The counters as JSON, as `GET /__mock/counters` answers them: every field by its
+    /// name, `methods` keyed by lower-case method name with `calls`, `executed`, `errors`.
+    pub fn to_json(&self) -> Value {
+        let methods: Map<String, Value> = self
+            .methods
+            .iter()
+            .map(|(name, c)| {
+                (
+                    name.clone(),
+                    serde_json::json!({"calls": c.calls, "executed": c.executed, "errors": c.errors}),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "requests": self.requests,
+            "connections": self.connections,
+            "rejected_by_limiter": self.rejected_by_limiter,
+            "rejected_by_operating": self.rejected_by_operating,
+            "faults_injected": self.faults_injected,
+            "faults": self.faults,
+            "methods": methods,
+        })
+    }
 }
 
 /// An error answer: HTTP status, `error`, `error_description`.
@@ -304,6 +328,19 @@ impl Engine {
         let mut m = self.lock();
         m.bucket = Bucket::new();
         m.operating.clear();
+    }
+
+    /// Back to the state at start: counters zeroed, bucket empty, operating time forgotten,
+    /// the fault generator re-seeded and the `max_count`/`times` tallies cleared. Counter
+    /// methods keep their values.
+    pub(crate) fn reset(&self) {
+        let mut m = self.lock();
+        m.bucket = Bucket::new();
+        m.operating.clear();
+        m.counters = Counters::default();
+        m.rng = Rng(self.cfg.fault_seed);
+        m.fault_fired.iter_mut().for_each(|n| *n = 0);
+        m.error_fired.iter_mut().for_each(|n| *n = 0);
     }
 
     pub(crate) fn bucket_level(&self) -> f64 {

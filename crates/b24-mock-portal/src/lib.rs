@@ -154,6 +154,12 @@ impl MockPortal {
         self.engine.reset_limits();
     }
 
+    /// Back to the state at start, as `POST /__mock/reset` does: counters zeroed, bucket
+    /// empty, operating time forgotten, the fault generator re-seeded.
+    pub fn reset(&self) {
+        self.engine.reset();
+    }
+
     /// Names of every method served (specs and extra methods).
     pub fn methods(&self) -> Vec<String> {
         self.engine.method_names()

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use b24_mock_portal::{ExtraMethod, LimitConfig, MockPortal, PortalConfig};
+use b24_mock_portal::{ExtraMethod, FaultKind, FaultRule, LimitConfig, MockPortal, PortalConfig};
 use clap::Parser;
 
 /// A faithful local Bitrix24 portal for tests (spec-driven, like stripe-mock).
@@ -43,6 +43,51 @@ struct Args {
     /// Accept this OAuth token (all scopes of the served methods).
     #[arg(long)]
     token: Vec<String>,
+    /// Add this many milliseconds of latency to every request.
+    #[arg(long)]
+    latency_ms: Option<u64>,
+    /// Share of requests (0..=1) that get a fault before they run: 500 JSON, 502 HTML,
+    /// truncated body or dropped connection, each a quarter of the share, picked at random.
+    #[arg(long, value_parser = share)]
+    fault_share: Option<f64>,
+    /// Seed of the generator that picks the faulted requests.
+    #[arg(long)]
+    fault_seed: Option<u64>,
+}
+
+fn share(s: &str) -> Result<f64, String> {
+    let f: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&f) {
+        Ok(f)
+    } else {
+        Err("must be between 0 and 1".into())
+    }
+}
+
+/// Rules that fault `share` of all requests, split evenly among the four kinds. Rules are
+/// tried in order and only the first fault counts, so rule `i` fires with the probability
+/// that gives it `share / 4` of all requests given that none before it fired.
+fn fault_share_rules(share: f64) -> Vec<FaultRule> {
+    let kinds = [
+        FaultKind::InternalError,
+        FaultKind::BadGatewayHtml,
+        FaultKind::TruncatedBody,
+        FaultKind::DropConnection,
+    ];
+    let each = share / kinds.len() as f64;
+    kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            let left = 1.0 - each * i as f64;
+            let p = if left > 0.0 {
+                (each / left).min(1.0)
+            } else {
+                1.0
+            };
+            FaultRule::new(None, kind).probability(p)
+        })
+        .collect()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -66,8 +111,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         webhook_user: args.user,
         webhook_secret: args.secret,
         limits,
+        admin_endpoints: true,
         ..PortalConfig::default()
     };
+    if let Some(ms) = args.latency_ms.filter(|ms| *ms > 0) {
+        config.faults.push(FaultRule::new(
+            None,
+            FaultKind::Latency(std::time::Duration::from_millis(ms)),
+        ));
+    }
+    if let Some(share) = args.fault_share.filter(|s| *s > 0.0) {
+        config.faults.extend(fault_share_rules(share));
+    }
+    if let Some(seed) = args.fault_seed {
+        config.fault_seed = seed;
+    }
     for name in args.counter_method {
         config.extra_methods.push(ExtraMethod::counter(name));
     }
@@ -87,6 +145,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(&path, pem)?;
         println!("ca: {}", path.display());
     }
+    println!("admin: {}__mock/", portal.base_url());
     println!("methods: {}", portal.methods().join(", "));
     use std::io::Write as _;
     std::io::stdout().flush()?;

@@ -287,14 +287,49 @@ fn fault_response(
     }
 }
 
+/// Prefix of the admin endpoints; outside `/rest/`, so no method can be routed there.
+const ADMIN_PREFIX: &str = "/__mock/";
+
+/// `GET /__mock/counters` and `POST /__mock/reset` (with `admin_endpoints`). They bypass the
+/// counters, the limits and the faults. `None` for any other path.
+fn admin(engine: &Engine, method: &hyper::Method, path: &str) -> Option<Response<MockBody>> {
+    let what = path.strip_prefix(ADMIN_PREFIX)?;
+    let (allowed, answer) = match what {
+        "counters" => (hyper::Method::GET, None),
+        "reset" => (hyper::Method::POST, Some(())),
+        _ => {
+            return Some(json_response(
+                404,
+                &serde_json::json!({"error": "NOT_FOUND", "error_description": "Unknown admin endpoint"}),
+            ))
+        }
+    };
+    if *method != allowed {
+        return Some(json_response(
+            405,
+            &serde_json::json!({"error": "METHOD_NOT_ALLOWED", "error_description": format!("Use {allowed}")}),
+        ));
+    }
+    if answer.is_some() {
+        engine.reset();
+        return Some(json_response(200, &serde_json::json!({"result": true})));
+    }
+    Some(json_response(200, &engine.counters().to_json()))
+}
+
 /// Handles one HTTP request. An `Err` closes the connection without an answer.
 pub(crate) async fn handle(
     engine: Arc<Engine>,
     req: Request<Incoming>,
 ) -> Result<Response<MockBody>, Dropped> {
+    let (parts, body) = req.into_parts();
+    if engine.cfg.admin_endpoints {
+        if let Some(r) = admin(&engine, &parts.method, parts.uri.path()) {
+            return Ok(r);
+        }
+    }
     engine.note_request();
     let start = now_secs();
-    let (parts, body) = req.into_parts();
     let route = route(parts.uri.path());
     let method = route.as_ref().map(|r| r.method.clone()).unwrap_or_default();
     let plan = engine.plan_faults(&method);

@@ -111,3 +111,165 @@ async fn binary_plain_http_with_limits_and_counter_method() {
     );
     assert_eq!(got[2].0, 503);
 }
+
+async fn counters(admin: &str) -> serde_json::Value {
+    let r = reqwest::get(format!("{admin}counters")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn binary_admin_endpoints_read_and_reset_the_counters() {
+    let (_portal, lines) = start(&["--port", "0", "--burst", "2", "--drain", "0.01"]);
+    let hook = value(&lines, "webhook").to_string();
+    let admin = value(&lines, "admin").to_string();
+    assert!(admin.ends_with("/__mock/"), "{admin}");
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = http
+            .get(format!("{hook}imopenlines.dialog.get?CHAT_ID=1777"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 503]);
+    // Reading the counters is not a request and does not touch the bucket.
+    // (`connections` counts TCP connections, the admin ones included.)
+    let mut c = counters(&admin).await;
+    let mut c2 = counters(&admin).await;
+    c.as_object_mut().unwrap().remove("connections");
+    c2.as_object_mut().unwrap().remove("connections");
+    assert_eq!(c, c2);
+    assert_eq!(c["requests"], 3);
+    assert_eq!(c["rejected_by_limiter"], 1);
+    assert_eq!(c["faults_injected"], 0);
+    assert_eq!(
+        c["methods"]["imopenlines.dialog.get"],
+        serde_json::json!({"calls": 2, "executed": 2, "errors": 0})
+    );
+    // Wrong verb, unknown admin path.
+    let r = http.get(format!("{admin}reset")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    let r = http.post(format!("{admin}counters")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    let r = http.get(format!("{admin}nope")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    // Reset zeroes the counters and empties the bucket.
+    let r = http.post(format!("{admin}reset")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let c = counters(&admin).await;
+    assert_eq!(c["requests"], 0);
+    assert_eq!(c["rejected_by_limiter"], 0);
+    assert_eq!(c["methods"], serde_json::json!({}));
+    let r = http
+        .get(format!("{hook}imopenlines.dialog.get?CHAT_ID=1777"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // A method named like the admin endpoint is still routed under /rest/.
+    let r = http.get(format!("{hook}__mock")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "ERROR_METHOD_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn binary_fault_share_mixes_the_four_kinds_reproducibly() {
+    async fn run(seed: &str) -> (Vec<String>, serde_json::Value) {
+        let (_portal, lines) = start(&[
+            "--port",
+            "0",
+            "--burst",
+            "100000",
+            "--fault-share",
+            "0.4",
+            "--fault-seed",
+            seed,
+        ]);
+        let hook = value(&lines, "webhook").to_string();
+        let admin = value(&lines, "admin").to_string();
+        let mut outcomes = Vec::new();
+        for _ in 0..200 {
+            // A fresh client each time: a dropped or truncated answer spoils the connection.
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap();
+            let outcome = match http
+                .get(format!("{hook}imopenlines.dialog.get?CHAT_ID=1777"))
+                .send()
+                .await
+            {
+                Err(_) => "dropped".to_string(),
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    match r.text().await {
+                        Ok(_) => status.to_string(),
+                        Err(_) => format!("{status}-truncated"),
+                    }
+                }
+            };
+            outcomes.push(outcome);
+        }
+        (outcomes, counters(&admin).await)
+    }
+    let (a, ca) = run("7").await;
+    let count = |k: &str| a.iter().filter(|o| *o == k).count() as u64;
+    let faults = ca["faults"].clone();
+    assert_eq!(count("500"), faults["internal_error"].as_u64().unwrap());
+    assert_eq!(count("502"), faults["bad_gateway_html"].as_u64().unwrap());
+    assert_eq!(
+        count("200-truncated"),
+        faults["truncated_body"].as_u64().unwrap()
+    );
+    assert_eq!(
+        count("dropped"),
+        faults["drop_connection"].as_u64().unwrap()
+    );
+    let total = ca["faults_injected"].as_u64().unwrap();
+    assert_eq!(count("200") + total, 200);
+    // 40% of 200 = 80, each kind about 20.
+    assert!((55..=105).contains(&total), "{total}");
+    for kind in [
+        "internal_error",
+        "bad_gateway_html",
+        "truncated_body",
+        "drop_connection",
+    ] {
+        assert!(faults[kind].as_u64().unwrap() >= 8, "{faults}");
+    }
+    assert_eq!(ca["requests"], 200);
+    // The same seed gives the same sequence.
+    let (b, _) = run("7").await;
+    assert_eq!(a, b);
+}
+
+#[tokio::test]
+async fn binary_latency_ms_delays_every_request() {
+    let (_portal, lines) = start(&["--port", "0", "--latency-ms", "300"]);
+    let hook = value(&lines, "webhook").to_string();
+    let http = reqwest::Client::new();
+    for _ in 0..2 {
+        let t = std::time::Instant::now();
+        let r = http
+            .get(format!("{hook}imopenlines.dialog.get?CHAT_ID=1777"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(t.elapsed() >= std::time::Duration::from_millis(300));
+    }
+}
+
+#[tokio::test]
+async fn binary_rejects_a_fault_share_above_one() {
+    let out = Command::new(env!("CARGO_BIN_EXE_b24-mock-portal"))
+        .args(["--port", "0", "--fault-share", "1.5"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("between 0 and 1"));
+}

@@ -355,3 +355,32 @@ async fn embedded_specs_cover_the_workspace_spec_folder() {
     .await;
     assert_error(&a, 400, "ACCESS_ERROR", ACCESS);
 }
+
+#[tokio::test]
+async fn admin_paths_are_unknown_paths_unless_enabled() {
+    let portal = MockPortal::start(PortalConfig::default()).await.unwrap();
+    let a = get(&format!("{}__mock/counters", portal.base_url())).await;
+    assert_eq!(a.status, 404);
+    assert_eq!(a.json["error"], "ERROR_METHOD_NOT_FOUND");
+    assert_eq!(portal.counters().requests, 1);
+
+    let portal = MockPortal::start(PortalConfig {
+        admin_endpoints: true,
+        ..PortalConfig::default()
+    })
+    .await
+    .unwrap();
+    get(&format!(
+        "{}imopenlines.dialog.get?CHAT_ID=1777",
+        portal.webhook_url()
+    ))
+    .await;
+    let a = get(&format!("{}__mock/counters", portal.base_url())).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json, portal.counters().to_json());
+    assert_eq!(a.json["requests"], 1);
+    assert_eq!(portal.counters().requests, 1);
+    portal.reset();
+    assert_eq!(portal.counters(), b24_mock_portal::Counters::default());
+    assert_eq!(portal.bucket_level(), 0.0);
+}
