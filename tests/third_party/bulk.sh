@@ -19,7 +19,7 @@
 # Env: N (default 5000), TIMEOUT per driver (default 180 s), CLIENTS (subset of
 # "fast_bitrix24 b24pysdk b24jssdk"), SCENARIOS (subset of "standard fast faulty"),
 # FAULT_SEED (default 5), CLIENTS_DIR (reuse an install_clients folder), PORTAL_BIN (skip
-# the cargo build), KEEP=1 (keep the work folder).
+# the cargo build), RUST_DRIVER (a prebuilt bulk_driver example), KEEP=1 (keep the work folder).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
 done
 N="${N:-5000}"
 TIMEOUT="${TIMEOUT:-180}"
-CLIENTS="${CLIENTS:-fast_bitrix24 b24pysdk b24jssdk}"
+CLIENTS="${CLIENTS:-b24-openlines fast_bitrix24 b24pysdk b24jssdk}"
 SCENARIOS="${SCENARIOS:-standard fast faulty}"
 FAULT_SEED="${FAULT_SEED:-5}"
 BURST=50
@@ -56,6 +56,10 @@ if [ -z "${PORTAL_BIN:-}" ]; then
     log "building b24-mock-portal (release)"
     (cd "$ROOT" && cargo build -q --release -p b24-mock-portal) >&2 || { echo "FAIL: cargo build" >&2; exit 1; }
     PORTAL_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/b24-mock-portal"
+fi
+if [[ " $CLIENTS " == *" b24-openlines "* ]] && [ -z "${RUST_DRIVER:-}" ]; then
+    (cd "$ROOT" && cargo build -q --release -p b24-tests --example bulk_driver) >&2 || { echo "FAIL: cargo build bulk_driver" >&2; exit 1; }
+    RUST_DRIVER="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/bulk_driver"
 fi
 
 # --- the clients ---------------------------------------------------------------------------
@@ -106,6 +110,7 @@ run_driver() {
     local env=(env N="$N" BURST="$BURST" DRAIN="$DRAIN" SSL_CERT_FILE="$WORK/ca.pem"
         REQUESTS_CA_BUNDLE="$WORK/ca.pem" NODE_EXTRA_CA_CERTS="$WORK/ca.pem")
     case "$1" in
+        b24-openlines) timeout -k 5 "$TIMEOUT" "${env[@]}" "$RUST_DRIVER" "$HOOK" ;;
         fast_bitrix24) timeout -k 5 "$TIMEOUT" "${env[@]}" "$PY" "$HERE/bulk_fast_bitrix24.py" "$HOOK" ;;
         b24pysdk) timeout -k 5 "$TIMEOUT" "${env[@]}" "$PY" "$HERE/bulk_b24pysdk.py" "$HOOK" ;;
         b24jssdk) (cd "$DIR/node" && timeout -k 5 "$TIMEOUT" "${env[@]}" node bulk_b24jssdk.mjs "$HOOK") ;;
