@@ -245,7 +245,7 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         called,
         imopenlines::config_get,
         config_get,
-        m::Request::new(15).with_queue(true).show_offline(true)
+        m::Request::new(15).with_queue("Y").show_offline("Y")
     );
     call!(c, called, imopenlines::config_list_get, config_list_get,
         m::Request::new()
@@ -274,7 +274,7 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         called,
         imopenlines::crm_chat_get,
         crm_chat_get,
-        m::Request::new("lead", 1205).active_only(false)
+        m::Request::new("lead", 1205).active_only("N")
     );
     call!(
         c,
@@ -359,7 +359,7 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
     call!(c, called, imopenlines::network_message_add, network_message_add,
         m::Request::new("ab515f5d85a8b844d484f6ea75a2e494", 2, "Подготовили материалы по подключению открытых линий")
             .keyboard(obj::<serde_json::Map<String, Value>>(json!({"BUTTONS": [{"TEXT": "Открыть инструкцию", "LINK": "https://help.example.com/openlines/setup", "DISPLAY": "LINE"}]})))
-            .url_preview(false));
+            .url_preview("N"));
 
     // imopenlines.operator.*
     call!(
@@ -448,7 +448,7 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         called,
         imopenlines::session_mode_pin,
         session_mode_pin,
-        m::Request::new(2043).activate(true)
+        m::Request::new(2043).activate("Y")
     );
     call!(
         c,
@@ -462,7 +462,7 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         called,
         imopenlines::session_mode_silent,
         session_mode_silent,
-        m::Request::new(2043).activate(true)
+        m::Request::new(2043).activate("Y")
     );
     call!(
         c,
