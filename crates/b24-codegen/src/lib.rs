@@ -599,8 +599,13 @@ impl<'a> Operation<'a> {
         let mut inits = Vec::new();
         let mut to_param = Vec::new();
         for (i, f) in o.fields.iter().enumerate() {
-            let fname_s = field_name(&f.name);
-            if !seen.insert(fname_s.clone()) || fname_s == "extra" {
+            let mut fname_s = field_name(&f.name);
+            // Every object keeps its undescribed keys in `extra`: a documented key named
+            // `extra` gets `extra_`, as keywords do (`type` → `type_`), and keeps its wire name.
+            if fname_s == "extra" {
+                fname_s.push('_');
+            }
+            if !seen.insert(fname_s.clone()) {
                 return Err(spec_error(
                     &f.location,
                     &format!("objects.{}.fields.{}", o.name, f.name),
