@@ -503,3 +503,32 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         );
     }
 }
+
+#[test]
+fn request_objects_are_built_with_constructors_and_setters() {
+    use b24_core::ToParam;
+    use b24_openlines::imconnector::send_messages as m;
+    let built = m::Messages::new()
+        .user(m::User::new("ext-user-42").name("Иван"))
+        .message(
+            m::Message::new()
+                .id("ext-msg-1001")
+                .date(1773265993)
+                .text("Добрый день"),
+        )
+        .chat(m::Chat::new("channel-123"));
+    let from_docs: m::Messages = obj(json!({
+        "user": {"id": "ext-user-42", "name": "Иван"},
+        "message": {"id": "ext-msg-1001", "date": 1773265993, "text": "Добрый день"},
+        "chat": {"id": "channel-123"}
+    }));
+    assert_eq!(built, from_docs);
+    assert_eq!(
+        built.to_param(),
+        json!({
+            "user": {"id": "ext-user-42", "name": "Иван"},
+            "message": {"id": "ext-msg-1001", "date": 1773265993, "text": "Добрый день"},
+            "chat": {"id": "channel-123"}
+        })
+    );
+}

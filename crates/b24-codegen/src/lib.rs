@@ -152,13 +152,27 @@ fn spec_error(location: &Location, key: &str, message: String) -> SpecError {
 struct Operation<'a> {
     spec: &'a Spec,
     core: TokenStream,
+    /// Objects a request parameter contains: they get a constructor and setters.
+    param_objects: HashSet<String>,
 }
 
 impl<'a> Operation<'a> {
     fn new(spec: &'a Spec) -> Result<Self, SpecError> {
+        let mut param_objects = HashSet::new();
+        let mut stack: Vec<&TypeExpr> = spec.params.iter().map(|p| &p.ty).collect();
+        while let Some(ty) = stack.pop() {
+            for n in ty.named() {
+                if let Some(o) = spec.object(n) {
+                    if param_objects.insert(o.name.clone()) {
+                        stack.extend(o.fields.iter().map(|f| &f.ty));
+                    }
+                }
+            }
+        }
         Ok(Operation {
             spec,
             core: quote!(::b24_core),
+            param_objects,
         })
     }
 
@@ -598,6 +612,9 @@ impl<'a> Operation<'a> {
         let mut assign_arms = Vec::new();
         let mut inits = Vec::new();
         let mut to_param = Vec::new();
+        let mut ctor_args = Vec::new();
+        let mut ctor_inits = Vec::new();
+        let mut setters = Vec::new();
         for (i, f) in o.fields.iter().enumerate() {
             let mut fname_s = field_name(&f.name);
             // Every object keeps its undescribed keys in `extra`: a documented key named
@@ -633,6 +650,37 @@ impl<'a> Operation<'a> {
                 keys.push(quote! { (#k, #idx) });
             }
             match shape {
+                Shape::Required => {
+                    ctor_args.push(quote! { #fname: impl ::std::convert::Into<#ty> });
+                    ctor_inits.push(quote! { #fname: #fname.into(), });
+                }
+                Shape::Optional | Shape::Default => {
+                    let (init, inner) = match shape {
+                        Shape::Optional => (
+                            quote! { ::std::option::Option::None },
+                            self.rust_type(strip_null(&f.ty)),
+                        ),
+                        _ => (quote! { ::std::default::Default::default() }, ty.clone()),
+                    };
+                    ctor_inits.push(quote! { #fname: #init, });
+                    let value = if shape == Shape::Optional {
+                        quote! { ::std::option::Option::Some(value.into()) }
+                    } else {
+                        quote! { value.into() }
+                    };
+                    let sdoc = doc_lines(&format!("Sets `{}`.", f.name));
+                    if fname_s != "new" {
+                        setters.push(quote! {
+                            #sdoc
+                            pub fn #fname(mut self, value: impl ::std::convert::Into<#inner>) -> Self {
+                                self.#fname = #value;
+                                self
+                            }
+                        });
+                    }
+                }
+            }
+            match shape {
                 Shape::Optional => {
                     locals.push(quote! { let mut #local: #ty = ::std::option::Option::None; });
                     assign_arms.push(quote! {
@@ -659,14 +707,39 @@ impl<'a> Operation<'a> {
                     } else {
                         inits.push(quote! { #fname: #local.unwrap_or_default(), });
                     }
-                    to_param.push(quote! {
-                        out.insert(::std::string::String::from(#wire), #core::ToParam::to_param(&self.#fname));
-                    });
+                    if f.optional {
+                        to_param.push(quote! {
+                            if !#core::ToParam::is_absent(&self.#fname) {
+                                out.insert(::std::string::String::from(#wire), #core::ToParam::to_param(&self.#fname));
+                            }
+                        });
+                    } else {
+                        to_param.push(quote! {
+                            out.insert(::std::string::String::from(#wire), #core::ToParam::to_param(&self.#fname));
+                        });
+                    }
                 }
             }
         }
         let expecting = format!("object {}", o.name);
+        let builder = self.param_objects.contains(&o.name).then(|| {
+            quote! {
+                impl #name {
+                    /// An object with the required keys; optional ones are set with the
+                    /// methods named after them.
+                    pub fn new(#(#ctor_args),*) -> Self {
+                        Self {
+                            #(#ctor_inits)*
+                            extra: #core::__private::serde_json::Map::new(),
+                        }
+                    }
+                    #(#setters)*
+                }
+            }
+        });
         Ok(quote! {
+            #builder
+
             #odoc
             #[derive(Debug, Clone, PartialEq, #core::__private::serde::Serialize)]
             #[serde(crate = "::b24_core::__private::serde")]

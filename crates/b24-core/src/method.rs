@@ -59,6 +59,12 @@ pub struct Example {
 pub trait ToParam {
     /// The wire form.
     fn to_param(&self) -> Value;
+
+    /// Whether the value means "not given" (an empty list or map, `null`), so an optional
+    /// key holding it is left out of the request instead of sent empty.
+    fn is_absent(&self) -> bool {
+        false
+    }
 }
 
 impl ToParam for i64 {
@@ -109,17 +115,26 @@ impl ToParam for Value {
     fn to_param(&self) -> Value {
         self.clone()
     }
+    fn is_absent(&self) -> bool {
+        self.is_null()
+    }
 }
 
 impl ToParam for Map<String, Value> {
     fn to_param(&self) -> Value {
         Value::Object(self.clone())
     }
+    fn is_absent(&self) -> bool {
+        self.is_empty()
+    }
 }
 
 impl<T: ToParam> ToParam for Vec<T> {
     fn to_param(&self) -> Value {
         Value::Array(self.iter().map(ToParam::to_param).collect())
+    }
+    fn is_absent(&self) -> bool {
+        self.is_empty()
     }
 }
 
@@ -130,6 +145,9 @@ impl<T: ToParam> ToParam for IndexMap<String, T> {
                 .map(|(k, v)| (k.clone(), v.to_param()))
                 .collect(),
         )
+    }
+    fn is_absent(&self) -> bool {
+        self.is_empty()
     }
 }
 
