@@ -54,6 +54,6 @@ async fn main() {
         .map(|e| e.to_string());
     println!(
         "{}",
-        serde_json::json!({"results": ok, "error": error, "wall_s": wall_s})
+        serde_json::json!({"results": ok, "error": error, "wall_s": (wall_s * 1000.0).round() / 1000.0})
     );
 }
