@@ -814,50 +814,32 @@ impl<'a> Operation<'a> {
         })
     }
 
-    fn enum_def(&self, e: &EnumDef) -> Result<TokenStream, SpecError> {
-        let core = &self.core;
-        let name = Ident::new(&e.name, Span::call_site());
-        let visitor = format_ident!("__{}Visitor", e.name);
-        let mut seen = HashSet::new();
-        let mut variants = Vec::new();
-        let mut parse_arms = Vec::new();
-        let mut str_arms = Vec::new();
-        let mut all = Vec::new();
-        for v in &e.values {
-            let vname = variant_name(&v.value);
-            if !seen.insert(vname.clone()) || vname == "Unknown" {
-                return Err(spec_error(
-                    &e.location,
-                    &e.name,
-                    format!(
-                        "the value `{}` gives the variant `{vname}`, which is already taken",
-                        v.value
-                    ),
-                ));
-            }
-            let vi = Ident::new(&vname, Span::call_site());
-            let wire = &v.value;
-            let vdoc = doc_lines(&match &v.description {
-                Some(d) => format!("`{wire}`: {d}"),
-                None => format!("`{wire}`"),
-            });
-            variants.push(quote! { #vdoc #vi, });
-            parse_arms.push(quote! { #wire => #name::#vi, });
-            str_arms.push(quote! { #name::#vi => #wire, });
-            all.push(quote! { #name::#vi });
-        }
-        let edoc = doc_lines(&format!(
-            "{}\n\nA value the spec does not list decodes as `Unknown`.",
-            e.description
-        ));
-        let expecting = format!("a value of {}", e.name);
-        Ok(quote! {
-            #edoc
+    /// A closed set of wire strings plus `Unknown(String)`: the enum, `ALL`, `parse` (the
+    /// documented values first, then `Unknown`), `as_str` and `Display`. Enums of values and
+    /// error codes are both this; each adds its own trait impls.
+    fn string_enum(
+        &self,
+        name: &Ident,
+        doc: TokenStream,
+        unknown_doc: &str,
+        variants: &[(Ident, String, TokenStream)],
+    ) -> TokenStream {
+        let decls = variants.iter().map(|(v, _, d)| quote! { #d #v, });
+        let parse_arms = variants
+            .iter()
+            .map(|(v, wire, _)| quote! { #wire => #name::#v, });
+        let str_arms = variants
+            .iter()
+            .map(|(v, wire, _)| quote! { #name::#v => #wire, });
+        let all = variants.iter().map(|(v, _, _)| quote! { #name::#v });
+        let unknown_doc = doc_lines(unknown_doc);
+        quote! {
+            #doc
             #[derive(Debug, Clone, PartialEq, Eq, Hash)]
             #[non_exhaustive]
             pub enum #name {
-                #(#variants)*
-                /// A value the spec does not document, as sent.
+                #(#decls)*
+                #unknown_doc
                 Unknown(::std::string::String),
             }
 
@@ -887,6 +869,61 @@ impl<'a> Operation<'a> {
                     f.write_str(self.as_str())
                 }
             }
+        }
+    }
+
+    /// Variant names for wire strings; two strings giving one name (or `Unknown`) is a spec
+    /// error at `key`.
+    fn variants<'v>(
+        &self,
+        wires: impl Iterator<Item = (&'v str, TokenStream)>,
+        location: &Location,
+        key: &str,
+    ) -> Result<Vec<(Ident, String, TokenStream)>, SpecError> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (wire, doc) in wires {
+            let vname = variant_name(wire);
+            if !seen.insert(vname.clone()) || vname == "Unknown" {
+                return Err(spec_error(
+                    location,
+                    key,
+                    format!("`{wire}` gives the variant `{vname}`, which is already taken"),
+                ));
+            }
+            out.push((Ident::new(&vname, Span::call_site()), wire.to_string(), doc));
+        }
+        Ok(out)
+    }
+
+    fn enum_def(&self, e: &EnumDef) -> Result<TokenStream, SpecError> {
+        let core = &self.core;
+        let name = Ident::new(&e.name, Span::call_site());
+        let visitor = format_ident!("__{}Visitor", e.name);
+        let variants = self.variants(
+            e.values.iter().map(|v| {
+                let doc = doc_lines(&match &v.description {
+                    Some(d) => format!("`{}`: {d}", v.value),
+                    None => format!("`{}`", v.value),
+                });
+                (v.value.as_str(), doc)
+            }),
+            &e.location,
+            &e.name,
+        )?;
+        let edoc = doc_lines(&format!(
+            "{}\n\nA value the spec does not list decodes as `Unknown`.",
+            e.description
+        ));
+        let base = self.string_enum(
+            &name,
+            edoc,
+            "A value the spec does not document, as sent.",
+            &variants,
+        );
+        let expecting = format!("a value of {}", e.name);
+        Ok(quote! {
+            #base
 
             impl #core::__private::serde::Serialize for #name {
                 fn serialize<S: #core::__private::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -936,39 +973,25 @@ impl<'a> Operation<'a> {
     fn error_codes(&self) -> Result<TokenStream, SpecError> {
         let core = &self.core;
         let spec = self.spec;
-        let mut seen = HashSet::new();
-        let mut variants = Vec::new();
-        let mut parse_arms = Vec::new();
-        let mut str_arms = Vec::new();
-        let mut status_arms = Vec::new();
-        for (i, e) in spec.errors.iter().enumerate() {
-            let vname = variant_name(&e.code);
-            if !seen.insert(vname.clone()) || vname == "Unknown" {
-                return Err(spec_error(
-                    &spec.location,
-                    &format!("errors[{i}].code"),
-                    format!(
-                        "the code `{}` gives the variant `{vname}`, which is already taken",
-                        e.code
-                    ),
-                ));
-            }
-            let v = Ident::new(&vname, Span::call_site());
-            let mut d = format!("`{}` (HTTP {}): {}", e.code, e.status, e.description);
-            if let Some(m) = &e.message {
-                d.push_str(&format!("\n\nThe portal says: \"{m}\""));
-            }
-            if let Some(n) = &e.note {
-                d.push_str(&format!("\n\nNote: {n}"));
-            }
-            let vdoc = doc_lines(&d);
-            let code = &e.code;
+        let name = Ident::new("ErrorCode", Span::call_site());
+        let variants = self.variants(
+            spec.errors.iter().map(|e| {
+                let mut d = format!("`{}` (HTTP {}): {}", e.code, e.status, e.description);
+                if let Some(m) = &e.message {
+                    d.push_str(&format!("\n\nThe portal says: \"{m}\""));
+                }
+                if let Some(n) = &e.note {
+                    d.push_str(&format!("\n\nNote: {n}"));
+                }
+                (e.code.as_str(), doc_lines(&d))
+            }),
+            &spec.location,
+            "errors.code",
+        )?;
+        let status_arms = variants.iter().zip(&spec.errors).map(|((v, _, _), e)| {
             let status = e.status;
-            variants.push(quote! { #vdoc #v, });
-            parse_arms.push(quote! { #code => ::std::option::Option::Some(ErrorCode::#v), });
-            str_arms.push(quote! { ErrorCode::#v => #code, });
-            status_arms.push(quote! { ErrorCode::#v => ::std::option::Option::Some(#status), });
-        }
+            quote! { ErrorCode::#v => ::std::option::Option::Some(#status), }
+        });
         let doc = doc_lines(&format!(
             "Error codes `{}` documents. Portal-wide codes (`QUERY_LIMIT_EXCEEDED`, \
              `expired_token`...) are [`{core}::PortalErrorCode`]; a code neither documents is \
@@ -976,43 +999,33 @@ impl<'a> Operation<'a> {
             spec.method,
             core = "b24_core"
         ));
+        let base = self.string_enum(
+            &name,
+            doc,
+            "A code neither this method nor the portal documents, as sent.",
+            &variants,
+        );
         Ok(quote! {
-            #doc
-            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-            #[non_exhaustive]
-            pub enum ErrorCode {
-                #(#variants)*
-                /// A code neither this method nor the portal documents, as sent.
-                Unknown(::std::string::String),
-            }
+            #base
 
             impl #core::MethodErrorCode for ErrorCode {
                 fn documented(code: &str) -> ::std::option::Option<Self> {
-                    match code {
-                        #(#parse_arms)*
-                        _ => ::std::option::Option::None,
+                    match ErrorCode::parse(code) {
+                        ErrorCode::Unknown(_) => ::std::option::Option::None,
+                        documented => ::std::option::Option::Some(documented),
                     }
                 }
                 fn unknown(code: ::std::string::String) -> Self {
                     ErrorCode::Unknown(code)
                 }
                 fn as_str(&self) -> &str {
-                    match self {
-                        #(#str_arms)*
-                        ErrorCode::Unknown(code) => code,
-                    }
+                    ErrorCode::as_str(self)
                 }
                 fn documented_status(&self) -> ::std::option::Option<u16> {
                     match self {
                         #(#status_arms)*
                         ErrorCode::Unknown(_) => ::std::option::Option::None,
                     }
-                }
-            }
-
-            impl ::std::fmt::Display for ErrorCode {
-                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                    f.write_str(#core::MethodErrorCode::as_str(self))
                 }
             }
         })
