@@ -722,6 +722,7 @@ impl<'a> Operation<'a> {
             }
         }
         let expecting = format!("object {}", o.name);
+        let lenient = self.lenient_impls(&name, &visitor, true);
         let builder = self.param_objects.contains(&o.name).then(|| {
             quote! {
                 impl #name {
@@ -792,17 +793,7 @@ impl<'a> Operation<'a> {
                 }
             }
 
-            impl #core::Lenient for #name {
-                type Visitor = #visitor;
-                const EMPTY_STRING_IS_NULL: bool = true;
-                const EMPTY_ARRAY_IS_NULL: bool = true;
-            }
-
-            impl<'de> #core::__private::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #core::__private::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                    #core::__private::deserialize(d)
-                }
-            }
+            #lenient
 
             impl #core::ToParam for #name {
                 fn to_param(&self) -> #core::__private::serde_json::Value {
@@ -812,6 +803,32 @@ impl<'a> Operation<'a> {
                 }
             }
         })
+    }
+
+    /// `Lenient` (an empty string is "none"; for objects `[]` too) and a `Deserialize` that
+    /// goes through it, for a generated type with its visitor.
+    fn lenient_impls(
+        &self,
+        name: &Ident,
+        visitor: &Ident,
+        empty_array_is_null: bool,
+    ) -> TokenStream {
+        let core = &self.core;
+        let empty_array =
+            empty_array_is_null.then(|| quote! { const EMPTY_ARRAY_IS_NULL: bool = true; });
+        quote! {
+            impl #core::Lenient for #name {
+                type Visitor = #visitor;
+                const EMPTY_STRING_IS_NULL: bool = true;
+                #empty_array
+            }
+
+            impl<'de> #core::__private::serde::Deserialize<'de> for #name {
+                fn deserialize<D: #core::__private::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                    #core::__private::deserialize(d)
+                }
+            }
+        }
     }
 
     /// A closed set of wire strings plus `Unknown(String)`: the enum, `ALL`, `parse` (the
@@ -922,6 +939,7 @@ impl<'a> Operation<'a> {
             &variants,
         );
         let expecting = format!("a value of {}", e.name);
+        let lenient = self.lenient_impls(&name, &visitor, false);
         Ok(quote! {
             #base
 
@@ -951,16 +969,7 @@ impl<'a> Operation<'a> {
                 }
             }
 
-            impl #core::Lenient for #name {
-                type Visitor = #visitor;
-                const EMPTY_STRING_IS_NULL: bool = true;
-            }
-
-            impl<'de> #core::__private::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #core::__private::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                    #core::__private::deserialize(d)
-                }
-            }
+            #lenient
 
             impl #core::ToParam for #name {
                 fn to_param(&self) -> #core::__private::serde_json::Value {
