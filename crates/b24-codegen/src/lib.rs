@@ -422,11 +422,7 @@ impl<'a> Operation<'a> {
                 let edoc = doc_lines(&format!(
                     "{}\n\nOne of: {}.",
                     g.description,
-                    names
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    code_list(&names)
                 ));
                 group_enums.push((enum_name.clone(), fname.clone(), g.params.clone()));
                 let group_doc = quote! {
@@ -596,11 +592,7 @@ impl<'a> Operation<'a> {
         if !o.untyped_keys.is_empty() {
             odoc.push_str(&format!(
                 "\n\nDeliberately untyped keys (kept in `extra`): {}.",
-                o.untyped_keys
-                    .iter()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                code_list(&o.untyped_keys)
             ));
         }
         let odoc = doc_lines(&odoc);
@@ -1079,6 +1071,15 @@ fn strip_null(ty: &TypeExpr) -> &TypeExpr {
     }
 }
 
+/// `a`, `b`, `c` as inline code, for generated docs.
+fn code_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn field_doc(f: &Field) -> String {
     let mut d = f.description.clone();
     d.push_str(&format!("\n\nWire key `{}`, type `{}`", f.name, f.ty));
@@ -1087,14 +1088,7 @@ fn field_doc(f: &Field) -> String {
     }
     d.push('.');
     if !f.aliases.is_empty() {
-        d.push_str(&format!(
-            " Also read from {}.",
-            f.aliases
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        d.push_str(&format!(" Also read from {}.", code_list(&f.aliases)));
     }
     if let Some(n) = &f.note {
         d.push_str(&format!("\n\nNote: {n}"));

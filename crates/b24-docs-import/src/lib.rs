@@ -199,27 +199,21 @@ fn untyped_arrays(method: &mut Method) -> bool {
     any
 }
 
-/// Makes the schema accept what the example shows, and says so.
+/// Makes the schema accept what the example shows, and says so: each case changes the
+/// schema and returns the warning, which also goes into the changed item's TODOs.
 fn fix(method: &mut Method, m: &check::Mismatch) {
     let example_line = method
         .examples
         .iter()
         .find(|e| e.status == 200)
         .map_or(0, |e| e.line);
-    match (&m.kind, &m.object, &m.field) {
+    let message = match (&m.kind, &m.object, &m.field) {
         (MismatchKind::UnknownKey(k), Some(o), _) => {
-            let ty = match &m.value {
-                Value::Null => "any".to_string(),
-                v => import::infer(v),
-            };
+            let ty = example_type(&m.value);
             let msg = format!(
                 "`{}` has key `{k}` in the example (`{}`) but not in the docs table: typed `{ty}` from the example",
                 o, m.path
             );
-            method.warnings.push(Warning {
-                line: example_line,
-                message: msg.clone(),
-            });
             if let Some(obj) = method.object_mut(o) {
                 obj.fields.push(model::Field {
                     name: k.clone(),
@@ -227,27 +221,22 @@ fn fix(method: &mut Method, m: &check::Mismatch) {
                     ty_guessed: true,
                     optional: true,
                     description: "TODO: only in the docs' example.".into(),
-                    todos: vec![msg],
+                    todos: vec![msg.clone()],
                     line: example_line,
                 });
             }
+            msg
         }
         (MismatchKind::MissingKey(k), Some(o), _) => {
             let msg = format!(
                 "`{o}.{k}` is documented but absent from the example at `{}`: marked optional",
                 m.path
             );
-            method.warnings.push(Warning {
-                line: example_line,
-                message: msg.clone(),
-            });
-            if let Some(f) = method
-                .object_mut(o)
-                .and_then(|obj| obj.fields.iter_mut().find(|f| &f.name == k))
-            {
+            if let Some(f) = method.field_mut(o, k) {
                 f.optional = true;
-                f.todos.push(msg);
+                f.todos.push(msg.clone());
             }
+            msg
         }
         (MismatchKind::WrongType { expected, message }, Some(o), Some(field)) => {
             let excerpt = excerpt(&m.value);
@@ -255,53 +244,50 @@ fn fix(method: &mut Method, m: &check::Mismatch) {
                 "the docs type `{o}.{field}` as `{expected}`, but the example has {excerpt} at `{}` ({message}): typed `any`",
                 m.path
             );
-            method.warnings.push(Warning {
-                line: example_line,
-                message: msg.clone(),
-            });
-            if let Some(f) = method
-                .object_mut(o)
-                .and_then(|obj| obj.fields.iter_mut().find(|f| &f.name == field))
-            {
+            if let Some(f) = method.field_mut(o, field) {
                 f.ty = "any".into();
                 f.ty_guessed = true;
-                f.todos.push(msg);
+                f.todos.push(msg.clone());
             }
+            msg
         }
         (MismatchKind::WrongType { expected, .. }, None, _) => {
-            let ty = match &m.value {
-                Value::Null => "any".to_string(),
-                v => import::infer(v),
-            };
+            let ty = example_type(&m.value);
             let msg = format!(
                 "the docs type `result` as `{expected}`, but the example has {}: typed `{ty}`",
                 excerpt(&m.value)
             );
-            method.warnings.push(Warning {
-                line: example_line,
-                message: msg.clone(),
-            });
             method.result.ty = ty;
             method.result.ty_guessed = true;
-            method.result.todos.push(msg);
+            method.result.todos.push(msg.clone());
+            msg
         }
         _ => {
             // No `result` in a success example, or an unplaceable mismatch: keep the
             // example out of the cross-check by turning the schema to `any`.
             let msg =
                 format!("the success example does not fit the schema: {m}; result typed `any`");
-            method.warnings.push(Warning {
-                line: example_line,
-                message: msg.clone(),
-            });
             method.result.ty = "any".into();
-            method.result.todos.push(msg);
+            method.result.todos.push(msg.clone());
             method.examples.retain(|e| {
                 !(e.status == 200
                     && e.body.get("result").is_none()
                     && e.body.get("error").is_none())
             });
+            msg
         }
+    };
+    method.warnings.push(Warning {
+        line: example_line,
+        message,
+    });
+}
+
+/// The type an example value shows (`null` says nothing: `any`).
+fn example_type(v: &Value) -> String {
+    match v {
+        Value::Null => "any".to_string(),
+        v => import::infer(v),
     }
 }
 

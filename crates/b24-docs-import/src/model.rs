@@ -198,4 +198,12 @@ impl Method {
     pub fn object_mut(&mut self, name: &str) -> Option<&mut Object> {
         self.objects.iter_mut().find(|o| o.name == name)
     }
+
+    /// A key of a named object, to change.
+    pub fn field_mut(&mut self, object: &str, field: &str) -> Option<&mut Field> {
+        self.object_mut(object)?
+            .fields
+            .iter_mut()
+            .find(|f| f.name == field)
+    }
 }
