@@ -183,14 +183,21 @@ pub fn decode_json<T: Lenient>(bytes: &[u8]) -> Result<T, DecodeError> {
 /// Decodes a lenient `T` from an already parsed JSON value (a `batch` command's result),
 /// naming the path of the first bad value.
 pub fn decode_value<T: Lenient>(value: Value) -> Result<T, DecodeError> {
+    // As for bodies: decode untracked first, and track the path only to explain a failure.
+    if let Ok(v) = lenient::deserialize::<T, _>(&value) {
+        return Ok(v);
+    }
     let mut track = serde_path_to_error::Track::new();
-    let tracked = serde_path_to_error::Deserializer::new(value, &mut track);
-    lenient::deserialize::<T, _>(tracked).map_err(|inner| DecodeError {
-        path: track.path().to_string(),
-        eof: false,
-        syntax: false,
-        message: inner.to_string(),
-    })
+    let tracked = serde_path_to_error::Deserializer::new(&value, &mut track);
+    match lenient::deserialize::<T, _>(tracked) {
+        Ok(v) => Ok(v),
+        Err(inner) => Err(DecodeError {
+            path: track.path().to_string(),
+            eof: false,
+            syntax: false,
+            message: inner.to_string(),
+        }),
+    }
 }
 
 /// Runs a seed over a whole JSON body (trailing bytes are an error). The fast path decodes
@@ -325,6 +332,17 @@ mod tests {
         assert_eq!(t.operating_reset_at, Some(1773684278));
         assert_eq!(t.date_start.unwrap().offset().local_minus_utc(), 3 * 3600);
     }
+
+    #[test]
+    fn parsed_values_decode_and_name_the_bad_path() {
+        let ok: Vec<i64> = decode_value(serde_json::json!([1, "2"])).unwrap();
+        assert_eq!(ok, vec![1, 2]);
+        let e = decode_value::<Vec<IndexMapOfInts>>(serde_json::json!([{"a": 1}, {"b": "x"}]))
+            .unwrap_err();
+        assert_eq!(e.path, "[1].b");
+    }
+
+    type IndexMapOfInts = indexmap::IndexMap<String, i64>;
 
     #[test]
     fn errors_of_every_kind() {
