@@ -45,15 +45,20 @@ fn assert_no_secret<E: std::fmt::Debug + std::fmt::Display>(e: &E) {
     }
 }
 
-async fn answer(status: u16, body: Value) -> (MockServer, Client) {
+/// A stub that gives every dialog.get call `template`, and a client for it.
+async fn serve(template: ResponseTemplate) -> (MockServer, Client) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(METHOD_PATH))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .respond_with(template)
         .mount(&server)
         .await;
     let client = client_for(&server).await;
     (server, client)
+}
+
+async fn answer(status: u16, body: Value) -> (MockServer, Client) {
+    serve(ResponseTemplate::new(status).set_body_json(body)).await
 }
 
 #[tokio::test]
@@ -195,21 +200,12 @@ async fn portal_wide_errors_keep_their_status() {
 
 #[tokio::test]
 async fn html_502_page_is_an_unexpected_response() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(502).set_body_raw(
-                "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
-                "text/html",
-            ),
-        )
-        .mount(&server)
-        .await;
-    let err = client_for(&server)
-        .await
-        .dialog_get(Request::chat_id(1))
-        .await
-        .unwrap_err();
+    let (_server, client) = serve(ResponseTemplate::new(502).set_body_raw(
+        "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+        "text/html",
+    ))
+    .await;
+    let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
     assert_no_secret(&err);
     match err {
         Error::UnexpectedResponse {
@@ -229,19 +225,12 @@ async fn html_502_page_is_an_unexpected_response() {
 #[tokio::test]
 async fn truncated_json_body_is_a_decode_error() {
     let full = example_body("current").to_string();
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(full[..full.len() / 2].to_string(), "application/json"),
-        )
-        .mount(&server)
-        .await;
-    let err = client_for(&server)
-        .await
-        .dialog_get(Request::chat_id(1))
-        .await
-        .unwrap_err();
+    let (_server, client) = serve(
+        ResponseTemplate::new(200)
+            .set_body_raw(full[..full.len() / 2].to_string(), "application/json"),
+    )
+    .await;
+    let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
     assert_no_secret(&err);
     match err {
         Error::Decode {
@@ -323,12 +312,8 @@ async fn quirky_body_over_http() {
     // PHP's json_encode writes `/` as `\/`.
     let php = body.to_string().replace('/', "\\/");
     assert!(php.contains("https:\\/\\/example.invalid"));
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(php, "application/json"))
-        .mount(&server)
-        .await;
-    let client = client_for(&server).await;
+    let (_server, client) =
+        serve(ResponseTemplate::new(200).set_body_raw(php, "application/json")).await;
     let d = client.dialog_get(Request::chat_id(1777)).await.unwrap();
     assert_eq!((d.id, d.owner, d.extranet), (1777, 27, false));
     assert_eq!(d.restrictions, None);
