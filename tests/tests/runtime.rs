@@ -34,6 +34,14 @@ fn fast_retry() -> RetryPolicy {
     }
 }
 
+/// A client of `portal` with the default bucket and quick retries.
+fn quick_client(portal: &MockPortal) -> Client {
+    Client::builder_webhook(&portal.webhook_url())
+        .retry(fast_retry())
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_client_bucket_keeps_the_portal_from_ever_saying_503() {
     let portal = MockPortal::start(PortalConfig::default().with_limits(limits(5.0, 20.0)))
@@ -115,10 +123,7 @@ async fn lost_answers_are_retried_for_reads_only() {
     )
     .await
     .unwrap();
-    let client = Client::builder_webhook(&portal.webhook_url())
-        .retry(fast_retry())
-        .build()
-        .unwrap();
+    let client = quick_client(&portal);
     let dialog = client.call(&Request::chat_id(1777)).await.unwrap();
     assert_eq!(dialog.id, 1777, "a read survives two dropped connections");
     let err = client
@@ -147,10 +152,7 @@ async fn portal_with_one_500() -> (MockPortal, Client) {
     )
     .await
     .unwrap();
-    let client = Client::builder_webhook(&portal.webhook_url())
-        .retry(fast_retry())
-        .build()
-        .unwrap();
+    let client = quick_client(&portal);
     (portal, client)
 }
 
@@ -186,10 +188,7 @@ async fn operation_time_limit_waits_for_the_reset() {
     }))
     .await
     .unwrap();
-    let client = Client::builder_webhook(&portal.webhook_url())
-        .retry(fast_retry())
-        .build()
-        .unwrap();
+    let client = quick_client(&portal);
     for _ in 0..6 {
         client.call(&Request::chat_id(1777)).await.unwrap();
     }
@@ -407,10 +406,7 @@ async fn no_secret_in_any_log_line_or_error() {
     })
     .await
     .unwrap();
-    let client = Client::builder_webhook(&portal.webhook_url())
-        .retry(fast_retry())
-        .build()
-        .unwrap();
+    let client = quick_client(&portal);
     let mut texts = vec![format!("{client:?}")];
     texts.push(format!(
         "{:?}",
