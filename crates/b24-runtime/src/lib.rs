@@ -398,13 +398,7 @@ impl Client {
 
     /// The current OAuth tokens (after refreshes), if this is an OAuth client.
     pub fn oauth_tokens(&self) -> Option<OAuthTokens> {
-        self.inner.oauth.as_ref().map(|o| {
-            o.state
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .tokens
-                .clone()
-        })
+        self.inner.oauth.as_ref().map(OAuthSession::tokens)
     }
 
     /// The URL of a method. Contains the webhook secret: never log it.

@@ -103,6 +103,15 @@ impl OAuthSession {
         (s.tokens.access_token.clone(), s.generation)
     }
 
+    /// The current pair.
+    pub(crate) fn tokens(&self) -> OAuthTokens {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .tokens
+            .clone()
+    }
+
     /// Refreshes unless another caller already did since `seen` was read. Returns a message
     /// without secrets on failure.
     pub(crate) async fn refresh(&self, http: &reqwest::Client, seen: u64) -> Result<(), String> {
