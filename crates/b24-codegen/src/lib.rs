@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use b24_spec::{
-    pascal_case, snake_case, EnumDef, Field, Location, MethodKind, Object, Scalar, Spec, SpecError,
-    TypeExpr,
+    pascal_case, snake_case, EnumDef, EventSpec, Field, Location, MethodKind, Object, Scalar, Spec,
+    SpecError, TypeExpr,
 };
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -33,8 +33,19 @@ pub struct Options {
     pub track_files: Vec<PathBuf>,
 }
 
-/// Generates the code for `specs`.
+/// Generates the code for `specs` (methods only).
 pub fn generate(specs: &[Spec], options: &Options) -> Result<TokenStream, SpecError> {
+    generate_family(specs, &[], options)
+}
+
+/// Generates the code for methods and events: the per-method modules as [`generate`] does,
+/// and, when there are events, an `events` module with one module per event and the `Event`
+/// enum that verifies and decodes a handler's POST.
+pub fn generate_family(
+    specs: &[Spec],
+    events: &[EventSpec],
+    options: &Options,
+) -> Result<TokenStream, SpecError> {
     let mut namespaces: BTreeMap<String, Vec<TokenStream>> = BTreeMap::new();
     let mut client_methods = Vec::new();
     for spec in specs {
@@ -69,12 +80,178 @@ pub fn generate(specs: &[Spec], options: &Options) -> Result<TokenStream, SpecEr
             }
         }
     });
+    let events = if events.is_empty() {
+        None
+    } else {
+        Some(events_module(events)?)
+    };
     Ok(quote! {
         /// Every REST method generated from the spec files, sorted.
         pub const METHODS: &[&str] = &[#(#methods),*];
         #(#modules)*
+        #events
         #client
         #(#tracked)*
+    })
+}
+
+/// The `events` module: one module per event and the `Event` enum.
+fn events_module(events: &[EventSpec]) -> Result<TokenStream, SpecError> {
+    let core = quote!(::b24_core);
+    let mut modules = Vec::new();
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    let mut names = Vec::new();
+    let mut seen_modules = HashSet::new();
+    for e in events {
+        let module_name = e.module_name();
+        if !seen_modules.insert(module_name.clone()) {
+            return Err(spec_error(
+                &e.location,
+                "event",
+                format!(
+                    "`{}` gives the module `{module_name}`, which another event already has",
+                    e.event
+                ),
+            ));
+        }
+        let types = TypeGen::new(&e.objects, std::iter::empty());
+        let m = ident(&module_name);
+        let variant = Ident::new(&pascal_case(&e.event), Span::call_site());
+        let event = &e.event;
+        let wire = e.wire_name();
+        let mut doc = format!("`{}`: {}", e.event, e.summary);
+        if let Some(d) = &e.description {
+            doc.push_str("\n\n");
+            doc.push_str(d.trim());
+        }
+        doc.push_str(&format!(
+            "\n\n* Docs: <{}>\n* Scope: `{}`\n* The portal sends it as `{wire}`.",
+            e.docs, e.scope
+        ));
+        if let Some(a) = &e.access {
+            doc.push_str(&format!("\n* Who may subscribe: {a}"));
+        }
+        let doc = doc_lines(&doc);
+        let data_ty = types.rust_type(&e.data.ty);
+        let data_doc = doc_lines(&format!(
+            "The `data` of `{}`: {}",
+            e.event, e.data.description
+        ));
+        let objects = e
+            .objects
+            .iter()
+            .map(|o| types.object(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        let enums = e
+            .enums
+            .iter()
+            .map(|en| types.enum_def(en))
+            .collect::<Result<Vec<_>, _>>()?;
+        let examples = e.examples.iter().map(|x| {
+            let (name, description, body) = (&x.name, &x.description, &x.raw);
+            quote! { #core::event::EventExample { name: #name, description: #description, body: #body } }
+        });
+        modules.push(quote! {
+            #doc
+            pub mod #m {
+                /// The event name as the docs spell it.
+                pub const EVENT: &str = #event;
+                /// The name the portal sends in `event`.
+                pub const WIRE_NAME: &str = #wire;
+
+                #data_doc
+                pub type Data = #data_ty;
+
+                /// One verified delivery of this event.
+                pub type Delivery = #core::event::Delivery<Data>;
+
+                #(#objects)*
+                #(#enums)*
+
+                /// The documented payloads of this event, as written in its spec file.
+                pub const EXAMPLES: &[#core::event::EventExample] = &[#(#examples),*];
+            }
+        });
+        let vdoc = doc_lines(&format!("`{}`: {}", e.event, e.summary));
+        variants.push(quote! {
+            #vdoc
+            #variant(#m::Delivery),
+        });
+        arms.push((variant, m, wire));
+        names.push(event.clone());
+    }
+    let decode_arms = arms.iter().map(|(v, m, _)| {
+        quote! { n if n.eq_ignore_ascii_case(#m::WIRE_NAME) => payload.decode().map(Event::#v), }
+    });
+    let all = arms.iter().map(|(v, _, _)| v).collect::<Vec<_>>();
+    Ok(quote! {
+        /// Events the portal posts to a subscribed handler: one module per event (its `Data`
+        /// type, objects and documented payloads) and [`Event`], which verifies a POST's
+        /// `auth[application_token]` and decodes it.
+        pub mod events {
+            #(#modules)*
+
+            /// Every event generated from the spec files, as the docs spell them.
+            pub const EVENTS: &[&str] = &[#(#names),*];
+
+            /// A verified event: one variant per event spec, and `Other` for events no spec
+            /// describes (their `data` stays untyped; never an error).
+            #[derive(Debug, Clone, PartialEq)]
+            #[non_exhaustive]
+            #[allow(clippy::large_enum_variant)]
+            pub enum Event {
+                #(#variants)*
+                /// An event no spec file describes, with untyped `data`.
+                Other(#core::event::Delivery<#core::__private::serde_json::Value>),
+            }
+
+            impl #core::event::EventSet for Event {
+                fn decode(payload: #core::event::Verified) -> ::std::result::Result<Self, #core::event::EventError> {
+                    match payload.event() {
+                        #(#decode_arms)*
+                        _ => payload.decode().map(Event::Other),
+                    }
+                }
+            }
+
+            impl Event {
+                /// Verifies a handler's POST body against the application's token and decodes
+                /// it. The body is the raw request body as the portal sends it (form-encoded
+                /// with PHP-style keys; a JSON object is accepted too). A missing or wrong
+                /// `auth[application_token]` is [`EventError::Forged`](#core::event::EventError::Forged),
+                /// checked in constant time before anything else is decoded.
+                pub fn parse(body: &[u8], token: &#core::event::ApplicationToken) -> ::std::result::Result<Self, #core::event::EventError> {
+                    #core::event::parse(body, token)
+                }
+
+                /// [`Event::parse`] for an application installed on many portals: `lookup`
+                /// gives the token stored for the portal the body claims (usually by
+                /// `member_id`), or `None` to refuse it.
+                pub fn parse_with(
+                    body: &[u8],
+                    lookup: impl ::std::ops::FnOnce(&#core::event::PortalClaim<'_>) -> ::std::option::Option<#core::event::ApplicationToken>,
+                ) -> ::std::result::Result<Self, #core::event::EventError> {
+                    #core::event::parse_with(body, lookup)
+                }
+
+                /// The event name as the portal sent it (`ONSESSIONSTART`).
+                pub fn name(&self) -> &str {
+                    match self {
+                        #(Event::#all(d) => &d.event,)*
+                        Event::Other(d) => &d.event,
+                    }
+                }
+
+                /// Which portal sent it, and OAuth tokens when the event was caused by a user.
+                pub fn auth(&self) -> &#core::event::EventAuth {
+                    match self {
+                        #(Event::#all(d) => &d.auth,)*
+                        Event::Other(d) => &d.auth,
+                    }
+                }
+            }
+        }
     })
 }
 
@@ -148,32 +325,33 @@ fn spec_error(location: &Location, key: &str, message: String) -> SpecError {
     }
 }
 
-/// Where a value is used: response types decode leniently; request types only encode.
-struct Operation<'a> {
-    spec: &'a Spec,
+/// Generates the types of one file (objects, enums, Rust type names); shared by methods and
+/// events.
+struct TypeGen {
     core: TokenStream,
     /// Objects a request parameter contains: they get a constructor and setters.
     param_objects: HashSet<String>,
 }
 
-impl<'a> Operation<'a> {
-    fn new(spec: &'a Spec) -> Result<Self, SpecError> {
+impl TypeGen {
+    /// Types for a file whose parameters use `params` (their objects get builders).
+    fn new<'t>(objects: &[Object], params: impl IntoIterator<Item = &'t TypeExpr>) -> TypeGen {
+        let object = |n: &str| objects.iter().find(|o| o.name == n);
         let mut param_objects = HashSet::new();
-        let mut stack: Vec<&TypeExpr> = spec.params.iter().map(|p| &p.ty).collect();
+        let mut stack: Vec<&TypeExpr> = params.into_iter().collect();
         while let Some(ty) = stack.pop() {
             for n in ty.named() {
-                if let Some(o) = spec.object(n) {
+                if let Some(o) = object(n) {
                     if param_objects.insert(o.name.clone()) {
                         stack.extend(o.fields.iter().map(|f| &f.ty));
                     }
                 }
             }
         }
-        Ok(Operation {
-            spec,
+        TypeGen {
             core: quote!(::b24_core),
             param_objects,
-        })
+        }
     }
 
     fn rust_type(&self, ty: &TypeExpr) -> TokenStream {
@@ -241,346 +419,6 @@ impl<'a> Operation<'a> {
         match shape {
             Shape::Optional => quote!(::std::option::Option<#base>),
             Shape::Default | Shape::Required => base,
-        }
-    }
-
-    fn module(&self) -> Result<TokenStream, SpecError> {
-        let spec = self.spec;
-        let core = &self.core;
-        let op = ident(&spec.operation_name());
-        let method = &spec.method;
-        let scope = &spec.scope;
-        let mut doc = format!("`{}`: {}", spec.method, spec.summary);
-        if let Some(d) = &spec.description {
-            doc.push_str("\n\n");
-            doc.push_str(d.trim());
-        }
-        doc.push_str(&format!(
-            "\n\n* Docs: <{}>\n* Scope: `{}`\n* Kind: {} ({})",
-            spec.docs,
-            spec.scope,
-            spec.kind.as_str(),
-            match spec.kind {
-                MethodKind::Read => "replayed after a lost answer",
-                MethodKind::Write => "never replayed after a lost answer",
-            }
-        ));
-        if let Some(a) = &spec.access {
-            doc.push_str(&format!("\n* Access: {a}"));
-        }
-        let doc = doc_lines(&doc);
-        let request = self.request()?;
-        let output = self.rust_type(&self.result_type());
-        let kind = match spec.kind {
-            MethodKind::Read => quote!(#core::MethodKind::Read),
-            MethodKind::Write => quote!(#core::MethodKind::Write),
-        };
-        let paged = spec.result.paged;
-        let result_doc = doc_lines(&format!(
-            "The `result` of `{}`: {}",
-            spec.method, spec.result.description
-        ));
-        let objects = spec
-            .objects
-            .iter()
-            .map(|o| self.object(o))
-            .collect::<Result<Vec<_>, _>>()?;
-        let enums = spec
-            .enums
-            .iter()
-            .map(|e| self.enum_def(e))
-            .collect::<Result<Vec<_>, _>>()?;
-        let errors = self.error_codes()?;
-        let examples = spec.examples.iter().map(|e| {
-            let name = &e.name;
-            let status = e.status;
-            let body = &e.raw;
-            let description = &e.description;
-            quote! {
-                #core::Example { name: #name, description: #description, status: #status, body: #body }
-            }
-        });
-        let params_body = self.params_body();
-        let paged_impl = match self.result_type() {
-            TypeExpr::Array(item) if spec.result.paged => {
-                let item = self.rust_type(strip_null(&item));
-                Some(quote! {
-                    impl #core::PagedMethod for Request {
-                        type Item = #item;
-                    }
-                })
-            }
-            _ => None,
-        };
-        Ok(quote! {
-            #doc
-            pub mod #op {
-                /// The REST method name.
-                pub const METHOD: &str = #method;
-
-                #request
-
-                #result_doc
-                pub type Response = #output;
-
-                /// The error of this method: its documented codes, the portal-wide codes,
-                /// HTTP, transport and decoding failures.
-                pub type Error = #core::Error<ErrorCode>;
-
-                impl #core::Method for Request {
-                    const NAME: &'static str = #method;
-                    const SCOPE: &'static str = #scope;
-                    const KIND: #core::MethodKind = #kind;
-                    const PAGED: bool = #paged;
-                    type Output = Response;
-                    type ErrorCode = ErrorCode;
-                    fn params(&self) -> #core::__private::serde_json::Map<::std::string::String, #core::__private::serde_json::Value> {
-                        #params_body
-                    }
-                }
-
-                #paged_impl
-
-                #(#objects)*
-                #(#enums)*
-                #errors
-
-                /// The documented answers of this method, as written in its spec file.
-                pub const EXAMPLES: &[#core::Example] = &[#(#examples),*];
-            }
-        })
-    }
-
-    /// The type of `result`: a paged method returns a list of its item type.
-    fn result_type(&self) -> TypeExpr {
-        let ty = &self.spec.result.ty;
-        if self.spec.result.paged && !matches!(strip_null(ty), TypeExpr::Array(_)) {
-            TypeExpr::Array(Box::new(ty.clone()))
-        } else {
-            ty.clone()
-        }
-    }
-
-    fn request(&self) -> Result<TokenStream, SpecError> {
-        let spec = self.spec;
-        let core = &self.core;
-        let mut fields = Vec::new();
-        let mut ctor_args = Vec::new();
-        let mut ctor_inits = Vec::new();
-        let mut setters = Vec::new();
-        let mut group_enums = Vec::new();
-        let mut seen = HashSet::new();
-        let mut done_groups = HashSet::new();
-        for (i, p) in spec.params.iter().enumerate() {
-            let key = format!("params[{i}].name");
-            if let Some(g) = spec.group_of(&p.name) {
-                if !done_groups.insert(g.name.clone()) {
-                    continue;
-                }
-                let fname = ident(&g.name);
-                if !seen.insert(g.name.clone()) {
-                    return Err(spec_error(
-                        &g.location,
-                        "one_of.name",
-                        format!("`{}` collides with another request field", g.name),
-                    ));
-                }
-                let enum_name = Ident::new(&pascal_case(&g.name), Span::call_site());
-                let gdoc = doc_lines(&g.description);
-                fields.push(quote! { #gdoc pub #fname: #enum_name, });
-                ctor_args.push(quote! { #fname: impl ::std::convert::Into<#enum_name> });
-                ctor_inits.push(quote! { #fname: #fname.into(), });
-                let mut variants = Vec::new();
-                let mut arms = Vec::new();
-                let mut names = Vec::new();
-                let mut variant_seen = HashSet::new();
-                for member in &g.params {
-                    let Some(mp) = spec.params.iter().find(|p| &p.name == member) else {
-                        continue;
-                    };
-                    let vname = variant_name(&mp.name);
-                    if !variant_seen.insert(vname.clone()) {
-                        return Err(spec_error(
-                            &g.location,
-                            "one_of.params",
-                            format!(
-                                "`{}` and another member give the same variant `{vname}`",
-                                mp.name
-                            ),
-                        ));
-                    }
-                    let v = Ident::new(&vname, Span::call_site());
-                    let ty = self.rust_type(strip_null(&mp.ty));
-                    let vdoc = doc_lines(&format!("`{}`: {}", mp.name, mp.description));
-                    variants.push(quote! { #vdoc #v(#ty), });
-                    let wire = &mp.name;
-                    arms.push(quote! {
-                        #enum_name::#v(v) => (#wire, #core::ToParam::to_param(v)),
-                    });
-                    names.push(wire.clone());
-                }
-                let edoc = doc_lines(&format!(
-                    "{}\n\nOne of: {}.",
-                    g.description,
-                    code_list(&names)
-                ));
-                group_enums.push((enum_name.clone(), fname.clone(), g.params.clone()));
-                let group_doc = quote! {
-                    #edoc
-                    #[derive(Debug, Clone, PartialEq)]
-                    pub enum #enum_name {
-                        #(#variants)*
-                    }
-
-                    impl #enum_name {
-                        /// The wire name and value of the chosen parameter.
-                        pub fn to_param(&self) -> (&'static str, #core::__private::serde_json::Value) {
-                            match self {
-                                #(#arms)*
-                            }
-                        }
-                    }
-                };
-                setters.push(group_doc);
-                continue;
-            }
-            let fname_s = field_name(&p.name);
-            if !seen.insert(fname_s.clone()) {
-                return Err(spec_error(
-                    &p.location,
-                    &key,
-                    format!("`{}` gives the Rust name `{fname_s}` twice", p.name),
-                ));
-            }
-            let fname = ident(&fname_s);
-            let ty = self.rust_type(strip_null(&p.ty));
-            let mut pdoc = format!("`{}`: {}", p.name, p.description);
-            if let Some(ex) = &p.example {
-                pdoc.push_str(&format!("\n\nExample: `{ex}`"));
-            }
-            let pdoc = doc_lines(&pdoc);
-            if p.required {
-                fields.push(quote! { #pdoc pub #fname: #ty, });
-                ctor_args.push(quote! { #fname: impl ::std::convert::Into<#ty> });
-                ctor_inits.push(quote! { #fname: #fname.into(), });
-            } else {
-                fields.push(quote! { #pdoc pub #fname: ::std::option::Option<#ty>, });
-                ctor_inits.push(quote! { #fname: ::std::option::Option::None, });
-                let sdoc = doc_lines(&format!("Sets `{}`.", p.name));
-                setters.push(quote! {
-                    impl Request {
-                        #sdoc
-                        pub fn #fname(mut self, value: impl ::std::convert::Into<#ty>) -> Self {
-                            self.#fname = ::std::option::Option::Some(value.into());
-                            self
-                        }
-                    }
-                });
-            }
-        }
-        // Shortcuts when the request is nothing but one choice: `Request::chat_id(1777)`.
-        let mut shortcuts = Vec::new();
-        if group_enums.len() == 1 && ctor_args.len() == 1 {
-            let (enum_name, _, members) = &group_enums[0];
-            for member in members {
-                let Some(mp) = spec.params.iter().find(|p| &p.name == member) else {
-                    continue;
-                };
-                let fname_s = field_name(&mp.name);
-                let f = ident(&fname_s);
-                let v = Ident::new(&variant_name(&mp.name), Span::call_site());
-                let ty = self.rust_type(strip_null(&mp.ty));
-                let sdoc = doc_lines(&format!("A request by `{}`.", mp.name));
-                shortcuts.push(quote! {
-                    #sdoc
-                    pub fn #f(value: impl ::std::convert::Into<#ty>) -> Self {
-                        Self::new(#enum_name::#v(value.into()))
-                    }
-                });
-            }
-            let from = quote! {
-                impl ::std::convert::From<#enum_name> for Request {
-                    fn from(value: #enum_name) -> Self {
-                        Self::new(value)
-                    }
-                }
-            };
-            setters.push(from);
-        }
-        let rdoc = doc_lines(&format!(
-            "Request of `{}`. Build it with [`Request::new`]{}.",
-            spec.method,
-            if ctor_args.is_empty() {
-                " (or `Default`)"
-            } else {
-                ""
-            }
-        ));
-        let default = ctor_args.is_empty().then(|| {
-            quote! {
-                impl ::std::default::Default for Request {
-                    fn default() -> Self {
-                        Self::new()
-                    }
-                }
-            }
-        });
-        Ok(quote! {
-            #rdoc
-            #[derive(Debug, Clone, PartialEq)]
-            #[non_exhaustive]
-            pub struct Request {
-                #(#fields)*
-            }
-
-            impl Request {
-                /// A request with the required parameters; optional ones are set with the
-                /// methods named after them.
-                pub fn new(#(#ctor_args),*) -> Self {
-                    Self { #(#ctor_inits)* }
-                }
-                #(#shortcuts)*
-            }
-
-            #default
-            #(#setters)*
-        })
-    }
-
-    fn params_body(&self) -> TokenStream {
-        let spec = self.spec;
-        let core = &self.core;
-        let mut stmts = Vec::new();
-        let mut done_groups = HashSet::new();
-        for p in &spec.params {
-            if let Some(g) = spec.group_of(&p.name) {
-                if done_groups.insert(g.name.clone()) {
-                    let f = ident(&g.name);
-                    stmts.push(quote! {
-                        let (name, value) = self.#f.to_param();
-                        params.insert(::std::string::String::from(name), value);
-                    });
-                }
-                continue;
-            }
-            let f = ident(&field_name(&p.name));
-            let wire = &p.name;
-            if p.required {
-                stmts.push(quote! {
-                    params.insert(::std::string::String::from(#wire), #core::ToParam::to_param(&self.#f));
-                });
-            } else {
-                stmts.push(quote! {
-                    if let ::std::option::Option::Some(v) = &self.#f {
-                        params.insert(::std::string::String::from(#wire), #core::ToParam::to_param(v));
-                    }
-                });
-            }
-        }
-        quote! {
-            let mut params = #core::__private::serde_json::Map::new();
-            #(#stmts)*
-            params
         }
     }
 
@@ -969,6 +807,368 @@ impl<'a> Operation<'a> {
                 }
             }
         })
+    }
+}
+
+/// One method's module and client method.
+struct Operation<'a> {
+    spec: &'a Spec,
+    types: TypeGen,
+}
+
+impl std::ops::Deref for Operation<'_> {
+    type Target = TypeGen;
+    fn deref(&self) -> &TypeGen {
+        &self.types
+    }
+}
+
+impl<'a> Operation<'a> {
+    fn new(spec: &'a Spec) -> Result<Self, SpecError> {
+        Ok(Operation {
+            spec,
+            types: TypeGen::new(&spec.objects, spec.params.iter().map(|p| &p.ty)),
+        })
+    }
+
+    fn module(&self) -> Result<TokenStream, SpecError> {
+        let spec = self.spec;
+        let core = &self.core;
+        let op = ident(&spec.operation_name());
+        let method = &spec.method;
+        let scope = &spec.scope;
+        let mut doc = format!("`{}`: {}", spec.method, spec.summary);
+        if let Some(d) = &spec.description {
+            doc.push_str("\n\n");
+            doc.push_str(d.trim());
+        }
+        doc.push_str(&format!(
+            "\n\n* Docs: <{}>\n* Scope: `{}`\n* Kind: {} ({})",
+            spec.docs,
+            spec.scope,
+            spec.kind.as_str(),
+            match spec.kind {
+                MethodKind::Read => "replayed after a lost answer",
+                MethodKind::Write => "never replayed after a lost answer",
+            }
+        ));
+        if let Some(a) = &spec.access {
+            doc.push_str(&format!("\n* Access: {a}"));
+        }
+        let doc = doc_lines(&doc);
+        let request = self.request()?;
+        let output = self.rust_type(&self.result_type());
+        let kind = match spec.kind {
+            MethodKind::Read => quote!(#core::MethodKind::Read),
+            MethodKind::Write => quote!(#core::MethodKind::Write),
+        };
+        let paged = spec.result.paged;
+        let result_doc = doc_lines(&format!(
+            "The `result` of `{}`: {}",
+            spec.method, spec.result.description
+        ));
+        let objects = spec
+            .objects
+            .iter()
+            .map(|o| self.object(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        let enums = spec
+            .enums
+            .iter()
+            .map(|e| self.enum_def(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        let errors = self.error_codes()?;
+        let examples = spec.examples.iter().map(|e| {
+            let name = &e.name;
+            let status = e.status;
+            let body = &e.raw;
+            let description = &e.description;
+            quote! {
+                #core::Example { name: #name, description: #description, status: #status, body: #body }
+            }
+        });
+        let params_body = self.params_body();
+        let paged_impl = match self.result_type() {
+            TypeExpr::Array(item) if spec.result.paged => {
+                let item = self.rust_type(strip_null(&item));
+                Some(quote! {
+                    impl #core::PagedMethod for Request {
+                        type Item = #item;
+                    }
+                })
+            }
+            _ => None,
+        };
+        Ok(quote! {
+            #doc
+            pub mod #op {
+                /// The REST method name.
+                pub const METHOD: &str = #method;
+
+                #request
+
+                #result_doc
+                pub type Response = #output;
+
+                /// The error of this method: its documented codes, the portal-wide codes,
+                /// HTTP, transport and decoding failures.
+                pub type Error = #core::Error<ErrorCode>;
+
+                impl #core::Method for Request {
+                    const NAME: &'static str = #method;
+                    const SCOPE: &'static str = #scope;
+                    const KIND: #core::MethodKind = #kind;
+                    const PAGED: bool = #paged;
+                    type Output = Response;
+                    type ErrorCode = ErrorCode;
+                    fn params(&self) -> #core::__private::serde_json::Map<::std::string::String, #core::__private::serde_json::Value> {
+                        #params_body
+                    }
+                }
+
+                #paged_impl
+
+                #(#objects)*
+                #(#enums)*
+                #errors
+
+                /// The documented answers of this method, as written in its spec file.
+                pub const EXAMPLES: &[#core::Example] = &[#(#examples),*];
+            }
+        })
+    }
+
+    /// The type of `result`: a paged method returns a list of its item type.
+    fn result_type(&self) -> TypeExpr {
+        let ty = &self.spec.result.ty;
+        if self.spec.result.paged && !matches!(strip_null(ty), TypeExpr::Array(_)) {
+            TypeExpr::Array(Box::new(ty.clone()))
+        } else {
+            ty.clone()
+        }
+    }
+
+    fn request(&self) -> Result<TokenStream, SpecError> {
+        let spec = self.spec;
+        let core = &self.core;
+        let mut fields = Vec::new();
+        let mut ctor_args = Vec::new();
+        let mut ctor_inits = Vec::new();
+        let mut setters = Vec::new();
+        let mut group_enums = Vec::new();
+        let mut seen = HashSet::new();
+        let mut done_groups = HashSet::new();
+        for (i, p) in spec.params.iter().enumerate() {
+            let key = format!("params[{i}].name");
+            if let Some(g) = spec.group_of(&p.name) {
+                if !done_groups.insert(g.name.clone()) {
+                    continue;
+                }
+                let fname = ident(&g.name);
+                if !seen.insert(g.name.clone()) {
+                    return Err(spec_error(
+                        &g.location,
+                        "one_of.name",
+                        format!("`{}` collides with another request field", g.name),
+                    ));
+                }
+                let enum_name = Ident::new(&pascal_case(&g.name), Span::call_site());
+                let gdoc = doc_lines(&g.description);
+                fields.push(quote! { #gdoc pub #fname: #enum_name, });
+                ctor_args.push(quote! { #fname: impl ::std::convert::Into<#enum_name> });
+                ctor_inits.push(quote! { #fname: #fname.into(), });
+                let mut variants = Vec::new();
+                let mut arms = Vec::new();
+                let mut names = Vec::new();
+                let mut variant_seen = HashSet::new();
+                for member in &g.params {
+                    let Some(mp) = spec.params.iter().find(|p| &p.name == member) else {
+                        continue;
+                    };
+                    let vname = variant_name(&mp.name);
+                    if !variant_seen.insert(vname.clone()) {
+                        return Err(spec_error(
+                            &g.location,
+                            "one_of.params",
+                            format!(
+                                "`{}` and another member give the same variant `{vname}`",
+                                mp.name
+                            ),
+                        ));
+                    }
+                    let v = Ident::new(&vname, Span::call_site());
+                    let ty = self.rust_type(strip_null(&mp.ty));
+                    let vdoc = doc_lines(&format!("`{}`: {}", mp.name, mp.description));
+                    variants.push(quote! { #vdoc #v(#ty), });
+                    let wire = &mp.name;
+                    arms.push(quote! {
+                        #enum_name::#v(v) => (#wire, #core::ToParam::to_param(v)),
+                    });
+                    names.push(wire.clone());
+                }
+                let edoc = doc_lines(&format!(
+                    "{}\n\nOne of: {}.",
+                    g.description,
+                    code_list(&names)
+                ));
+                group_enums.push((enum_name.clone(), fname.clone(), g.params.clone()));
+                let group_doc = quote! {
+                    #edoc
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub enum #enum_name {
+                        #(#variants)*
+                    }
+
+                    impl #enum_name {
+                        /// The wire name and value of the chosen parameter.
+                        pub fn to_param(&self) -> (&'static str, #core::__private::serde_json::Value) {
+                            match self {
+                                #(#arms)*
+                            }
+                        }
+                    }
+                };
+                setters.push(group_doc);
+                continue;
+            }
+            let fname_s = field_name(&p.name);
+            if !seen.insert(fname_s.clone()) {
+                return Err(spec_error(
+                    &p.location,
+                    &key,
+                    format!("`{}` gives the Rust name `{fname_s}` twice", p.name),
+                ));
+            }
+            let fname = ident(&fname_s);
+            let ty = self.rust_type(strip_null(&p.ty));
+            let mut pdoc = format!("`{}`: {}", p.name, p.description);
+            if let Some(ex) = &p.example {
+                pdoc.push_str(&format!("\n\nExample: `{ex}`"));
+            }
+            let pdoc = doc_lines(&pdoc);
+            if p.required {
+                fields.push(quote! { #pdoc pub #fname: #ty, });
+                ctor_args.push(quote! { #fname: impl ::std::convert::Into<#ty> });
+                ctor_inits.push(quote! { #fname: #fname.into(), });
+            } else {
+                fields.push(quote! { #pdoc pub #fname: ::std::option::Option<#ty>, });
+                ctor_inits.push(quote! { #fname: ::std::option::Option::None, });
+                let sdoc = doc_lines(&format!("Sets `{}`.", p.name));
+                setters.push(quote! {
+                    impl Request {
+                        #sdoc
+                        pub fn #fname(mut self, value: impl ::std::convert::Into<#ty>) -> Self {
+                            self.#fname = ::std::option::Option::Some(value.into());
+                            self
+                        }
+                    }
+                });
+            }
+        }
+        // Shortcuts when the request is nothing but one choice: `Request::chat_id(1777)`.
+        let mut shortcuts = Vec::new();
+        if group_enums.len() == 1 && ctor_args.len() == 1 {
+            let (enum_name, _, members) = &group_enums[0];
+            for member in members {
+                let Some(mp) = spec.params.iter().find(|p| &p.name == member) else {
+                    continue;
+                };
+                let fname_s = field_name(&mp.name);
+                let f = ident(&fname_s);
+                let v = Ident::new(&variant_name(&mp.name), Span::call_site());
+                let ty = self.rust_type(strip_null(&mp.ty));
+                let sdoc = doc_lines(&format!("A request by `{}`.", mp.name));
+                shortcuts.push(quote! {
+                    #sdoc
+                    pub fn #f(value: impl ::std::convert::Into<#ty>) -> Self {
+                        Self::new(#enum_name::#v(value.into()))
+                    }
+                });
+            }
+            let from = quote! {
+                impl ::std::convert::From<#enum_name> for Request {
+                    fn from(value: #enum_name) -> Self {
+                        Self::new(value)
+                    }
+                }
+            };
+            setters.push(from);
+        }
+        let rdoc = doc_lines(&format!(
+            "Request of `{}`. Build it with [`Request::new`]{}.",
+            spec.method,
+            if ctor_args.is_empty() {
+                " (or `Default`)"
+            } else {
+                ""
+            }
+        ));
+        let default = ctor_args.is_empty().then(|| {
+            quote! {
+                impl ::std::default::Default for Request {
+                    fn default() -> Self {
+                        Self::new()
+                    }
+                }
+            }
+        });
+        Ok(quote! {
+            #rdoc
+            #[derive(Debug, Clone, PartialEq)]
+            #[non_exhaustive]
+            pub struct Request {
+                #(#fields)*
+            }
+
+            impl Request {
+                /// A request with the required parameters; optional ones are set with the
+                /// methods named after them.
+                pub fn new(#(#ctor_args),*) -> Self {
+                    Self { #(#ctor_inits)* }
+                }
+                #(#shortcuts)*
+            }
+
+            #default
+            #(#setters)*
+        })
+    }
+
+    fn params_body(&self) -> TokenStream {
+        let spec = self.spec;
+        let core = &self.core;
+        let mut stmts = Vec::new();
+        let mut done_groups = HashSet::new();
+        for p in &spec.params {
+            if let Some(g) = spec.group_of(&p.name) {
+                if done_groups.insert(g.name.clone()) {
+                    let f = ident(&g.name);
+                    stmts.push(quote! {
+                        let (name, value) = self.#f.to_param();
+                        params.insert(::std::string::String::from(name), value);
+                    });
+                }
+                continue;
+            }
+            let f = ident(&field_name(&p.name));
+            let wire = &p.name;
+            if p.required {
+                stmts.push(quote! {
+                    params.insert(::std::string::String::from(#wire), #core::ToParam::to_param(&self.#f));
+                });
+            } else {
+                stmts.push(quote! {
+                    if let ::std::option::Option::Some(v) = &self.#f {
+                        params.insert(::std::string::String::from(#wire), #core::ToParam::to_param(v));
+                    }
+                });
+            }
+        }
+        quote! {
+            let mut params = #core::__private::serde_json::Map::new();
+            #(#stmts)*
+            params
+        }
     }
 
     fn error_codes(&self) -> Result<TokenStream, SpecError> {

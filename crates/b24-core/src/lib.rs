@@ -5,6 +5,8 @@
 //! * [`lenient`] decodes the portal's JSON quirks (ids as strings, `Y`/`N` booleans, `[]` for
 //!   empty objects, `""` for "none") without giving up on real mismatches.
 //! * [`decode_response`] turns an HTTP answer into an [`Envelope`] or a typed [`Error`].
+//! * [`event`] verifies and decodes the events the portal posts to a handler.
+//! * [`php`] reads and writes PHP-style form bodies (`FIELDS[NAME]=x`).
 //!
 //! This crate does no I/O; `b24-runtime` sends the requests.
 #![forbid(unsafe_code)]
@@ -12,8 +14,11 @@
 
 mod envelope;
 mod error;
+pub mod event;
 pub mod lenient;
 mod method;
+pub mod php;
+mod secret;
 
 pub use envelope::{
     decode_json, decode_response, decode_value, DecodeError, Envelope, Time, EXCERPT_CHARS,
@@ -24,6 +29,7 @@ pub use error::{
 };
 pub use lenient::Lenient;
 pub use method::{Example, Method, MethodKind, PagedMethod, ToParam};
+pub use secret::Secret;
 
 /// Re-exports for generated code; not a public API.
 #[doc(hidden)]

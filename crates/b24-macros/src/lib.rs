@@ -10,7 +10,8 @@ use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::{LitStr, Token};
 
-/// Generates typed request, response and error types for every spec file in a folder.
+/// Generates typed request, response and error types for every method spec in a folder, and
+/// the `events` module for its event specs (`spec/events/*.toml`).
 ///
 /// ```text
 /// b24_macros::generate!(spec = "spec", client = crate::Client);
@@ -119,7 +120,7 @@ fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
             format!("spec folder `{rel}` not found"),
         ));
     }
-    let specs = b24_spec::load_dir(&dir, &manifest_dir)
+    let family = b24_spec::load_family(&dir, &manifest_dir)
         .map_err(|e| syn::Error::new(span, format!("spec error: {e}")))?;
     let track_files = b24_spec::spec_files(&dir)
         .map_err(|e| syn::Error::new(span, format!("spec error: {e}")))?;
@@ -127,7 +128,7 @@ fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
         client: args.client.clone(),
         track_files,
     };
-    let code = b24_codegen::generate(&specs, &options)
+    let code = b24_codegen::generate_family(&family.methods, &family.events, &options)
         .map_err(|e| syn::Error::new(span, format!("spec error: {e}")))?;
     Ok(quote! { #code })
 }

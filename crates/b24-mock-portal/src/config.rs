@@ -9,6 +9,13 @@ use serde_json::Value;
 /// The default webhook secret (`http://127.0.0.1:PORT/rest/1/<secret>/`).
 pub const DEFAULT_WEBHOOK_SECRET: &str = "mocksecret0123456789";
 
+/// The default application token the portal puts in `auth[application_token]` of the events
+/// it sends (32 hex digits, as the portal's own).
+pub const DEFAULT_APPLICATION_TOKEN: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+
+/// The default `member_id` of the portal.
+pub const DEFAULT_MEMBER_ID: &str = "a223c6b3710f85df22e9377d6c4f7553";
+
 /// The well-known parameter that makes any call fail with the named error code
 /// (`__mock_error=ACCESS_ERROR`). It is checked after auth and limits, before the method runs.
 pub const MOCK_ERROR_PARAM: &str = "__mock_error";
@@ -57,6 +64,10 @@ pub struct PortalConfig {
     /// `/rest/`, so they cannot collide with a method). Default `false`: those paths answer
     /// like any other unknown path. The binary turns them on.
     pub admin_endpoints: bool,
+    /// The application token the events this portal sends carry (`auth[application_token]`).
+    pub application_token: String,
+    /// The portal's `member_id` (in every event's `auth`).
+    pub member_id: String,
 }
 
 impl Default for PortalConfig {
@@ -80,6 +91,8 @@ impl Default for PortalConfig {
             fault_seed: 24,
             utc_offset_seconds: 3 * 3600,
             admin_endpoints: false,
+            application_token: DEFAULT_APPLICATION_TOKEN.into(),
+            member_id: DEFAULT_MEMBER_ID.into(),
         }
     }
 }

@@ -288,6 +288,16 @@ fn fault_name(k: &FaultKind) -> &'static str {
 }
 
 impl Engine {
+    /// Names of the events the portal can send.
+    pub(crate) fn event_names(&self) -> Vec<String> {
+        self.specs.event_names()
+    }
+
+    /// The event spec named `name` (any case).
+    pub(crate) fn event_spec(&self, name: &str) -> Option<Arc<b24_spec::EventSpec>> {
+        self.specs.event(name).cloned()
+    }
+
     pub(crate) fn new(cfg: PortalConfig, specs: SpecSet) -> Self {
         let n_faults = cfg.faults.len();
         let n_rules = cfg.error_rules.len();

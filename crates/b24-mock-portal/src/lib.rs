@@ -22,6 +22,7 @@
 mod config;
 mod dialogs;
 mod engine;
+mod events;
 mod limits;
 mod params;
 mod server;
@@ -33,9 +34,11 @@ use std::sync::Arc;
 
 pub use config::{
     ErrorRule, ExtraBehavior, ExtraMethod, FaultKind, FaultRule, LimitConfig, OAuthToken,
-    PortalConfig, SeedChat, DEFAULT_WEBHOOK_SECRET, MOCK_ERROR_PARAM,
+    PortalConfig, SeedChat, DEFAULT_APPLICATION_TOKEN, DEFAULT_MEMBER_ID, DEFAULT_WEBHOOK_SECRET,
+    MOCK_ERROR_PARAM,
 };
 pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE};
+pub use events::DeliveryError;
 pub use specs::embedded_spec_files;
 
 use engine::Engine;
@@ -163,6 +166,35 @@ impl MockPortal {
     /// Names of every method served (specs and extra methods).
     pub fn methods(&self) -> Vec<String> {
         self.engine.method_names()
+    }
+
+    /// Names of every event the portal can send (its event specs), as the docs spell them.
+    pub fn events(&self) -> Vec<String> {
+        self.engine.event_names()
+    }
+
+    /// The payload the portal posts to a handler subscribed to `event` (any case): the
+    /// event spec's documented payload with `ts` now and `auth` naming this portal and
+    /// carrying [`PortalConfig::application_token`]. `None` for an unknown event.
+    pub fn event_payload(&self, event: &str) -> Option<serde_json::Value> {
+        self.engine
+            .event_spec(event)
+            .map(|spec| events::payload(&spec, &self.engine.cfg, &self.base_url()))
+    }
+
+    /// [`MockPortal::event_payload`] as the POST body the portal sends: form-encoded with
+    /// PHP-style keys, exactly as PHP's `http_build_query` writes it.
+    pub fn event_body(&self, event: &str) -> Option<String> {
+        self.event_payload(event).map(|p| events::form_body(&p))
+    }
+
+    /// POSTs [`MockPortal::event_body`] to a handler (`http://127.0.0.1:PORT/path`), as the
+    /// portal delivers an event; the handler's HTTP status.
+    pub async fn deliver_event(&self, event: &str, handler: &str) -> Result<u16, DeliveryError> {
+        let body = self
+            .event_body(event)
+            .ok_or_else(|| DeliveryError::UnknownEvent(event.to_string()))?;
+        events::post_form(handler, body).await
     }
 
     /// Stops accepting, closes every connection and waits for the listener to end.

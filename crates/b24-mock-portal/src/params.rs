@@ -1,88 +1,10 @@
 //! Request parameters as PHP sees them: query strings and form bodies with nested keys
-//! (`FIELDS[NAME]=x`, `ARR[]=1`), JSON bodies, case-insensitive names, PHP's `intval`.
+//! (`FIELDS[NAME]=x`, `ARR[]=1`, parsed by `b24_core::php`), JSON bodies, case-insensitive
+//! names, PHP's `intval`.
 
 use serde_json::{Map, Value};
 
-/// Parses `a=1&B[c]=2&d[]=3` into a tree, PHP `parse_str` style. Later keys overwrite
-/// earlier ones; `[]` appends.
-pub(crate) fn parse_query(query: &str) -> Map<String, Value> {
-    let mut root = Map::new();
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        insert_php_key(&mut root, &key, Value::String(value.into_owned()));
-    }
-    root
-}
-
-/// Splits `name[a][][b]` into `name` and the bracket parts (`None` for `[]`).
-fn split_key(key: &str) -> Option<(String, Vec<Option<String>>)> {
-    let (base, mut rest) = match key.find('[') {
-        Some(i) if i > 0 => (&key[..i], &key[i..]),
-        Some(_) => return None,
-        None => {
-            return if key.is_empty() {
-                None
-            } else {
-                Some((key.to_string(), Vec::new()))
-            }
-        }
-    };
-    let mut parts = Vec::new();
-    while let Some(stripped) = rest.strip_prefix('[') {
-        match stripped.find(']') {
-            Some(end) => {
-                let inner = &stripped[..end];
-                parts.push(if inner.is_empty() {
-                    None
-                } else {
-                    Some(inner.to_string())
-                });
-                rest = &stripped[end + 1..];
-            }
-            // PHP keeps an unclosed bracket as part of the name; treat the key as flat.
-            None => return Some((key.to_string(), Vec::new())),
-        }
-    }
-    Some((base.to_string(), parts))
-}
-
-fn next_index(map: &Map<String, Value>) -> String {
-    map.keys()
-        .filter_map(|k| k.parse::<i64>().ok())
-        .max()
-        .map_or(0, |m| m + 1)
-        .to_string()
-}
-
-fn insert_php_key(root: &mut Map<String, Value>, key: &str, value: Value) {
-    let Some((base, parts)) = split_key(key) else {
-        return;
-    };
-    let mut keys = Vec::with_capacity(parts.len() + 1);
-    keys.push(Some(base));
-    keys.extend(parts);
-    insert_path(root, &keys, value);
-}
-
-fn insert_path(map: &mut Map<String, Value>, keys: &[Option<String>], value: Value) {
-    let Some((first, rest)) = keys.split_first() else {
-        return;
-    };
-    let key = match first {
-        Some(k) => k.clone(),
-        None => next_index(map),
-    };
-    if rest.is_empty() {
-        map.insert(key, value);
-        return;
-    }
-    let slot = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
-    if !slot.is_object() {
-        *slot = Value::Object(Map::new());
-    }
-    if let Value::Object(inner) = slot {
-        insert_path(inner, rest, value);
-    }
-}
+pub(crate) use b24_core::php::parse_query;
 
 /// The value of a parameter, matching its name ignoring ASCII case (the last spelling wins,
 /// as PHP's `array_change_key_case`). JSON `null` counts as absent (PHP `isset`).
@@ -191,17 +113,6 @@ pub(crate) fn php_array(entries: Vec<(String, Value)>) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn php_nested_keys() {
-        let q = parse_query("FIELDS[NAME]=x&ARR[]=1&ARR[]=2&A[b][c]=1&plain=%2Fa+b&A[b][d]=2");
-        assert_eq!(
-            Value::Object(q),
-            json!({"FIELDS": {"NAME": "x"}, "ARR": {"0": "1", "1": "2"}, "A": {"b": {"c": "1", "d": "2"}}, "plain": "/a b"})
-        );
-        let q = parse_query("cmd[a]=imopenlines.dialog.get%3FCHAT_ID%3D1&halt=1");
-        assert_eq!(q["cmd"]["a"], "imopenlines.dialog.get?CHAT_ID=1");
-    }
 
     #[test]
     fn intval_and_case() {

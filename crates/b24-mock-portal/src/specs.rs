@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use b24_spec::{Scalar, Spec, TypeExpr};
+use b24_spec::{EventSpec, Scalar, Spec, TypeExpr};
 use serde_json::{Map, Value};
 
 use crate::params::{get_ci, parse_bool, php_items};
@@ -17,33 +17,50 @@ pub fn embedded_spec_files() -> &'static [(&'static str, &'static str)] {
     EMBEDDED_SPECS
 }
 
-/// Specs by lower-case method name.
+/// Specs by lower-case method name, and the event specs.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SpecSet {
     by_name: HashMap<String, Arc<Spec>>,
+    events: Vec<Arc<EventSpec>>,
 }
 
 impl SpecSet {
     pub(crate) fn embedded() -> Result<SpecSet, b24_spec::SpecError> {
-        let mut set = SpecSet::default();
+        let mut family = b24_spec::Family::default();
         for (path, src) in EMBEDDED_SPECS {
             let display = Path::new("spec").join(path);
-            set.add(b24_spec::parse_spec(&display, src)?);
+            family.add(b24_spec::parse_file(&display, src)?)?;
         }
-        Ok(set)
+        Ok(SpecSet::from_family(family))
     }
 
     pub(crate) fn from_dir(dir: &Path) -> Result<SpecSet, b24_spec::SpecError> {
-        let mut set = SpecSet::default();
-        for spec in b24_spec::load_dir(dir, dir)? {
-            set.add(spec);
-        }
-        Ok(set)
+        Ok(SpecSet::from_family(b24_spec::load_family(dir, dir)?))
     }
 
-    fn add(&mut self, spec: Spec) {
-        self.by_name
-            .insert(spec.method.to_ascii_lowercase(), Arc::new(spec));
+    fn from_family(family: b24_spec::Family) -> SpecSet {
+        SpecSet {
+            by_name: family
+                .methods
+                .into_iter()
+                .map(|s| (s.method.to_ascii_lowercase(), Arc::new(s)))
+                .collect(),
+            events: family.events.into_iter().map(Arc::new).collect(),
+        }
+    }
+
+    /// Names of the event specs, as the docs spell them, sorted.
+    pub(crate) fn event_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.events.iter().map(|e| e.event.clone()).collect();
+        v.sort();
+        v
+    }
+
+    /// The event spec named `name` (any case).
+    pub(crate) fn event(&self, name: &str) -> Option<&Arc<EventSpec>> {
+        self.events
+            .iter()
+            .find(|e| e.event.eq_ignore_ascii_case(name))
     }
 
     pub(crate) fn get(&self, method: &str) -> Option<&Arc<Spec>> {

@@ -12,15 +12,15 @@ mod batch;
 mod limiter;
 mod oauth;
 mod paging;
-mod php;
 mod retry;
-mod secret;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use b24_core::php::encode_query;
+pub use b24_core::Secret;
 pub use b24_core::{
     decode_response, ApiError, ApiErrorCode, Envelope, Error, Method, MethodErrorCode, MethodKind,
     PortalErrorCode, Time, TransportPhase, UndocumentedCode,
@@ -28,9 +28,7 @@ pub use b24_core::{
 pub use batch::{Batch, BatchResults, Handle, BATCH_LIMIT};
 pub use limiter::{LeakyBucket, RateLimit};
 pub use oauth::{OAuthConfig, OAuthTokens, StoreError, TokenStore, DEFAULT_TOKEN_ENDPOINT};
-pub use php::encode_query;
 pub use retry::RetryPolicy;
-pub use secret::Secret;
 use serde_json::{Map, Value};
 use url::Url;
 

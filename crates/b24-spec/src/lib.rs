@@ -1,8 +1,9 @@
 //! Model, parser and validator of the declarative Bitrix24 REST method specs.
 //!
 //! A spec file (`spec/<namespace>/<method>.toml`) describes one REST method: its parameters,
-//! the shape of its `result`, its error codes and its documented examples. `spec/README.md`
-//! documents the format. This crate turns the files into a validated [`Spec`]; every mistake
+//! the shape of its `result`, its error codes and its documented examples; an event file
+//! (`spec/events/<Event>.toml`) describes the `data` of one event the portal posts to a
+//! handler. `spec/README.md` documents the format. This crate turns the files into a validated [`Spec`]; every mistake
 //! is a [`SpecError`] naming the file, line, column and dotted key.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -15,7 +16,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
-pub use parse::parse_spec;
+pub use parse::{parse_file, parse_spec};
 pub use types::{is_type_name, Scalar, TypeExpr};
 
 /// A mistake in a spec file, with where it is.
@@ -82,30 +83,78 @@ pub fn spec_files(dir: &Path) -> Result<Vec<PathBuf>, SpecError> {
     Ok(out)
 }
 
-/// Reads every spec under `dir`. File names in messages are shown relative to `base`.
+/// Reads every method spec under `dir`, skipping event specs (see [`load_family`]). File
+/// names in messages are shown relative to `base`.
 ///
 /// Two files describing the same method (or the same client method name) are an error.
 pub fn load_dir(dir: &Path, base: &Path) -> Result<Vec<Spec>, SpecError> {
-    let mut specs: Vec<Spec> = Vec::new();
+    load_family(dir, base).map(|f| f.methods)
+}
+
+/// Every method and event spec under a folder.
+#[derive(Debug, Clone, Default)]
+pub struct Family {
+    /// Method specs, sorted by path.
+    pub methods: Vec<Spec>,
+    /// Event specs, sorted by path.
+    pub events: Vec<EventSpec>,
+}
+
+/// Reads every spec under `dir`, methods and events. File names in messages are shown
+/// relative to `base`.
+///
+/// Two files describing the same method (or the same client method name), or the same
+/// event, are an error.
+pub fn load_family(dir: &Path, base: &Path) -> Result<Family, SpecError> {
+    let mut family = Family::default();
     for path in spec_files(dir)? {
         let display = path.strip_prefix(base).unwrap_or(&path).to_path_buf();
-        let spec = load_file(&path, &display)?;
-        if let Some(other) = specs
-            .iter()
-            .find(|s| s.method.eq_ignore_ascii_case(&spec.method) || s.rust_name == spec.rust_name)
-        {
-            return Err(SpecError {
-                location: spec.location.clone(),
-                key: "method".into(),
-                message: format!(
-                    "`{}` (client method `{}`) is already described by {}",
-                    spec.method,
-                    spec.rust_name,
-                    other.location.file.display()
-                ),
-            });
-        }
-        specs.push(spec);
+        let src = std::fs::read_to_string(&path).map_err(|e| SpecError::io(&display, &e))?;
+        family.add(parse_file(&display, &src)?)?;
     }
-    Ok(specs)
+    Ok(family)
+}
+
+impl Family {
+    /// Adds one parsed file; a second description of the same method or event is an error.
+    pub fn add(&mut self, file: SpecFile) -> Result<(), SpecError> {
+        match file {
+            SpecFile::Method(spec) => {
+                if let Some(other) = self.methods.iter().find(|s| {
+                    s.method.eq_ignore_ascii_case(&spec.method) || s.rust_name == spec.rust_name
+                }) {
+                    return Err(SpecError {
+                        location: spec.location.clone(),
+                        key: "method".into(),
+                        message: format!(
+                            "`{}` (client method `{}`) is already described by {}",
+                            spec.method,
+                            spec.rust_name,
+                            other.location.file.display()
+                        ),
+                    });
+                }
+                self.methods.push(spec);
+            }
+            SpecFile::Event(event) => {
+                if let Some(other) = self
+                    .events
+                    .iter()
+                    .find(|e| e.event.eq_ignore_ascii_case(&event.event))
+                {
+                    return Err(SpecError {
+                        location: event.location.clone(),
+                        key: "event".into(),
+                        message: format!(
+                            "`{}` is already described by {}",
+                            event.event,
+                            other.location.file.display()
+                        ),
+                    });
+                }
+                self.events.push(event);
+            }
+        }
+        Ok(())
+    }
 }

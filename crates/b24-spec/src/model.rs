@@ -243,6 +243,83 @@ pub struct Example {
     pub location: Location,
 }
 
+/// What one spec file describes.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum SpecFile {
+    /// A REST method (`method = "..."`).
+    Method(Spec),
+    /// An event the portal posts to an application's handler (`event = "..."`).
+    Event(EventSpec),
+}
+
+/// An event the portal sends to a subscribed handler (`OnSessionStart`), validated.
+///
+/// The handler receives a form-encoded POST with `event`, `data`, `ts` and `auth`; the spec
+/// describes `data` (the common keys are the same for every event and live in `b24-core`).
+#[derive(Debug, Clone)]
+pub struct EventSpec {
+    /// Where the file starts.
+    pub location: Location,
+    /// Event name as the docs spell it (`OnSessionStart`); the portal sends it in capitals.
+    pub event: String,
+    /// OAuth scope the subscription needs.
+    pub scope: String,
+    /// One-line summary.
+    pub summary: String,
+    /// Longer description (optional).
+    pub description: Option<String>,
+    /// Link to the official docs page.
+    pub docs: String,
+    /// Who may subscribe.
+    pub access: Option<String>,
+    /// The type of the payload's `data` key.
+    pub data: DataSpec,
+    /// Named objects, in file order.
+    pub objects: Vec<Object>,
+    /// Named enums, in file order (inline `values` on a key become enums here too).
+    pub enums: Vec<EnumDef>,
+    /// Documented payloads.
+    pub examples: Vec<EventExample>,
+}
+
+impl EventSpec {
+    /// The event's module name (`on_session_start`).
+    pub fn module_name(&self) -> String {
+        snake_case(&self.event)
+    }
+
+    /// The name as the portal sends it in `event` (`ONSESSIONSTART`).
+    pub fn wire_name(&self) -> String {
+        self.event.to_ascii_uppercase()
+    }
+}
+
+/// The `data` of an event.
+#[derive(Debug, Clone)]
+pub struct DataSpec {
+    /// Type of `data`.
+    pub ty: TypeExpr,
+    /// Description.
+    pub description: String,
+}
+
+/// A documented event payload, as the docs show it (JSON; the portal sends the same tree
+/// form-encoded with PHP-style keys).
+#[derive(Debug, Clone)]
+pub struct EventExample {
+    /// Short name (`current`).
+    pub name: String,
+    /// Where it comes from and what it shows.
+    pub description: String,
+    /// The whole payload: `event`, `data`, `ts`, `auth`...
+    pub body: serde_json::Value,
+    /// The payload as written in the spec.
+    pub raw: String,
+    /// Where it was written.
+    pub location: Location,
+}
+
 /// `camelCase` or `snake_case` → `snake_case`.
 pub fn snake_case(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 4);

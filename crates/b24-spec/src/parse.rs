@@ -16,8 +16,25 @@ use crate::SpecError;
 
 type Table<'i> = DeTable<'i>;
 
-/// Parses and validates one spec file from its text. `file` is only used in messages.
+/// Parses and validates one method spec file from its text. `file` is only used in messages.
+/// An event spec (a file with `event = "..."`) is an error here; see [`parse_file`].
 pub fn parse_spec(file: &Path, src: &str) -> Result<Spec, SpecError> {
+    match parse_file(file, src)? {
+        SpecFile::Method(spec) => Ok(spec),
+        SpecFile::Event(e) => Err(SpecError {
+            location: e.location,
+            key: "event".into(),
+            message: format!(
+                "`{}` is an event spec, not a method spec (event specs live in `spec/events/`)",
+                e.event
+            ),
+        }),
+    }
+}
+
+/// Parses and validates one spec file, a method (`method = "..."`) or an event
+/// (`event = "..."`), from its text. `file` is only used in messages.
+pub fn parse_file(file: &Path, src: &str) -> Result<SpecFile, SpecError> {
     let cx = Cx { file, src };
     let doc = match DeTable::parse(src) {
         Ok(doc) => doc,
@@ -26,8 +43,13 @@ pub fn parse_spec(file: &Path, src: &str) -> Result<Spec, SpecError> {
             return Err(cx.error(span, "", format!("invalid TOML: {}", e.message().trim())));
         }
     };
-    let spec = cx.spec(doc.get_ref(), doc.span())?;
-    validate(&cx, spec)
+    let table = doc.get_ref();
+    if table.get("event").is_some() && table.get("method").is_none() {
+        let event = cx.event(table, doc.span())?;
+        return validate_event(&cx, event).map(SpecFile::Event);
+    }
+    let spec = cx.spec(table, doc.span())?;
+    validate(&cx, spec).map(SpecFile::Method)
 }
 
 struct Cx<'a> {
@@ -405,6 +427,117 @@ impl Cx<'_> {
         })
     }
 
+    fn event(&self, t: &Table<'_>, span: Range<usize>) -> Res<EventSpec> {
+        self.check_keys(
+            t,
+            "",
+            &[
+                "event",
+                "scope",
+                "summary",
+                "description",
+                "docs",
+                "access",
+                "data",
+                "objects",
+                "enums",
+                "examples",
+            ],
+        )?;
+        let event_v = self.req(t, &span, "", "event")?;
+        let event = self.as_str(event_v, "event")?;
+        let valid = event.len() > 2
+            && event.starts_with("On")
+            && event.chars().all(|c| c.is_ascii_alphanumeric())
+            && event[2..].starts_with(|c: char| c.is_ascii_uppercase());
+        if !valid {
+            return Err(self.error(
+                event_v.span(),
+                "event",
+                format!(
+                    "`{event}` is not an event name (`OnSomethingHappened`, as the docs spell it)"
+                ),
+            ));
+        }
+        let mut enums = Vec::new();
+        let data = {
+            let v = self.req(t, &span, "", "data")?;
+            let dt = self.as_table(v, "data")?;
+            self.check_keys(dt, "data", &["type", "description"])?;
+            let ty_v = self.req(dt, &v.span(), "data", "type")?;
+            DataSpec {
+                ty: self.ty(ty_v, "data.type")?,
+                description: self.req_str(dt, &v.span(), "data", "description")?,
+            }
+        };
+        let objects = self.objects(t, &mut enums)?;
+        self.named_enums(t, &mut enums)?;
+        let examples = self.event_examples(t, &event)?;
+        Ok(EventSpec {
+            location: self.location(&(0..0)),
+            scope: self.req_str(t, &span, "", "scope")?,
+            summary: self.req_str(t, &span, "", "summary")?,
+            description: self.opt_str(t, "", "description")?,
+            docs: self.req_str(t, &span, "", "docs")?,
+            access: self.opt_str(t, "", "access")?,
+            event,
+            data,
+            objects,
+            enums,
+            examples,
+        })
+    }
+
+    /// Documented handler payloads: JSON objects whose `event` is this event (the portal
+    /// spells it in capitals) and which carry `data`.
+    fn event_examples(&self, t: &Table<'_>, event: &str) -> Res<Vec<EventExample>> {
+        let mut out: Vec<EventExample> = Vec::new();
+        for (p, span, et) in self.array_of_tables(t, "examples")? {
+            self.check_keys(et, &p, &["name", "description", "body"])?;
+            let name = self.req_str(et, &span, &p, "name")?;
+            if out.iter().any(|e| e.name == name) {
+                return Err(self.error(
+                    span,
+                    &join(&p, "name"),
+                    format!("duplicate example name `{name}`"),
+                ));
+            }
+            let body_v = self.req(et, &span, &p, "body")?;
+            let key = join(&p, "body");
+            let raw = self.as_str(body_v, &key)?;
+            let body: serde_json::Value = serde_json::from_str(&raw).map_err(|e| {
+                self.error(
+                    body_v.span(),
+                    &key,
+                    format!("the body is not JSON: {e} (line {} of the body)", e.line()),
+                )
+            })?;
+            let named = body.get("event").and_then(|v| v.as_str());
+            if !named.is_some_and(|n| n.eq_ignore_ascii_case(event)) {
+                return Err(self.error(
+                    body_v.span(),
+                    &key,
+                    format!(
+                        "expected a handler payload with `\"event\": \"{}\"`, found {}",
+                        event.to_ascii_uppercase(),
+                        named.map_or("no `event` key".to_string(), |n| format!("`{n}`"))
+                    ),
+                ));
+            }
+            if body.get("data").is_none() {
+                return Err(self.error(body_v.span(), &key, "the payload has no `data` key"));
+            }
+            out.push(EventExample {
+                description: self.req_str(et, &span, &p, "description")?,
+                body,
+                raw,
+                location: self.location(&span),
+                name,
+            });
+        }
+        Ok(out)
+    }
+
     fn array_of_tables<'t, 'i>(
         &self,
         t: &'t Table<'i>,
@@ -705,20 +838,29 @@ fn default_rust_name(method: &str) -> String {
         .join("_")
 }
 
-/// Cross-checks that need the whole file: names resolve, groups are sound.
-fn validate(cx: &Cx<'_>, spec: Spec) -> Res<Spec> {
-    let err = |loc: &Location, key: &str, msg: String| SpecError {
+fn err(loc: &Location, key: &str, msg: String) -> SpecError {
+    SpecError {
         location: loc.clone(),
         key: key.to_string(),
         message: msg,
-    };
-    // Type names are unique across objects and enums.
+    }
+}
+
+/// Checks shared by methods and events: type names are unique and not reserved, every name
+/// resolves, and every object and enum is reachable from `roots` (so nothing is described in
+/// vain).
+fn validate_types(
+    objects: &[Object],
+    enums: &[EnumDef],
+    roots: &[(&TypeExpr, Location, String)],
+    reserved: &[&str],
+    used_by: &str,
+) -> Res<()> {
     let mut names = HashSet::new();
-    for (name, loc) in spec
-        .objects
+    for (name, loc) in objects
         .iter()
         .map(|o| (&o.name, &o.location))
-        .chain(spec.enums.iter().map(|e| (&e.name, &e.location)))
+        .chain(enums.iter().map(|e| (&e.name, &e.location)))
     {
         if !names.insert(name.as_str()) {
             return Err(err(
@@ -727,14 +869,11 @@ fn validate(cx: &Cx<'_>, spec: Spec) -> Res<Spec> {
                 format!("the type name `{name}` is defined twice in this file"),
             ));
         }
-        if matches!(
-            name.as_str(),
-            "Request" | "Response" | "Error" | "ErrorCode" | "Method"
-        ) {
+        if reserved.contains(&name.as_str()) {
             return Err(err(
                 loc,
                 name,
-                format!("`{name}` is reserved for the generated operation types"),
+                format!("`{name}` is reserved for the generated types"),
             ));
         }
     }
@@ -750,11 +889,11 @@ fn validate(cx: &Cx<'_>, spec: Spec) -> Res<Spec> {
         }
         Ok(())
     };
-    for (i, p) in spec.params.iter().enumerate() {
-        resolve(&p.ty, &p.location, &format!("params[{i}].type"))?;
+    for (ty, loc, key) in roots {
+        resolve(ty, loc, key)?;
     }
-    resolve(&spec.result.ty, &cx.location(&(0..0)), "result.type")?;
-    for o in &spec.objects {
+    let object = |n: &str| objects.iter().find(|o| o.name == n);
+    for o in objects {
         let mut seen = HashSet::new();
         for f in &o.fields {
             let key = format!("objects.{}.fields.{}", o.name, f.name);
@@ -770,33 +909,66 @@ fn validate(cx: &Cx<'_>, spec: Spec) -> Res<Spec> {
             }
         }
     }
-    // Every object and enum is used somewhere, so nothing is described in vain.
     let mut used: HashSet<&str> = HashSet::new();
-    let mut stack: Vec<&TypeExpr> = vec![&spec.result.ty];
-    stack.extend(spec.params.iter().map(|p| &p.ty));
+    let mut stack: Vec<&TypeExpr> = roots.iter().map(|(t, _, _)| *t).collect();
     while let Some(ty) = stack.pop() {
         for n in ty.named() {
             if used.insert(n) {
-                if let Some(o) = spec.object(n) {
+                if let Some(o) = object(n) {
                     stack.extend(o.fields.iter().map(|f| &f.ty));
                 }
             }
         }
     }
-    for (name, loc) in spec
-        .objects
+    for (name, loc) in objects
         .iter()
         .map(|o| (&o.name, &o.location))
-        .chain(spec.enums.iter().map(|e| (&e.name, &e.location)))
+        .chain(enums.iter().map(|e| (&e.name, &e.location)))
     {
         if !used.contains(name.as_str()) {
             return Err(err(
                 loc,
                 name,
-                format!("`{name}` is defined but neither the result nor a parameter uses it"),
+                format!("`{name}` is defined but {used_by} uses it"),
             ));
         }
     }
+    Ok(())
+}
+
+/// Cross-checks of an event file: names resolve, nothing unused.
+fn validate_event(cx: &Cx<'_>, event: EventSpec) -> Res<EventSpec> {
+    let roots = [(
+        &event.data.ty,
+        cx.location(&(0..0)),
+        "data.type".to_string(),
+    )];
+    validate_types(
+        &event.objects,
+        &event.enums,
+        &roots,
+        &["Data", "Event", "Envelope"],
+        "`data` never",
+    )?;
+    Ok(event)
+}
+
+/// Cross-checks that need the whole file: names resolve, groups are sound.
+fn validate(cx: &Cx<'_>, spec: Spec) -> Res<Spec> {
+    let mut roots: Vec<(&TypeExpr, Location, String)> = spec
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (&p.ty, p.location.clone(), format!("params[{i}].type")))
+        .collect();
+    roots.push((&spec.result.ty, cx.location(&(0..0)), "result.type".into()));
+    validate_types(
+        &spec.objects,
+        &spec.enums,
+        &roots,
+        &["Request", "Response", "Error", "ErrorCode", "Method"],
+        "neither the result nor a parameter",
+    )?;
     // One-of groups.
     let mut grouped = HashSet::new();
     for (i, g) in spec.one_of.iter().enumerate() {
@@ -941,5 +1113,80 @@ description = "true"
         let e = parse(&src).unwrap_err();
         assert_eq!(e.key, "examples[0].body");
         assert!(e.message.contains("not JSON"));
+    }
+
+    const EVENT: &str = r#"
+event = "OnSessionStart"
+scope = "imopenlines"
+summary = "A session started."
+docs = "https://example.invalid"
+
+[data]
+type = "Start"
+description = "d"
+
+[objects.Start]
+description = "s"
+
+[objects.Start.fields]
+DATA = { type = "Item[]", description = "items" }
+
+[objects.Item]
+description = "i"
+
+[objects.Item.fields]
+closed = { type = "boolean", description = "c" }
+
+[[examples]]
+name = "current"
+description = "docs"
+body = '{"event": "ONSESSIONSTART", "data": {"DATA": []}, "ts": 1}'
+"#;
+
+    #[test]
+    fn event_files_parse_and_are_told_apart_from_methods() {
+        let path = PathBuf::from("spec/events/OnSessionStart.toml");
+        let SpecFile::Event(e) = parse_file(&path, EVENT).unwrap() else {
+            panic!("an event file is an event");
+        };
+        assert_eq!(e.module_name(), "on_session_start");
+        assert_eq!(e.wire_name(), "ONSESSIONSTART");
+        assert_eq!(e.objects.len(), 2);
+        assert_eq!(e.examples[0].body["ts"], 1);
+        let err = parse_spec(&path, EVENT).unwrap_err();
+        assert!(err.message.contains("is an event spec"), "{err}");
+        assert!(matches!(
+            parse_file(&path, MINIMAL),
+            Ok(SpecFile::Method(_))
+        ));
+    }
+
+    #[test]
+    fn event_mistakes_name_their_key() {
+        let path = PathBuf::from("spec/events/OnSessionStart.toml");
+        let e = parse_file(
+            &path,
+            &EVENT.replace("\"OnSessionStart\"", "\"onSessionStart\""),
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "event");
+        assert_eq!(e.location.line, 2);
+        let e = parse_file(
+            &path,
+            &EVENT.replace("\"ONSESSIONSTART\"", "\"ONSESSIONFINISH\""),
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "examples[0].body");
+        assert!(e.message.contains("`ONSESSIONFINISH`"), "{e}");
+        let e = parse_file(&path, &EVENT.replace("Item", "Data")).unwrap_err();
+        assert!(e.message.contains("reserved"), "{e}");
+        let e = parse_file(&path, &EVENT.replace("[data]", "[result]")).unwrap_err();
+        assert!(e.message.contains("unknown key `result`"), "{e}");
+        let e = parse_file(
+            &path,
+            &format!("{EVENT}\n[objects.Unused]\ndescription = \"u\"\n[objects.Unused.fields]\n"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("`data` never uses it"), "{e}");
     }
 }
