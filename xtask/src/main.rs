@@ -175,8 +175,10 @@ fn check(spec: &Path) -> bool {
     }
     let errors = report.problems.iter().filter(|p| p.is_error).count();
     eprintln!(
-        "{} spec files, {} examples: {errors} errors, {} warnings",
+        "{} spec files ({} methods, {} events), {} examples: {errors} errors, {} warnings",
         report.files,
+        report.files - report.events,
+        report.events,
         report.examples,
         report.problems.len() - errors
     );

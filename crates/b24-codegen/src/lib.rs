@@ -185,6 +185,7 @@ fn events_module(events: &[EventSpec]) -> Result<TokenStream, SpecError> {
         quote! { n if n.eq_ignore_ascii_case(#m::WIRE_NAME) => payload.decode().map(Event::#v), }
     });
     let all = arms.iter().map(|(v, _, _)| v).collect::<Vec<_>>();
+    let m = arms.iter().map(|(_, m, _)| m).collect::<Vec<_>>();
     Ok(quote! {
         /// Events the portal posts to a subscribed handler: one module per event (its `Data`
         /// type, objects and documented payloads) and [`Event`], which verifies a POST's
@@ -194,6 +195,10 @@ fn events_module(events: &[EventSpec]) -> Result<TokenStream, SpecError> {
 
             /// Every event generated from the spec files, as the docs spell them.
             pub const EVENTS: &[&str] = &[#(#names),*];
+
+            /// The documented payloads of every event, by event name (for testing a handler
+            /// with every payload the docs show).
+            pub const EXAMPLES: &[(&str, &[#core::event::EventExample])] = &[#((#m::EVENT, #m::EXAMPLES)),*];
 
             /// A verified event: one variant per event spec, and `Other` for events no spec
             /// describes (their `data` stays untyped; never an error).

@@ -24,3 +24,17 @@ fn dialog_get_generated_code() {
     .unwrap();
     insta::assert_snapshot!(b24_codegen::pretty(&tokens).unwrap());
 }
+
+/// The `events` module of one event: its data types, the `Event` enum and the parser.
+#[test]
+fn im_connector_message_add_event_code() {
+    let root = workspace_root();
+    let rel = Path::new("spec/events/OnImConnectorMessageAdd.toml");
+    let src = std::fs::read_to_string(root.join(rel)).unwrap();
+    let b24_spec::SpecFile::Event(event) = b24_spec::parse_file(rel, &src).unwrap() else {
+        panic!("an event spec");
+    };
+    let tokens =
+        b24_codegen::generate_family(&[], &[event], &b24_codegen::Options::default()).unwrap();
+    insta::assert_snapshot!(b24_codegen::pretty(&tokens).unwrap());
+}

@@ -469,8 +469,9 @@ impl Lenient for Map<String, Value> {
 // ---------------------------------------------------------------------------------------------
 // Containers
 
-/// Visitor for `Vec<T>`: an array; an object keyed `"0"`, `"1"`... (PHP arrays with gaps)
-/// gives its values in order; `null` and `""` give an empty list.
+/// Visitor for `Vec<T>`: an array; an object keyed `"0"`, `"1"`... (PHP arrays with gaps, and
+/// every list of a form body) gives its values in order; an object whose first key is not a
+/// number is a single element sent without its list; `null` and `""` give an empty list.
 pub struct VecVisitor<T>(PhantomData<fn() -> T>);
 
 impl<T> Default for VecVisitor<T> {
@@ -492,7 +493,24 @@ impl<'de, T: Lenient> Visitor<'de> for VecVisitor<T> {
         Ok(out)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
-        let mut out = Vec::new();
+        let Some(Key(first)) = map.next_key::<Key<'de>>()? else {
+            return Ok(Vec::new());
+        };
+        if first.parse::<i64>().is_err() {
+            // Not a PHP list: one element sent without its list (`data[DATA][connector]...`
+            // where the docs show `data[DATA][0][connector]...`).
+            let mut one = Map::new();
+            one.insert(
+                first.into_owned(),
+                map.next_value_seed(Seed::<Value>::new())?,
+            );
+            while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+                one.insert(k.into_owned(), map.next_value_seed(Seed::<Value>::new())?);
+            }
+            let item = deserialize::<T, _>(Value::Object(one)).map_err(de::Error::custom)?;
+            return Ok(vec![item]);
+        }
+        let mut out = vec![map.next_value_seed(Seed::<T>::new())?];
         while map.next_key::<IgnoredAny>()?.is_some() {
             out.push(map.next_value_seed(Seed::<T>::new())?);
         }
@@ -728,6 +746,11 @@ mod tests {
         assert_eq!(de::<Vec<i64>>("[1, \"2\"]"), Ok(vec![1, 2]));
         assert_eq!(de::<Vec<i64>>("{\"0\": 1, \"5\": 2}"), Ok(vec![1, 2]));
         assert_eq!(de::<Vec<i64>>("null"), Ok(vec![]));
+        // One object where a list was documented is a list of one.
+        let one = de::<Vec<IndexMap<String, i64>>>("{\"a\": 1, \"b\": \"2\"}").unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0]["b"], 2);
+        assert!(de::<Vec<i64>>("{\"a\": 1}").is_err());
         assert_eq!(de::<Option<Vec<i64>>>("[]"), Ok(Some(vec![])));
         let m = de::<IndexMap<String, i64>>("{\"9\": 1, \"10\": 2}").unwrap();
         assert_eq!(m.keys().collect::<Vec<_>>(), ["9", "10"]);

@@ -11,7 +11,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use b24_spec::{Example, Field, Object, Scalar, Spec, SpecError, TypeExpr};
+use b24_spec::{
+    EnumDef, EventSpec, Example, Field, Object, Scalar, Spec, SpecError, SpecFile, TypeExpr,
+};
 use serde_json::{Map, Value};
 
 /// What is wrong with one value of an example.
@@ -86,7 +88,10 @@ pub struct Seen {
 
 /// Walks example values against one spec's types.
 pub struct Walker<'a> {
-    spec: &'a Spec,
+    objects: &'a [Object],
+    enums: &'a [EnumDef],
+    /// The type of `result` (methods) or `data` (events).
+    root: &'a TypeExpr,
     /// Mismatches found so far.
     pub mismatches: Vec<Mismatch>,
     /// Enum values the spec does not list (they decode as `Unknown`): path and value.
@@ -103,14 +108,48 @@ struct Ctx {
 }
 
 impl<'a> Walker<'a> {
-    /// A walker over `spec`.
+    /// A walker over a method spec's `result`.
     pub fn new(spec: &'a Spec) -> Self {
         Walker {
-            spec,
+            objects: &spec.objects,
+            enums: &spec.enums,
+            root: &spec.result.ty,
             mismatches: Vec::new(),
             unknown_enum_values: Vec::new(),
             seen: Vec::new(),
         }
+    }
+
+    /// A walker over an event spec's `data`.
+    pub fn for_event(event: &'a EventSpec) -> Self {
+        Walker {
+            objects: &event.objects,
+            enums: &event.enums,
+            root: &event.data.ty,
+            mismatches: Vec::new(),
+            unknown_enum_values: Vec::new(),
+            seen: Vec::new(),
+        }
+    }
+
+    fn object_def(&self, name: &str) -> Option<&'a Object> {
+        self.objects.iter().find(|o| o.name == name)
+    }
+
+    fn enum_def(&self, name: &str) -> Option<&'a EnumDef> {
+        self.enums.iter().find(|e| e.name == name)
+    }
+
+    /// Checks an event payload's `data` (the common keys are typed by `b24-core`).
+    pub fn event_payload(&mut self, body: &Value) {
+        let data = body.get("data").cloned().unwrap_or(Value::Null);
+        let ctx = Ctx {
+            key: "data.type".into(),
+            object: None,
+            field: None,
+        };
+        let ty = self.root;
+        self.value(&data, ty, "data".into(), &ctx);
     }
 
     /// Checks a whole example body. Error bodies (`error` key) are not walked here.
@@ -148,8 +187,8 @@ impl<'a> Walker<'a> {
             object: None,
             field: None,
         };
-        let ty = self.spec.result.ty.clone();
-        self.value(result, &ty, "result".into(), &ctx);
+        let ty = self.root;
+        self.value(result, ty, "result".into(), &ctx);
         if let Some(time) = obj.get("time") {
             if let Err(e) = decode::<Option<b24_core::Time>>(time) {
                 self.wrong("time".into(), &ctx_named("time"), "time block", e, time);
@@ -202,9 +241,9 @@ impl<'a> Walker<'a> {
                 }
             }
             TypeExpr::Named(n) => {
-                if let Some(o) = self.spec.object(n) {
+                if let Some(o) = self.object_def(n) {
                     self.object(v, o, path, ctx);
-                } else if let Some(e) = self.spec.enum_def(n) {
+                } else if let Some(e) = self.enum_def(n) {
                     let text = match v {
                         Value::String(s) => Some(s.clone()),
                         Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
@@ -229,6 +268,13 @@ impl<'a> Walker<'a> {
                         for (i, item) in items.iter().enumerate() {
                             self.value(item, inner, format!("{path}[{i}]"), ctx);
                         }
+                    }
+                    // As `b24_core`'s list decoding: keyed by numbers it is a PHP list,
+                    // otherwise one element sent without its list.
+                    Value::Object(m)
+                        if m.keys().next().is_some_and(|k| k.parse::<i64>().is_err()) =>
+                    {
+                        self.value(v, inner, path, ctx);
                     }
                     Value::Object(m) => {
                         for (k, item) in m {
@@ -352,7 +398,7 @@ impl<'a> Walker<'a> {
     fn empty_array_is_null(&self, ty: &TypeExpr) -> bool {
         match ty {
             TypeExpr::Scalar(Scalar::Object) => true,
-            TypeExpr::Named(n) => self.spec.object(n).is_some(),
+            TypeExpr::Named(n) => self.object_def(n).is_some(),
             _ => false,
         }
     }
@@ -491,6 +537,8 @@ impl fmt::Display for Problem {
 pub struct CheckReport {
     /// Spec files read.
     pub files: usize,
+    /// Of which event specs.
+    pub events: usize,
     /// Examples walked.
     pub examples: usize,
     /// Problems.
@@ -553,8 +601,37 @@ pub fn check_spec(spec: &Spec) -> Vec<Problem> {
     out
 }
 
+/// Problems of one parsed event spec's documented payloads.
+pub fn check_event(event: &EventSpec) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (i, ex) in event.examples.iter().enumerate() {
+        let at = format!("examples[{i}] `{}` (line {})", ex.name, ex.location.line);
+        let mut w = Walker::for_event(event);
+        w.event_payload(&ex.body);
+        for m in &w.mismatches {
+            out.push(Problem {
+                file: event.location.file.clone(),
+                at: at.clone(),
+                message: m.to_string(),
+                is_error: true,
+            });
+        }
+        for (path, v) in &w.unknown_enum_values {
+            out.push(Problem {
+                file: event.location.file.clone(),
+                at: at.clone(),
+                message: format!(
+                    "{path}: `{v}` is not a documented enum value (decodes as Unknown)"
+                ),
+                is_error: false,
+            });
+        }
+    }
+    out
+}
+
 /// Checks every spec under `dir` (names shown relative to `base`): each file validates, the
-/// set has no duplicate methods, and each example decodes into its type.
+/// set has no duplicate methods or events, and each example decodes into its type.
 pub fn check_dir(dir: &Path, base: &Path) -> CheckReport {
     let mut report = CheckReport::default();
     let files = match b24_spec::spec_files(dir) {
@@ -568,10 +645,26 @@ pub fn check_dir(dir: &Path, base: &Path) -> CheckReport {
     for path in &files {
         report.files += 1;
         let display = path.strip_prefix(base).unwrap_or(path);
-        match b24_spec::load_file(path, display) {
-            Ok(spec) => {
+        let parsed = std::fs::read_to_string(path)
+            .map_err(|e| SpecError {
+                location: b24_spec::Location {
+                    file: display.to_path_buf(),
+                    line: 0,
+                    column: 0,
+                },
+                key: String::new(),
+                message: format!("cannot read: {e}"),
+            })
+            .and_then(|src| b24_spec::parse_file(display, &src));
+        match parsed {
+            Ok(SpecFile::Method(spec)) => {
                 report.examples += spec.examples.len();
                 report.problems.extend(check_spec(&spec));
+            }
+            Ok(SpecFile::Event(event)) => {
+                report.events += 1;
+                report.examples += event.examples.len();
+                report.problems.extend(check_event(&event));
             }
             Err(e) => {
                 all_valid = false;
@@ -580,7 +673,7 @@ pub fn check_dir(dir: &Path, base: &Path) -> CheckReport {
         }
     }
     if all_valid {
-        if let Err(e) = b24_spec::load_dir(dir, base) {
+        if let Err(e) = b24_spec::load_family(dir, base) {
             report.problems.push(spec_problem(&e));
         }
     }

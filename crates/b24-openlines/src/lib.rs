@@ -13,11 +13,33 @@
 //! println!("{} ({})", dialog.name, dialog.dialog_id.unwrap_or_default());
 //! # Ok(()) }
 //! ```
+//!
+//! The events the portal posts to an application (`spec/events/`) are generated into
+//! [`events`]: [`events::Event::parse`] checks `auth[application_token]` and decodes the
+//! form-encoded body into one typed variant per event.
+//!
+//! ```
+//! use b24_openlines::{events::Event, ApplicationToken};
+//!
+//! # let body = b"event=ONIMCONNECTORMESSAGEADD&data[CONNECTOR]=my&data[LINE]=107&data[MESSAGES][0][im][chat_id]=1807&data[MESSAGES][0][im][message_id]=86497&data[MESSAGES][0][message][user_id]=27&data[MESSAGES][0][message][text]=Hi&data[MESSAGES][0][chat][id]=channel-123&auth[application_token]=831c76b092f9f135d9b6b36c3a720757";
+//! let token = ApplicationToken::new("831c76b092f9f135d9b6b36c3a720757"); // saved at install
+//! match Event::parse(body, &token)? {
+//!     Event::OnImConnectorMessageAdd(e) => {
+//!         let m = &e.data.messages[0];
+//!         assert_eq!((m.im.chat_id, m.message.text.as_str()), (1807, "Hi"));
+//!     }
+//!     other => println!("not handled: {}", other.name()),
+//! }
+//! # Ok::<(), b24_openlines::EventError>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::fmt;
 
+pub use b24_core::event::{
+    ApplicationToken, Delivery, EventAuth, EventError, ForgeryReason, PortalClaim,
+};
 pub use b24_core::{
     decode_json, ApiError, ApiErrorCode, DecodeError, Envelope, Error, Example, Method,
     MethodErrorCode, MethodKind, PortalErrorCode, Time, TransportPhase, UndocumentedCode,

@@ -18,3 +18,45 @@ fn every_workspace_spec_validates() {
     );
     assert_eq!(dialog.object("Dialog").map(|o| o.fields.len()), Some(38));
 }
+
+/// The open-lines events of the docs (`openlines/events`, `imconnector/events`) are all
+/// described, each under `spec/events/`, and method loading skips them.
+#[test]
+fn every_documented_event_is_described() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let family = b24_spec::load_family(&root.join("spec"), &root).unwrap_or_else(|e| panic!("{e}"));
+    let mut names: Vec<&str> = family.events.iter().map(|e| e.event.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "OnImConnectorDialogFinish",
+            "OnImConnectorDialogStart",
+            "OnImConnectorLineDelete",
+            "OnImConnectorMessageAdd",
+            "OnImConnectorMessageDelete",
+            "OnImConnectorMessageUpdate",
+            "OnImConnectorStatusDelete",
+            "OnOpenLineMessageAdd",
+            "OnOpenLineMessageDelete",
+            "OnOpenLineMessageUpdate",
+            "OnSessionFinish",
+            "OnSessionStart",
+        ]
+    );
+    for e in &family.events {
+        assert!(
+            e.location.file.starts_with("spec/events"),
+            "{}",
+            e.location.file.display()
+        );
+        assert!(
+            !e.examples.is_empty(),
+            "{} has no documented payload",
+            e.event
+        );
+    }
+    let methods = b24_spec::load_dir(&root.join("spec"), &root).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(methods.len(), family.methods.len());
+    assert_eq!(methods.len(), 50);
+}
