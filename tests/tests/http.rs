@@ -244,7 +244,7 @@ async fn truncated_json_body_is_a_decode_error() {
 }
 
 #[tokio::test]
-async fn body_shorter_than_its_content_length_is_a_transport_error_after_send() {
+async fn body_shorter_than_its_content_length_is_a_transport_error_while_reading() {
     let body = example_body("current").to_string();
     let raw = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
@@ -259,7 +259,7 @@ async fn body_shorter_than_its_content_length_is_a_transport_error_after_send() 
         matches!(
             err,
             Error::Transport {
-                phase: TransportPhase::AfterSend,
+                phase: TransportPhase::Reading,
                 ..
             }
         ),
@@ -273,7 +273,16 @@ async fn dropped_connection_is_a_transport_error() {
     let client = client_at(&format!("http://{addr}"));
     let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
     assert_no_secret(&err);
-    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                phase: TransportPhase::AfterSend,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

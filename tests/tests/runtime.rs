@@ -436,3 +436,44 @@ async fn no_secret_in_any_log_line_or_error() {
     }
     let _ = dialog_get::METHOD;
 }
+
+/// A failed attempt the portal never counted (a dropped connection, a proxy's HTML 502) gives
+/// its bucket slot back; one the portal did count (its JSON 500, a cut-off answer) keeps it.
+/// Either way the client's bucket ends where the portal's is, and no call meets a 503.
+#[tokio::test]
+async fn the_bucket_is_charged_only_for_attempts_the_portal_counted() {
+    for (kind, counted) in [
+        (FaultKind::DropConnection, false),
+        (FaultKind::BadGatewayHtml, false),
+        (FaultKind::InternalError, true),
+        (FaultKind::TruncatedBody, true),
+    ] {
+        let portal = MockPortal::start(
+            PortalConfig::default()
+                .with_limits(limits(50.0, 0.01))
+                .with_fault(
+                    FaultRule::new(Some("imopenlines.dialog.get"), kind.clone()).max_count(3),
+                ),
+        )
+        .await
+        .unwrap();
+        let client = Client::builder_webhook(&portal.webhook_url())
+            .rate_limit(Some(RateLimit::custom(50, 0.01)))
+            .retry(fast_retry())
+            .build()
+            .unwrap();
+        for _ in 0..4 {
+            client.call(&Request::chat_id(1777)).await.unwrap();
+        }
+        let c = portal.counters();
+        assert_eq!(
+            (c.requests, c.faults_injected, c.rejected_by_limiter),
+            (7, 3, 0)
+        );
+        let want = if counted { 7.0 } else { 4.0 };
+        let ours = client.bucket().unwrap().level();
+        let theirs = portal.bucket_level();
+        assert!((ours - want).abs() < 0.05, "{kind:?}: client {ours}");
+        assert!((theirs - want).abs() < 0.05, "{kind:?}: portal {theirs}");
+    }
+}

@@ -176,11 +176,15 @@ pub struct ApiError<C> {
 
 /// When a transport failure happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TransportPhase {
     /// Before the request was sent (connect, TLS, DNS): the portal did not see it.
     Connect,
-    /// After the request was sent: the portal may have run the call.
+    /// After the request was sent and before any answer (the connection closed or timed
+    /// out): the portal may have run the call.
     AfterSend,
+    /// The answer's status arrived and its body broke off: the portal ran the call.
+    Reading,
 }
 
 /// Everything that can go wrong in a typed call of method `M`, with its error codes `C`.

@@ -380,6 +380,15 @@ pub enum FaultKind {
     DropConnection,
 }
 
+impl FaultKind {
+    /// Whether the request reached the portal's PHP before failing, so its leaky bucket
+    /// counted it: a JSON 500 and a cut-off answer did; a proxy's HTML 502 and a dropped
+    /// connection did not (for faults before execution; a call that ran was always counted).
+    pub fn reaches_portal(&self) -> bool {
+        matches!(self, FaultKind::InternalError | FaultKind::TruncatedBody)
+    }
+}
+
 /// When and how often a fault happens.
 #[derive(Debug, Clone)]
 pub struct FaultRule {

@@ -90,11 +90,15 @@ impl Client {
     ) -> Vec<Result<M::Output, Error<M::ErrorCode>>> {
         let commands: Vec<Command> = requests.into_iter().map(|r| Command::of(&r)).collect();
         let chunks: Vec<&[Command]> = commands.chunks(BATCH_LIMIT).collect();
-        let mut answered: Vec<(usize, Vec<Outcome>)> = futures_util::stream::iter(
-            chunks
-                .into_iter()
-                .enumerate()
-                .map(|(i, chunk)| async move { (i, send_chunk(self, chunk, false).await) }),
+        // Each chunk's results are decoded as soon as its answer arrives, while later chunks
+        // wait for the bucket, so the caller does not wait for 5,000 decodes after the last
+        // answer.
+        type Decoded<M> = Vec<Result<<M as Method>::Output, Error<<M as Method>::ErrorCode>>>;
+        let mut answered: Vec<(usize, Decoded<M>)> = futures_util::stream::iter(
+            chunks.into_iter().enumerate().map(|(i, chunk)| async move {
+                let outcomes = send_chunk(self, chunk, false).await;
+                (i, outcomes.into_iter().map(outcome_result::<M>).collect())
+            }),
         )
         .buffer_unordered(self.inner.max_in_flight)
         .collect()
@@ -102,8 +106,7 @@ impl Client {
         answered.sort_by_key(|(i, _)| *i);
         answered
             .into_iter()
-            .flat_map(|(_, outcomes)| outcomes)
-            .map(|o| outcome_result::<M>(o))
+            .flat_map(|(_, results)| results)
             .collect()
     }
 }

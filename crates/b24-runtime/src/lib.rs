@@ -483,6 +483,11 @@ impl Client {
                 }
                 Err(e) => e,
             };
+            if let Some(bucket) = &self.inner.bucket {
+                if retry::slot_unused(&err) {
+                    bucket.refund();
+                }
+            }
             let verdict = classify(&err, kind);
             let exhausted = attempt >= policy.max_attempts.max(1);
             let delay = match verdict {
@@ -577,18 +582,17 @@ impl Client {
             message: e.to_string(),
         })?;
         tracing::debug!(method, bytes = body.len(), "calling");
-        let transport = |e: reqwest::Error| {
-            let phase = if e.is_connect() {
+        let failed = |e: reqwest::Error, phase: TransportPhase| Error::Transport {
+            method: method.to_string(),
+            phase: if e.is_connect() {
                 TransportPhase::Connect
             } else {
-                TransportPhase::AfterSend
-            };
-            Error::Transport {
-                method: method.to_string(),
-                phase,
-                source: Box::new(e.without_url()),
-            }
+                phase
+            },
+            source: Box::new(e.without_url()),
         };
+        let transport = |e| failed(e, TransportPhase::AfterSend);
+        let reading = |e| failed(e, TransportPhase::Reading);
         let mut response = self
             .inner
             .http
@@ -618,7 +622,7 @@ impl Client {
             if len > cap as u64 {
                 return Err(too_large(content_type));
             }
-            let bytes = response.bytes().await.map_err(transport)?;
+            let bytes = response.bytes().await.map_err(reading)?;
             if bytes.len() > cap {
                 return Err(too_large(content_type));
             }
@@ -630,7 +634,7 @@ impl Client {
                 .content_length()
                 .map_or(8 * 1024, |n| (n as usize).min(cap)),
         );
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+        while let Some(chunk) = response.chunk().await.map_err(reading)? {
             if bytes.len() + chunk.len() > cap {
                 return Err(too_large(content_type));
             }

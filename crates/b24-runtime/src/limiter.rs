@@ -11,6 +11,11 @@
 //! can meet a bucket fuller than the client's copy. One slot covers an arrival skew of
 //! `1 / drain` seconds (500 ms on the standard plan).
 //!
+//! A failed attempt that most likely never reached the portal's limiter (nothing sent, no
+//! answer at all, a proxy's gateway page) gives its slot back, so faults do not slow a job
+//! down more than the portal itself counts them; a wrong guess costs one 503, which
+//! resynchronises the bucket.
+//!
 //! Hand-written rather than `governor`: the client must be able to resynchronise its bucket
 //! with the portal's verdict (a 503 means the portal's bucket is full, whatever ours says),
 //! which GCRA limiters do not expose.
@@ -122,6 +127,11 @@ impl LeakyBucket {
         while let Err(wait) = self.try_take() {
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Gives back the slot of a request the portal never counted (see `retry::slot_unused`).
+    pub fn refund(&self) {
+        self.with_state(|s, _| s.level = (s.level - 1.0).max(0.0));
     }
 
     /// The portal said its bucket is full: fill ours, so every task waits for the drain.

@@ -102,6 +102,24 @@ pub(crate) fn classify<C: MethodErrorCode>(e: &Error<C>, kind: MethodKind) -> Ve
     }
 }
 
+/// Whether a failed attempt most likely never reached the portal's limiter, so the client
+/// gives its bucket slot back: nothing was sent (connect failed), no answer came at all (the
+/// connection closed), or a proxy answered with a gateway page instead of the portal. The
+/// portal's own answers (a JSON error, a body that broke off) mean it counted the request.
+///
+/// A wrong guess costs at most one `QUERY_LIMIT_EXCEEDED`, which the portal answers without
+/// running the call and which resynchronises the bucket; keeping a slot the portal never
+/// used costs `1 / drain` seconds for every such failure.
+pub(crate) fn slot_unused<C: MethodErrorCode>(e: &Error<C>) -> bool {
+    match e {
+        Error::Transport { phase, .. } => {
+            matches!(phase, TransportPhase::Connect | TransportPhase::AfterSend)
+        }
+        Error::UnexpectedResponse { status, .. } => matches!(status, 502..=504),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
