@@ -23,6 +23,9 @@ pub trait Lenient: Sized {
     const EMPTY_STRING_IS_NULL: bool = false;
     /// Whether `[]` means "no value" when the type is nullable (objects: PHP's empty array).
     const EMPTY_ARRAY_IS_NULL: bool = false;
+    /// Whether `false` means "no value" when the type is nullable: PHP's usual "none" for
+    /// dates, ids, strings and objects. Not for `bool` (it is a value) or `any`.
+    const FALSE_IS_NULL: bool = true;
 }
 
 /// Deserializes a `T` leniently from any self-describing deserializer.
@@ -261,6 +264,7 @@ impl Visitor<'_> for BoolVisitor {
 impl Lenient for bool {
     type Visitor = BoolVisitor;
     const EMPTY_STRING_IS_NULL: bool = true;
+    const FALSE_IS_NULL: bool = false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,6 +425,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
 impl Lenient for Value {
     type Visitor = ValueVisitor;
+    const FALSE_IS_NULL: bool = false;
 }
 
 /// Visitor for an untyped object (`object`): a map, or `[]` for an empty one; a non-empty
@@ -450,6 +455,13 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(Map::new())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        if v {
+            Err(E::invalid_type(de::Unexpected::Bool(v), &self))
+        } else {
+            Ok(Map::new())
+        }
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         if v.is_empty() {
@@ -519,6 +531,13 @@ impl<'de, T: Lenient> Visitor<'de> for VecVisitor<T> {
     fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
         Ok(Vec::new())
     }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Vec<T>, E> {
+        if v {
+            Err(E::invalid_type(de::Unexpected::Bool(v), &self))
+        } else {
+            Ok(Vec::new())
+        }
+    }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<T>, E> {
         if v.is_empty() {
             Ok(Vec::new())
@@ -568,6 +587,13 @@ impl<'de, T: Lenient> Visitor<'de> for MapVisitor<T> {
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(IndexMap::new())
     }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        if v {
+            Err(E::invalid_type(de::Unexpected::Bool(v), &self))
+        } else {
+            Ok(IndexMap::new())
+        }
+    }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         if v.is_empty() {
             Ok(IndexMap::new())
@@ -613,7 +639,11 @@ impl<'de, T: Lenient> Visitor<'de> for OptionVisitor<T> {
         deserialize(d)
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Option<T>, E> {
-        inner::<T>().visit_bool(v).map(Some)
+        if !v && T::FALSE_IS_NULL {
+            Ok(None)
+        } else {
+            inner::<T>().visit_bool(v).map(Some)
+        }
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<T>, E> {
         inner::<T>().visit_i64(v).map(Some)
@@ -751,6 +781,15 @@ mod tests {
         assert_eq!(one.len(), 1);
         assert_eq!(one[0]["b"], 2);
         assert!(de::<Vec<i64>>("{\"a\": 1}").is_err());
+        // PHP's `false` for "none": empty containers, `None` for nullable values but booleans.
+        assert_eq!(de::<Vec<i64>>("false"), Ok(vec![]));
+        assert!(de::<Vec<i64>>("true").is_err());
+        assert!(de::<Map<String, Value>>("false").unwrap().is_empty());
+        assert_eq!(de::<Option<String>>("false"), Ok(None));
+        assert_eq!(de::<Option<DateTime<FixedOffset>>>("false"), Ok(None));
+        assert_eq!(de::<Option<bool>>("false"), Ok(Some(false)));
+        assert_eq!(de::<Option<Value>>("false"), Ok(Some(Value::Bool(false))));
+        assert!(de::<Option<String>>("true").is_err());
         assert_eq!(de::<Option<Vec<i64>>>("[]"), Ok(Some(vec![])));
         let m = de::<IndexMap<String, i64>>("{\"9\": 1, \"10\": 2}").unwrap();
         assert_eq!(m.keys().collect::<Vec<_>>(), ["9", "10"]);

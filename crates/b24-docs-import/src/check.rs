@@ -219,6 +219,16 @@ impl<'a> Walker<'a> {
                 if v.as_str() == Some("") && self.empty_string_is_null(inner) {
                     return;
                 }
+                // `b24_core::Lenient::FALSE_IS_NULL`: PHP's `false` for "none", except for
+                // booleans and `any`.
+                if v == &Value::Bool(false)
+                    && !matches!(
+                        strip_null(inner),
+                        TypeExpr::Scalar(Scalar::Boolean | Scalar::Any | Scalar::File)
+                    )
+                {
+                    return;
+                }
                 if let Some(items) = v.as_array() {
                     if self.empty_array_is_null(inner) {
                         if !items.is_empty() {
@@ -281,7 +291,7 @@ impl<'a> Walker<'a> {
                             self.value(item, inner, format!("{path}.{k}"), ctx);
                         }
                     }
-                    Value::Null => {}
+                    Value::Null | Value::Bool(false) => {}
                     Value::String(s) if s.is_empty() => {}
                     _ => self.wrong(path, ctx, &ty.to_string(), "expected an array".into(), v),
                 }
@@ -299,7 +309,7 @@ impl<'a> Walker<'a> {
                             self.value(item, inner, format!("{path}[{i}]"), ctx);
                         }
                     }
-                    Value::Null => {}
+                    Value::Null | Value::Bool(false) => {}
                     Value::String(s) if s.is_empty() => {}
                     _ => self.wrong(path, ctx, &ty.to_string(), "expected an object".into(), v),
                 }
