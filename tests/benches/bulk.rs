@@ -44,15 +44,11 @@ fn portal_config(s: &Scenario) -> PortalConfig {
         config = config.with_fault(FaultRule::new(None, FaultKind::Latency(latency)));
     }
     if s.fault_share > 0.0 {
-        let each = s.fault_share / 4.0;
-        for kind in [
-            FaultKind::InternalError,
-            FaultKind::BadGatewayHtml,
-            FaultKind::TruncatedBody,
-            FaultKind::DropConnection,
-        ] {
-            config = config.with_fault(FaultRule::new(None, kind).probability(each));
-        }
+        // Exactly the share (one request in 1/share), the four kinds in turn: the same
+        // requests fail in every run, so runs compare without a seed's luck.
+        config.faults.extend(FaultRule::rotation_every(
+            (1.0 / s.fault_share).round() as u64
+        ));
     }
     config
 }

@@ -31,15 +31,10 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
     if share > 0.0 {
-        for kind in [
-            b24_mock_portal::FaultKind::InternalError,
-            b24_mock_portal::FaultKind::BadGatewayHtml,
-            b24_mock_portal::FaultKind::TruncatedBody,
-            b24_mock_portal::FaultKind::DropConnection,
-        ] {
-            cfg = cfg
-                .with_fault(b24_mock_portal::FaultRule::new(None, kind).probability(share / 4.0));
-        }
+        cfg.faults
+            .extend(b24_mock_portal::FaultRule::rotation_every(
+                (1.0 / share).round() as u64,
+            ));
     }
     let portal = MockPortal::start(cfg).await.unwrap();
     let client = Client::builder_webhook(&portal.webhook_url())

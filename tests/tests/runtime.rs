@@ -477,3 +477,66 @@ async fn the_bucket_is_charged_only_for_attempts_the_portal_counted() {
         assert!((theirs - want).abs() < 0.05, "{kind:?}: portal {theirs}");
     }
 }
+
+/// Retries back off by the client-wide run of failures: a call that keeps failing while the
+/// portal answers other calls retries after a short backoff each time instead of an
+/// exponentially growing one (the tail of a bulk job), while a portal that fails everything
+/// still sees exponential backoff (one call alone: the run is its own attempts).
+#[tokio::test]
+async fn one_unlucky_call_among_healthy_ones_retries_promptly() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let portal = MockPortal::start(PortalConfig::default().with_fault(
+        FaultRule::new(Some("imopenlines.dialog.get"), FaultKind::DropConnection).max_count(6),
+    ))
+    .await
+    .unwrap();
+    let base = Duration::from_millis(40);
+    let client = Client::builder_webhook(&portal.webhook_url())
+        .retry(RetryPolicy {
+            max_attempts: 10,
+            base_delay: base,
+            max_delay: Duration::from_secs(10),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let healthy = {
+        let (client, done) = (client.clone(), done.clone());
+        tokio::spawn(async move {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                client
+                    .call_raw(
+                        "imopenlines.revision.get",
+                        MethodKind::Read,
+                        Default::default(),
+                    )
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+    client.call(&Request::chat_id(1777)).await.unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    healthy.await.unwrap();
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let delays: Vec<u64> = log
+        .lines()
+        .filter(|l| l.contains("retrying") && l.contains("dialog.get"))
+        .filter_map(|l| l.split("next_attempt_in_ms=").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(delays.len(), 6, "{log}");
+    // Per-call exponential backoff would allow up to 32 x base on the sixth retry.
+    let cap = 4 * base.as_millis() as u64;
+    assert!(delays.iter().all(|d| *d <= cap), "{delays:?}");
+}

@@ -6,10 +6,10 @@
 # client) in three scenarios:
 #   standard  burst 50, drain 2/s
 #   fast      burst 50, drain 20/s
-#   faulty    burst 50, drain 20/s, 10% of requests faulted (500 JSON, 502 HTML, truncated
-#             body, dropped connection; seeded)
+#   faulty    burst 50, drain 20/s, exactly every 10th request faulted, the kinds in turn
+#             (500 JSON, 502 HTML, truncated body, dropped connection)
 # One portal per scenario; before each client `POST /__mock/reset` zeroes the counters,
-# empties the bucket and re-seeds the faults, so every client sees the same portal.
+# empties the bucket and restarts the fault rotation, so every client sees the same portal.
 #
 # Per (client, scenario) it prints one JSON line (stdout, or --json FILE):
 #   client, scenario, wall_s, bound_s, ratio, http_requests, http_503, results, error
@@ -18,7 +18,7 @@
 #
 # Env: N (default 5000), TIMEOUT per driver (default 180 s), CLIENTS (subset of
 # "fast_bitrix24 b24pysdk b24jssdk"), SCENARIOS (subset of "standard fast faulty"),
-# FAULT_SEED (default 5), CLIENTS_DIR (reuse an install_clients folder), PORTAL_BIN (skip
+# CLIENTS_DIR (reuse an install_clients folder), PORTAL_BIN (skip
 # the cargo build), RUST_DRIVER (a prebuilt bulk_driver example), KEEP=1 (keep the work folder).
 set -uo pipefail
 
@@ -36,7 +36,6 @@ N="${N:-5000}"
 TIMEOUT="${TIMEOUT:-180}"
 CLIENTS="${CLIENTS:-b24-openlines fast_bitrix24 b24pysdk b24jssdk}"
 SCENARIOS="${SCENARIOS:-standard fast faulty}"
-FAULT_SEED="${FAULT_SEED:-5}"
 BURST=50
 
 WORK="$(mktemp -d /tmp/b24-bulk.XXXXXX)"
@@ -82,7 +81,7 @@ scenario_args() {
     case "$1" in
         standard) echo "--drain 2" ;;
         fast) echo "--drain 20" ;;
-        faulty) echo "--drain 20 --fault-share 0.1 --fault-seed $FAULT_SEED" ;;
+        faulty) echo "--drain 20 --fault-every 10" ;;
         *) echo "unknown scenario $1" >&2; return 1 ;;
     esac
 }

@@ -398,6 +398,9 @@ pub struct FaultRule {
     pub kind: FaultKind,
     /// Share of matching calls that get it, 0.0..=1.0 (seeded, so reproducible).
     pub probability: f64,
+    /// Instead of a probability: the matching calls numbered `offset`, `offset + n`,
+    /// `offset + 2n`... (from 0) get it, an exact share of `1 / n`.
+    pub every: Option<(u64, u64)>,
     /// At most this many times; `None` unlimited.
     pub max_count: Option<u64>,
     /// Run the call first and then lose its answer (the write happened); otherwise the call
@@ -412,6 +415,7 @@ impl FaultRule {
             method: method.map(str::to_string),
             kind,
             probability: 1.0,
+            every: None,
             max_count: None,
             after_execution: false,
         }
@@ -421,6 +425,30 @@ impl FaultRule {
     pub fn probability(mut self, p: f64) -> Self {
         self.probability = p;
         self
+    }
+
+    /// Exactly one in `n` matching calls: those numbered `offset`, `offset + n`... (from 0;
+    /// `offset` is taken modulo `n`).
+    pub fn every(mut self, n: u64, offset: u64) -> Self {
+        let n = n.max(1);
+        self.every = Some((n, offset % n));
+        self
+    }
+
+    /// The four failure kinds (JSON 500, HTML 502, cut-off body, dropped connection) in
+    /// turn, on exactly one in `n` calls: the calls numbered `n - 1`, `2n - 1`... (from 0).
+    pub fn rotation_every(n: u64) -> Vec<FaultRule> {
+        let n = n.max(1);
+        [
+            FaultKind::InternalError,
+            FaultKind::BadGatewayHtml,
+            FaultKind::TruncatedBody,
+            FaultKind::DropConnection,
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| FaultRule::new(None, kind).every(4 * n, (i as u64 + 1) * n - 1))
+        .collect()
     }
 
     /// At most `n` times.

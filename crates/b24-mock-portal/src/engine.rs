@@ -242,6 +242,8 @@ struct Mutable {
     counters: Counters,
     rng: Rng,
     fault_fired: Vec<u64>,
+    /// Matching calls seen per fault rule (for `FaultRule::every`).
+    fault_seen: Vec<u64>,
     error_fired: Vec<u64>,
     counter_values: HashMap<String, u64>,
 }
@@ -312,6 +314,7 @@ impl Engine {
                 counters: Counters::default(),
                 rng: Rng(seed),
                 fault_fired: vec![0; n_faults],
+                fault_seen: vec![0; n_faults],
                 error_fired: vec![0; n_rules],
                 counter_values: HashMap::new(),
             }),
@@ -350,6 +353,7 @@ impl Engine {
         m.counters = Counters::default();
         m.rng = Rng(self.cfg.fault_seed);
         m.fault_fired.iter_mut().for_each(|n| *n = 0);
+        m.fault_seen.iter_mut().for_each(|n| *n = 0);
         m.error_fired.iter_mut().for_each(|n| *n = 0);
     }
 
@@ -384,11 +388,22 @@ impl Engine {
             if !rule_matches(rule, method) {
                 continue;
             }
+            let seen = m.fault_seen[i];
+            m.fault_seen[i] += 1;
             if rule.max_count.is_some_and(|n| m.fault_fired[i] >= n) {
                 continue;
             }
-            if rule.probability < 1.0 && m.rng.next_f64() >= rule.probability {
-                continue;
+            match rule.every {
+                Some((n, offset)) => {
+                    if seen % n.max(1) != offset {
+                        continue;
+                    }
+                }
+                None => {
+                    if rule.probability < 1.0 && m.rng.next_f64() >= rule.probability {
+                        continue;
+                    }
+                }
             }
             if let FaultKind::Latency(d) = rule.kind {
                 plan.latency += d;

@@ -53,6 +53,11 @@ struct Args {
     /// Seed of the generator that picks the faulted requests.
     #[arg(long)]
     fault_seed: Option<u64>,
+    /// Fault exactly one request in N (the N-th, 2N-th...), the four kinds in turn: 500
+    /// JSON, 502 HTML, truncated body, dropped connection. Deterministic, unlike
+    /// `--fault-share`.
+    #[arg(long, conflicts_with = "fault_share")]
+    fault_every: Option<u64>,
 }
 
 fn share(s: &str) -> Result<f64, String> {
@@ -122,6 +127,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(share) = args.fault_share.filter(|s| *s > 0.0) {
         config.faults.extend(fault_share_rules(share));
+    }
+    if let Some(n) = args.fault_every.filter(|n| *n > 0) {
+        config.faults.extend(FaultRule::rotation_every(n));
     }
     if let Some(seed) = args.fault_seed {
         config.fault_seed = seed;

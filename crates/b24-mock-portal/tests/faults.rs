@@ -226,3 +226,55 @@ async fn error_rules_and_the_mock_error_parameter() {
     assert_eq!(portal.counters().executed(DG), 1);
     assert_eq!(portal.counters().executed("mock.counter.add"), 0);
 }
+
+/// The status of a call whose answer arrived whole; 0 for a cut-off or missing answer.
+async fn whole_answer_status(url: &str) -> u16 {
+    match reqwest::get(url).await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            r.bytes().await.map_or(0, |_| status)
+        }
+        Err(_) => 0,
+    }
+}
+
+/// `rotation_every(n)`: exactly one call in `n` fails, the four kinds in turn, the same
+/// calls every run (and again after a reset).
+#[tokio::test]
+async fn a_rotation_faults_exactly_one_call_in_n() {
+    let mut cfg = PortalConfig::default();
+    cfg.faults.extend(FaultRule::rotation_every(5));
+    let portal = MockPortal::start(cfg).await.unwrap();
+    let url = format!("{}{DG}?CHAT_ID=1777", portal.webhook_url());
+    let mut statuses = Vec::new();
+    for round in 0..2 {
+        let mut got = Vec::new();
+        for _ in 0..40 {
+            got.push(whole_answer_status(&url).await);
+        }
+        let c = portal.counters();
+        assert_eq!(c.faults_injected, 8, "round {round}");
+        for kind in [
+            "internal_error",
+            "bad_gateway_html",
+            "truncated_body",
+            "drop_connection",
+        ] {
+            assert_eq!(c.faults.get(kind), Some(&2), "{kind}: {:?}", c.faults);
+        }
+        statuses.push(got);
+        portal.reset();
+    }
+    assert_eq!(
+        statuses[0], statuses[1],
+        "the same calls fail after a reset"
+    );
+    // Calls 4, 9, 14... (from 0) are the faulted ones; the others answer 200.
+    for (i, s) in statuses[0].iter().enumerate() {
+        if i % 5 != 4 {
+            assert_eq!(*s, 200, "call {i}");
+        } else {
+            assert_ne!(*s, 200, "call {i}");
+        }
+    }
+}

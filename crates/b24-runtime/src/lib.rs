@@ -16,6 +16,7 @@ mod retry;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -222,6 +223,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 max_in_flight: self.max_in_flight,
                 operating_reset: Mutex::new(HashMap::new()),
+                failure_streak: std::sync::atomic::AtomicU32::new(0),
             }),
         })
     }
@@ -245,6 +247,10 @@ struct Inner {
     max_in_flight: usize,
     /// Per method: when its operating-time window resets (Unix seconds), from `time`.
     operating_reset: Mutex<HashMap<String, i64>>,
+    /// Failed attempts since the last answer from the portal, across every task: retries
+    /// back off by this, so one unlucky call among healthy ones retries promptly while a
+    /// portal that fails everything is backed off exponentially.
+    failure_streak: std::sync::atomic::AtomicU32,
 }
 
 impl fmt::Debug for Client {
@@ -466,6 +472,7 @@ impl Client {
             let generation = self.inner.oauth.as_ref().map(|o| o.current().1);
             let err = match self.send_once::<T, C>(method, params.clone()).await {
                 Ok(env) => {
+                    self.inner.failure_streak.store(0, Ordering::Relaxed);
                     if let Some(reset) = env.time.as_ref().and_then(|t| t.operating_reset_at) {
                         let mut known = self
                             .inner
@@ -546,7 +553,10 @@ impl Client {
                         _ => policy.backoff(attempt),
                     }
                 }
-                Verdict::Retry => policy.backoff(attempt),
+                Verdict::Retry => {
+                    let streak = self.inner.failure_streak.fetch_add(1, Ordering::Relaxed);
+                    policy.backoff(streak.saturating_add(1))
+                }
             };
             tracing::warn!(
                 method,

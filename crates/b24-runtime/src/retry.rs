@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use b24_core::{ApiErrorCode, Error, MethodErrorCode, MethodKind, PortalErrorCode, TransportPhase};
 
-/// Retry settings. Backoff is capped exponential with full jitter.
+/// Retry settings. Backoff is capped exponential with full jitter, by the number of failed
+/// attempts in a row across the whole client (a successful answer to any call resets it): a
+/// call that fails while others succeed retries after at most `base_delay`, while a portal
+/// that fails everything is backed off exponentially. `max_attempts` counts per call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 disables retries).
