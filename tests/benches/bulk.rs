@@ -44,8 +44,8 @@ fn portal_config(s: &Scenario) -> PortalConfig {
         config = config.with_fault(FaultRule::new(None, FaultKind::Latency(latency)));
     }
     if s.fault_share > 0.0 {
-        // Exactly the share (one request in 1/share), the four kinds in turn: the same
-        // requests fail in every run, so runs compare without a seed's luck.
+        // Exactly the share (one request in 1/share; exact for shares 1/n such as 0.1), the
+        // four kinds in turn: the same requests fail in every run, without a seed's luck.
         config.faults.extend(FaultRule::rotation_every(
             (1.0 / s.fault_share).round() as u64
         ));

@@ -67,7 +67,7 @@ pub struct EventExample {
 /// The token the portal gave the application at install time (`auth[application_token]` of
 /// the install event, `application_token` of `app.info`). Every event the portal sends
 /// carries it; a body without it is not from the portal. Never printed.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct ApplicationToken(Secret);
 
 impl ApplicationToken {
@@ -110,9 +110,9 @@ pub enum EventError {
         domain.as_deref().unwrap_or("an unnamed portal")
     )]
     Forged {
-        /// The `event` the body claimed.
+        /// The `event` the body claimed (control characters replaced, cut to 64 characters).
         event: String,
-        /// The `auth[domain]` the body claimed, if any.
+        /// The `auth[domain]` the body claimed, if any (shown the same way).
         domain: Option<String>,
         /// Which check failed (never the token itself).
         reason: ForgeryReason,
@@ -205,11 +205,20 @@ pub struct Delivery<D> {
 }
 
 /// A payload whose application token was checked. Only [`parse`] and [`parse_with`] make
-/// one, so typed decoding cannot start before the check.
-#[derive(Debug)]
+/// one, so typed decoding cannot start before the check. Its `Debug` shows the event name
+/// and the top-level keys only (the payload carries tokens).
 pub struct Verified {
     event: String,
     payload: Map<String, Value>,
+}
+
+impl fmt::Debug for Verified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("event", &self.event)
+            .field("keys", &self.payload.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Verified {
@@ -227,7 +236,10 @@ impl Verified {
             message,
         };
         payload.remove("event");
-        let data = payload.remove("data").unwrap_or(Value::Null);
+        // A form whose data fields were all empty or null has no `data` key at all.
+        let data = payload
+            .remove("data")
+            .unwrap_or_else(|| Value::Object(Map::new()));
         let data = decode_value::<D>(data).map_err(|e| {
             let path = if e.path == "." {
                 "data".to_string()
@@ -298,43 +310,86 @@ pub trait EventSet: Sized {
     fn decode(payload: Verified) -> Result<Self, EventError>;
 }
 
-/// The body as a tree: a form (what the portal sends) or, for relays that re-encode, a JSON
-/// object.
-fn body_tree(body: &[u8]) -> Result<Map<String, Value>, EventError> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'{') {
-        return match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(m)) => Ok(m),
-            Ok(_) => Err(EventError::Malformed {
-                reason: "expected a JSON object".into(),
-            }),
-            Err(e) => Err(EventError::Malformed {
-                reason: format!("the body starts like JSON but is not: {e}"),
-            }),
-        };
-    }
-    Ok(crate::php::parse_query_bytes(body))
+/// Whether the body is JSON (a relay that re-encodes) rather than the portal's form.
+fn is_json(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
-/// The claimed `event`, `auth[domain]`, `auth[member_id]` and `auth[application_token]`.
-fn claims(
-    tree: &Map<String, Value>,
-) -> Result<(String, Option<String>, Option<String>), EventError> {
-    let event = match tree.get("event") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => {
-            return Err(EventError::Malformed {
-                reason: "no `event` key (expected a form body such as `event=ONSESSIONSTART&data[...]=...&auth[application_token]=...`)".into(),
-            })
+/// A JSON body as an object.
+fn json_tree(body: &[u8]) -> Result<Map<String, Value>, EventError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(EventError::Malformed {
+            reason: "expected a JSON object".into(),
+        }),
+        Err(e) => Err(EventError::Malformed {
+            reason: format!("the body starts like JSON but is not: {e}"),
+        }),
+    }
+}
+
+/// How many characters of a claimed (unverified) name an error keeps.
+const CLAIM_CHARS: usize = 64;
+
+/// An unverified claim as an error may show it: control characters replaced, cut short.
+fn shown(claim: &str) -> String {
+    let mut out: String = claim
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(CLAIM_CHARS)
+        .collect();
+    if claim.chars().count() > CLAIM_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+/// What an event body claims before it is verified: `event`, `auth[domain]`,
+/// `auth[member_id]` and `auth[application_token]`.
+#[derive(Default)]
+struct Claims {
+    event: Option<String>,
+    domain: Option<String>,
+    member_id: Option<String>,
+    token: Option<String>,
+}
+
+impl Claims {
+    /// Reads the claims of a form body in one pass without building its tree, so a forged
+    /// body costs no more than reading it (the last spelling of a key wins, as in PHP).
+    fn of_form(body: &[u8]) -> Claims {
+        let mut c = Claims::default();
+        for (k, v) in form_urlencoded::parse(body) {
+            let slot = match &*k {
+                "event" => &mut c.event,
+                "auth[domain]" => &mut c.domain,
+                "auth[member_id]" => &mut c.member_id,
+                "auth[application_token]" => &mut c.token,
+                _ => continue,
+            };
+            *slot = Some(v.into_owned());
         }
-    };
-    let auth = tree.get("auth").and_then(Value::as_object);
-    let get = |k: &str| {
-        auth.and_then(|a| a.get(k))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    Ok((event, get("domain"), get("member_id")))
+        c
+    }
+
+    /// The claims of an already parsed JSON body.
+    fn of_tree(tree: &Map<String, Value>) -> Claims {
+        let auth = tree.get("auth").and_then(Value::as_object);
+        let get = |k: &str| {
+            auth.and_then(|a| a.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        Claims {
+            event: tree
+                .get("event")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            domain: get("domain"),
+            member_id: get("member_id"),
+            token: get("application_token"),
+        }
+    }
 }
 
 /// Verifies an event POST body against the application's token and decodes it into `E`.
@@ -364,28 +419,46 @@ pub fn parse_with<E: EventSet>(
     body: &[u8],
     lookup: impl FnOnce(&PortalClaim<'_>) -> Option<ApplicationToken>,
 ) -> Result<E, EventError> {
-    let payload = body_tree(body)?;
-    let (event, domain, member_id) = claims(&payload)?;
+    // The token is checked before the body's tree is built: a forged body is read once and
+    // costs nothing more.
+    let (json, claims) = if is_json(body) {
+        let tree = json_tree(body)?;
+        let claims = Claims::of_tree(&tree);
+        (Some(tree), claims)
+    } else {
+        (None, Claims::of_form(body))
+    };
+    let event = match claims.event.as_deref().map(str::trim) {
+        Some(e) if !e.is_empty() => e.to_string(),
+        _ => {
+            return Err(EventError::Malformed {
+                reason: "no `event` key (expected a form body such as `event=ONSESSIONSTART&data[...]=...&auth[application_token]=...`)".into(),
+            })
+        }
+    };
     let forged = |reason| EventError::Forged {
-        event: event.clone(),
-        domain: domain.clone(),
+        event: shown(&event),
+        domain: claims.domain.as_deref().map(shown),
         reason,
     };
-    let sent = payload
-        .get("auth")
-        .and_then(|a| a.get("application_token"))
-        .and_then(Value::as_str)
+    let sent = claims
+        .token
+        .as_deref()
         .filter(|t| !t.is_empty())
         .ok_or_else(|| forged(ForgeryReason::MissingToken))?;
     let claim = PortalClaim {
-        member_id: member_id.as_deref(),
-        domain: domain.as_deref(),
+        member_id: claims.member_id.as_deref(),
+        domain: claims.domain.as_deref(),
         event: &event,
     };
     let expected = lookup(&claim).ok_or_else(|| forged(ForgeryReason::UnknownPortal))?;
     if !expected.matches(sent) {
         return Err(forged(ForgeryReason::WrongToken));
     }
+    let payload = match json {
+        Some(tree) => tree,
+        None => crate::php::parse_query_bytes(body),
+    };
     E::decode(Verified { event, payload })
 }
 
@@ -425,6 +498,15 @@ mod tests {
             Some("s6p6ecl")
         );
         assert!(!d.auth.extra.contains_key("application_token"));
+        let verified = Verified {
+            event: "ONSESSIONSTART".into(),
+            payload: crate::php::parse_query(&body(TOKEN)),
+        };
+        let shown = format!("{verified:?}");
+        assert!(
+            !shown.contains(TOKEN) && !shown.contains("s6p6ecl"),
+            "{shown}"
+        );
         assert_eq!(d.data["DATA"]["0"]["session"]["id"], "42");
         // Tokens never print.
         let shown = format!("{d:?} {token:?}");
@@ -480,6 +562,27 @@ mod tests {
         }
         // An empty expected token matches nothing.
         assert!(!ApplicationToken::new("").matches(""));
+        // The token is judged before anything is decoded: a forged body whose data would
+        // not decode is still Forged, not Decode.
+        let forged_bad = body("bad").replace("ts=1714649632", "ts=yesterday");
+        let e = parse::<Untyped>(forged_bad.as_bytes(), &token).unwrap_err();
+        assert!(matches!(
+            e,
+            EventError::Forged {
+                reason: ForgeryReason::WrongToken,
+                ..
+            }
+        ));
+        // Claims are shown tamed: no control characters, at most 64 characters.
+        let noisy = format!(
+            "event=ON%0A{}&auth%5Bdomain%5D=evil%1B%5B31m.example&auth%5Bapplication_token%5D=x",
+            "X".repeat(10_000)
+        );
+        let text = parse::<Untyped>(noisy.as_bytes(), &token)
+            .unwrap_err()
+            .to_string();
+        assert!(!text.contains('\n') && !text.contains('\u{1b}'), "{text:?}");
+        assert!(text.len() < 300, "{}", text.len());
     }
 
     #[test]

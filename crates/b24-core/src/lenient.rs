@@ -508,7 +508,7 @@ impl<'de, T: Lenient> Visitor<'de> for VecVisitor<T> {
         let Some(Key(first)) = map.next_key::<Key<'de>>()? else {
             return Ok(Vec::new());
         };
-        if first.parse::<i64>().is_err() {
+        if crate::php::int_key(&first).is_none() {
             // Not a PHP list: one element sent without its list (`data[DATA][connector]...`
             // where the docs show `data[DATA][0][connector]...`).
             let mut one = Map::new();

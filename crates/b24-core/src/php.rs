@@ -12,6 +12,20 @@ use serde_json::{Map, Value};
 /// dropped, so a hostile body cannot make the parser recurse without bound.
 pub const MAX_NESTING: usize = 64;
 
+/// The integer a PHP array key stands for: canonical decimal only (`"7"`, `"-3"`; not
+/// `"07"`, `"+7"`, `"-0"` or `" 7"`, which PHP keeps as strings).
+pub fn int_key(key: &str) -> Option<i64> {
+    let digits = key.strip_prefix('-').unwrap_or(key);
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" && digits.len() == key.len() || !digits.starts_with('0'));
+    if canonical {
+        key.parse().ok()
+    } else {
+        None
+    }
+}
+
 /// Parses `a=1&B[c]=2&d[]=3` into a tree, PHP `parse_str` style: later keys overwrite earlier
 /// ones, `[]` appends, a key nested deeper than [`MAX_NESTING`] is dropped. Lists arrive as
 /// objects keyed `"0"`, `"1"`... (lenient decoding reads them as lists). Invalid UTF-8 and
@@ -69,16 +83,18 @@ impl Node {
             };
             let k = match key.take() {
                 Some(k) => {
-                    if let Ok(i) = k.parse::<i64>() {
+                    if let Some(i) = int_key(&k) {
                         if i >= *next {
                             *next = i.saturating_add(1);
                         }
                     }
                     k
                 }
+                // PHP drops an append once the next index would overflow.
+                None if *next == i64::MAX => return,
                 None => {
                     let k = next.to_string();
-                    *next = next.saturating_add(1);
+                    *next += 1;
                     k
                 }
             };
@@ -226,9 +242,9 @@ pub fn encode_query(params: &Map<String, Value>) -> String {
     )
 }
 
-/// Encodes a tree exactly as PHP's `http_build_query` does (how the portal posts an event to
-/// a handler): brackets percent-encoded, spaces as `+`, `true` as `1`, `false` as `0`, `null`
-/// skipped.
+/// Encodes a tree as PHP's `http_build_query` does (how the portal posts an event to a
+/// handler): brackets percent-encoded, spaces as `+`, `true` as `1`, `false` as `0`, `null`
+/// skipped. (PHP also escapes `~` as `%7E`; decoders read both.)
 pub fn http_build_query(params: &Map<String, Value>) -> String {
     encode(
         params,
@@ -258,6 +274,30 @@ mod tests {
         // A scalar later used as an array becomes one, as in PHP.
         let q = parse_query("a=1&a[b]=2");
         assert_eq!(Value::Object(q), json!({"a": {"b": "2"}}));
+    }
+
+    #[test]
+    fn integer_keys_are_canonical_decimals() {
+        for (k, want) in [("7", Some(7)), ("-3", Some(-3)), ("0", Some(0))] {
+            assert_eq!(int_key(k), want, "{k}");
+        }
+        for k in [
+            "07",
+            "+7",
+            "-0",
+            " 7",
+            "",
+            "-",
+            "7a",
+            "99999999999999999999",
+        ] {
+            assert_eq!(int_key(k), None, "{k}");
+        }
+        // "07" is a string key: the next append is 0, not 8.
+        let q = parse_query("a[07]=x&a[]=y");
+        assert_eq!(Value::Object(q), json!({"a": {"07": "x", "0": "y"}}));
+        let q = parse_query("a[9223372036854775807]=x&a[]=y");
+        assert_eq!(Value::Object(q), json!({"a": {"9223372036854775807": "x"}}));
     }
 
     #[test]

@@ -142,7 +142,11 @@ impl<'a> Walker<'a> {
 
     /// Checks an event payload's `data` (the common keys are typed by `b24-core`).
     pub fn event_payload(&mut self, body: &Value) {
-        let data = body.get("data").cloned().unwrap_or(Value::Null);
+        // As `b24_core::event`: a form without any `data` field is an empty object.
+        let data = body
+            .get("data")
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new()));
         let ctx = Ctx {
             key: "data.type".into(),
             object: None,
@@ -282,7 +286,9 @@ impl<'a> Walker<'a> {
                     // As `b24_core`'s list decoding: keyed by numbers it is a PHP list,
                     // otherwise one element sent without its list.
                     Value::Object(m)
-                        if m.keys().next().is_some_and(|k| k.parse::<i64>().is_err()) =>
+                        if m.keys()
+                            .next()
+                            .is_some_and(|k| b24_core::php::int_key(k).is_none()) =>
                     {
                         self.value(v, inner, path, ctx);
                     }
@@ -611,13 +617,30 @@ pub fn check_spec(spec: &Spec) -> Vec<Problem> {
     out
 }
 
-/// Problems of one parsed event spec's documented payloads.
+/// Problems of one parsed event spec's documented payloads, each walked as the JSON the docs
+/// show and as the form the portal posts (every scalar text, `false` as `0`, `null` and empty
+/// arrays gone).
 pub fn check_event(event: &EventSpec) -> Vec<Problem> {
     let mut out = Vec::new();
     for (i, ex) in event.examples.iter().enumerate() {
         let at = format!("examples[{i}] `{}` (line {})", ex.name, ex.location.line);
         let mut w = Walker::for_event(event);
         w.event_payload(&ex.body);
+        let mut seen: Vec<String> = w.mismatches.iter().map(|m| m.to_string()).collect();
+        if let Some(tree) = ex.body.as_object() {
+            let form = b24_core::php::parse_query(&b24_core::php::http_build_query(tree));
+            let mut f = Walker::for_event(event);
+            f.event_payload(&Value::Object(form));
+            for m in f.mismatches {
+                if !seen.iter().any(|s| *s == m.to_string()) {
+                    seen.push(m.to_string());
+                    w.mismatches.push(Mismatch {
+                        path: format!("{} (in the portal's form body)", m.path),
+                        ..m
+                    });
+                }
+            }
+        }
         for m in &w.mismatches {
             out.push(Problem {
                 file: event.location.file.clone(),
@@ -800,6 +823,45 @@ name = { type = "string", description = "d" }
         let problems = check_spec(&s);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].message.contains("`OTHER`"));
+    }
+
+    #[test]
+    fn event_payloads_are_walked_as_json_and_as_the_portals_form() {
+        let src = r#"
+event = "OnSessionStart"
+scope = "imopenlines"
+summary = "s"
+docs = "https://example.invalid"
+[data]
+type = "D"
+description = "d"
+[objects.D]
+description = "d"
+[objects.D.fields]
+when = { type = "datetime | null", description = "d" }
+[[examples]]
+name = "a"
+description = "d"
+body = '{"event": "ONSESSIONSTART", "data": {"when": false}}'
+"#;
+        let b24_spec::SpecFile::Event(e) =
+            b24_spec::parse_file(Path::new("e.toml"), src).unwrap_or_else(|e| panic!("{e}"))
+        else {
+            panic!("an event");
+        };
+        // As JSON, false is none; as a form it arrives as "0", which is no datetime.
+        let problems = check_event(&e);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].message.contains("form body"),
+            "{}",
+            problems[0].message
+        );
+        let fixed = b24_spec::parse_file(Path::new("e.toml"), &src.replace("false", "null"));
+        let Ok(b24_spec::SpecFile::Event(e)) = fixed else {
+            panic!("an event");
+        };
+        assert_eq!(check_event(&e), Vec::new());
     }
 
     #[test]

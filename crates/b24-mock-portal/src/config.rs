@@ -438,7 +438,8 @@ impl FaultRule {
     /// The four failure kinds (JSON 500, HTML 502, cut-off body, dropped connection) in
     /// turn, on exactly one in `n` calls: the calls numbered `n - 1`, `2n - 1`... (from 0).
     pub fn rotation_every(n: u64) -> Vec<FaultRule> {
-        let n = n.max(1);
+        // Four kinds in turn: the cycle is 4n calls long, so n is kept below u64::MAX / 4.
+        let n = n.clamp(1, u64::MAX / 4);
         [
             FaultKind::InternalError,
             FaultKind::BadGatewayHtml,

@@ -89,7 +89,16 @@ pub(crate) async fn post_form(handler: &str, body: String) -> Result<u16, Delive
     if url.scheme() != "http" || !loopback {
         return Err(bad());
     }
-    let addrs = url.socket_addrs(|| None).map_err(|_| bad())?;
+    let port = url.port_or_known_default().ok_or_else(bad)?;
+    let addrs: Vec<std::net::SocketAddr> = match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![(ip, port).into()],
+        Some(url::Host::Ipv6(ip)) => vec![(ip, port).into()],
+        // `localhost` is loopback by definition; no resolver is asked.
+        _ => vec![
+            (std::net::Ipv4Addr::LOCALHOST, port).into(),
+            (std::net::Ipv6Addr::LOCALHOST, port).into(),
+        ],
+    };
     let authority = match url.port() {
         Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_string(),

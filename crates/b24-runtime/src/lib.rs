@@ -247,7 +247,7 @@ struct Inner {
     max_in_flight: usize,
     /// Per method: when its operating-time window resets (Unix seconds), from `time`.
     operating_reset: Mutex<HashMap<String, i64>>,
-    /// Failed attempts since the last answer from the portal, across every task: retries
+    /// Failed attempts since the last successful call, across every task: retries
     /// back off by this, so one unlucky call among healthy ones retries promptly while a
     /// portal that fails everything is backed off exponentially.
     failure_streak: std::sync::atomic::AtomicU32,

@@ -14,7 +14,8 @@ use b24_core::{ApiErrorCode, Error, MethodErrorCode, MethodKind, PortalErrorCode
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 disables retries).
     pub max_attempts: u32,
-    /// Backoff before the second attempt (before jitter).
+    /// Backoff after the first failure in a row (before jitter); it doubles with each further
+    /// failed attempt of the client, up to `max_delay`.
     pub base_delay: Duration,
     /// Largest backoff.
     pub max_delay: Duration,
@@ -106,18 +107,24 @@ pub(crate) fn classify<C: MethodErrorCode>(e: &Error<C>, kind: MethodKind) -> Ve
 }
 
 /// Whether a failed attempt most likely never reached the portal's limiter, so the client
-/// gives its bucket slot back: nothing was sent (connect failed), no answer came at all (the
-/// connection closed), or a proxy answered with a gateway page instead of the portal. The
-/// portal's own answers (a JSON error, a body that broke off) mean it counted the request.
+/// gives its bucket slot back: nothing was sent (connect failed), the connection closed before
+/// any answer (not a timeout: a slow portal did count the call), or a proxy answered with a
+/// gateway page instead of the portal. The portal's own answers (a JSON error, a body that
+/// broke off) mean it counted the request.
 ///
 /// A wrong guess costs at most one `QUERY_LIMIT_EXCEEDED`, which the portal answers without
 /// running the call and which resynchronises the bucket; keeping a slot the portal never
 /// used costs `1 / drain` seconds for every such failure.
 pub(crate) fn slot_unused<C: MethodErrorCode>(e: &Error<C>) -> bool {
     match e {
-        Error::Transport { phase, .. } => {
-            matches!(phase, TransportPhase::Connect | TransportPhase::AfterSend)
-        }
+        Error::Transport { phase, source, .. } => match phase {
+            TransportPhase::Connect => true,
+            // A timeout means the request was out and the portal slow: it counted the call.
+            TransportPhase::AfterSend => !source
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_timeout),
+            _ => false,
+        },
         Error::UnexpectedResponse { status, .. } => matches!(status, 502..=504),
         _ => false,
     }

@@ -947,7 +947,7 @@ fn validate_event(cx: &Cx<'_>, event: EventSpec) -> Res<EventSpec> {
         &event.objects,
         &event.enums,
         &roots,
-        &["Data", "Event", "Envelope"],
+        &["Data", "Delivery", "Event"],
         "`data` never",
     )?;
     Ok(event)
@@ -1179,6 +1179,8 @@ body = '{"event": "ONSESSIONSTART", "data": {"DATA": []}, "ts": 1}'
         assert_eq!(e.key, "examples[0].body");
         assert!(e.message.contains("`ONSESSIONFINISH`"), "{e}");
         let e = parse_file(&path, &EVENT.replace("Item", "Data")).unwrap_err();
+        assert!(e.message.contains("reserved"), "{e}");
+        let e = parse_file(&path, &EVENT.replace("Item", "Delivery")).unwrap_err();
         assert!(e.message.contains("reserved"), "{e}");
         let e = parse_file(&path, &EVENT.replace("[data]", "[result]")).unwrap_err();
         assert!(e.message.contains("unknown key `result`"), "{e}");
