@@ -519,7 +519,12 @@ impl<'de, T: Lenient> Visitor<'de> for VecVisitor<T> {
             while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
                 one.insert(k.into_owned(), map.next_value_seed(Seed::<Value>::new())?);
             }
-            let item = deserialize::<T, _>(Value::Object(one)).map_err(de::Error::custom)?;
+            // Decoded again from the buffer: keep the position inside it in the message.
+            let value = Value::Object(one);
+            let mut track = serde_path_to_error::Track::new();
+            let tracked = serde_path_to_error::Deserializer::new(&value, &mut track);
+            let item = deserialize::<T, _>(tracked)
+                .map_err(|e| de::Error::custom(format!("at `{}`: {e}", track.path())))?;
             return Ok(vec![item]);
         }
         let mut out = vec![map.next_value_seed(Seed::<T>::new())?];
@@ -781,6 +786,8 @@ mod tests {
         assert_eq!(one.len(), 1);
         assert_eq!(one[0]["b"], 2);
         assert!(de::<Vec<i64>>("{\"a\": 1}").is_err());
+        let e = de::<Vec<IndexMap<String, i64>>>("{\"a\": 1, \"b\": \"x\"}").unwrap_err();
+        assert!(e.contains("at `b`"), "{e}");
         // PHP's `false` for "none": empty containers, `None` for nullable values but booleans.
         assert_eq!(de::<Vec<i64>>("false"), Ok(vec![]));
         assert!(de::<Vec<i64>>("true").is_err());

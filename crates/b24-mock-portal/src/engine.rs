@@ -410,6 +410,14 @@ impl Engine {
             } else if plan.fault.is_some() {
                 continue;
             } else {
+                // A fault the portal's PHP produces passes its leaky bucket first: with the
+                // bucket full the call gets the 503 instead, and the fault does not happen.
+                if rule.kind.reaches_portal() && !rule.after_execution && !method.is_empty() {
+                    let now = Instant::now();
+                    if !m.bucket.admit(&self.cfg.limits, now) {
+                        continue;
+                    }
+                }
                 plan.fault = Some((rule.kind.clone(), rule.after_execution));
             }
             m.fault_fired[i] += 1;

@@ -341,15 +341,9 @@ pub(crate) async fn handle(
         Err(_) => return Err(Dropped("request body could not be read")),
     };
     if let Some((kind, false)) = &plan.fault {
-        // A JSON 500 and a cut-off answer come from the portal's PHP, which counted the
-        // request in its bucket before failing (and says 503 instead when the bucket is
-        // full); a proxy's HTML 502 and a dropped connection never reached it.
-        if kind.reaches_portal() && route.is_some() {
-            if let Err(e) = engine.admit() {
-                let (status, value) = err_pair(e);
-                return Ok(json_response(status, &value));
-            }
-        }
+        // A JSON 500 and a cut-off answer passed the bucket when they were planned
+        // (`FaultKind::reaches_portal`); a proxy's HTML 502 and a dropped connection never
+        // reached it.
         if *kind != FaultKind::TruncatedBody {
             return fault_response(kind, 500, String::new());
         }

@@ -278,3 +278,50 @@ async fn a_rotation_faults_exactly_one_call_in_n() {
         }
     }
 }
+
+/// A fault the portal's PHP produces (a JSON 500) passes the leaky bucket first: with the
+/// bucket full the call is answered 503 and no fault is counted; a proxy's 502 is not
+/// counted in the bucket at all.
+#[tokio::test]
+async fn faults_from_the_portal_pass_its_bucket_and_proxy_faults_do_not() {
+    let limits = b24_mock_portal::LimitConfig {
+        burst: 2.0,
+        drain_per_sec: 0.001,
+        ..b24_mock_portal::LimitConfig::default()
+    };
+    let portal = MockPortal::start(
+        PortalConfig::default()
+            .with_limits(limits.clone())
+            .with_fault(FaultRule::new(Some(DG), FaultKind::InternalError)),
+    )
+    .await
+    .unwrap();
+    let url = format!("{}{DG}?CHAT_ID=1777", portal.webhook_url());
+    let statuses = [
+        get(&url).await.status,
+        get(&url).await.status,
+        get(&url).await.status,
+    ];
+    assert_eq!(statuses, [500, 500, 503]);
+    let c = portal.counters();
+    assert_eq!((c.faults_injected, c.rejected_by_limiter), (2, 1));
+
+    let proxy = MockPortal::start(
+        PortalConfig::default()
+            .with_limits(limits)
+            .with_fault(FaultRule::new(Some(DG), FaultKind::BadGatewayHtml).max_count(3)),
+    )
+    .await
+    .unwrap();
+    let url = format!("{}{DG}?CHAT_ID=1777", proxy.webhook_url());
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.push(get(&url).await.status);
+    }
+    assert_eq!(
+        got,
+        [502, 502, 502, 200, 200],
+        "the 502s left the bucket empty"
+    );
+    assert!((proxy.bucket_level() - 2.0).abs() < 0.01);
+}
