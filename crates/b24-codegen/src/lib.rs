@@ -101,7 +101,6 @@ fn events_module(events: &[EventSpec]) -> Result<TokenStream, SpecError> {
     let mut modules = Vec::new();
     let mut variants = Vec::new();
     let mut arms = Vec::new();
-    let mut names = Vec::new();
     let mut seen_modules = HashSet::new();
     for e in events {
         let module_name = e.module_name();
@@ -138,16 +137,7 @@ fn events_module(events: &[EventSpec]) -> Result<TokenStream, SpecError> {
             "The `data` of `{}`: {}",
             e.event, e.data.description
         ));
-        let objects = e
-            .objects
-            .iter()
-            .map(|o| types.object(o))
-            .collect::<Result<Vec<_>, _>>()?;
-        let enums = e
-            .enums
-            .iter()
-            .map(|en| types.enum_def(en))
-            .collect::<Result<Vec<_>, _>>()?;
+        let definitions = types.definitions(&e.objects, &e.enums)?;
         let examples = e.examples.iter().map(|x| {
             let (name, description, body) = (&x.name, &x.description, &x.raw);
             quote! { #core::event::EventExample { name: #name, description: #description, body: #body } }
@@ -166,8 +156,7 @@ fn events_module(events: &[EventSpec]) -> Result<TokenStream, SpecError> {
                 /// One verified delivery of this event.
                 pub type Delivery = #core::event::Delivery<Data>;
 
-                #(#objects)*
-                #(#enums)*
+                #definitions
 
                 /// The documented payloads of this event, as written in its spec file.
                 pub const EXAMPLES: &[#core::event::EventExample] = &[#(#examples),*];
@@ -178,14 +167,14 @@ fn events_module(events: &[EventSpec]) -> Result<TokenStream, SpecError> {
             #vdoc
             #variant(#m::Delivery),
         });
-        arms.push((variant, m, wire));
-        names.push(event.clone());
+        arms.push((variant, m));
     }
-    let decode_arms = arms.iter().map(|(v, m, _)| {
+    let names = events.iter().map(|e| &e.event);
+    let decode_arms = arms.iter().map(|(v, m)| {
         quote! { n if n.eq_ignore_ascii_case(#m::WIRE_NAME) => payload.decode().map(Event::#v), }
     });
-    let all = arms.iter().map(|(v, _, _)| v).collect::<Vec<_>>();
-    let m = arms.iter().map(|(_, m, _)| m).collect::<Vec<_>>();
+    let all = arms.iter().map(|(v, _)| v).collect::<Vec<_>>();
+    let m = arms.iter().map(|(_, m)| m).collect::<Vec<_>>();
     Ok(quote! {
         /// Events the portal posts to a subscribed handler: one module per event (its `Data`
         /// type, objects and documented payloads) and [`Event`], which verifies a POST's
@@ -357,6 +346,22 @@ impl TypeGen {
             core: quote!(::b24_core),
             param_objects,
         }
+    }
+
+    /// Every named object and enum of a file, in file order.
+    fn definitions(&self, objects: &[Object], enums: &[EnumDef]) -> Result<TokenStream, SpecError> {
+        let objects = objects
+            .iter()
+            .map(|o| self.object(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        let enums = enums
+            .iter()
+            .map(|e| self.enum_def(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(quote! {
+            #(#objects)*
+            #(#enums)*
+        })
     }
 
     fn rust_type(&self, ty: &TypeExpr) -> TokenStream {
@@ -872,16 +877,7 @@ impl<'a> Operation<'a> {
             "The `result` of `{}`: {}",
             spec.method, spec.result.description
         ));
-        let objects = spec
-            .objects
-            .iter()
-            .map(|o| self.object(o))
-            .collect::<Result<Vec<_>, _>>()?;
-        let enums = spec
-            .enums
-            .iter()
-            .map(|e| self.enum_def(e))
-            .collect::<Result<Vec<_>, _>>()?;
+        let definitions = self.definitions(&spec.objects, &spec.enums)?;
         let errors = self.error_codes()?;
         let examples = spec.examples.iter().map(|e| {
             let name = &e.name;
@@ -933,8 +929,7 @@ impl<'a> Operation<'a> {
 
                 #paged_impl
 
-                #(#objects)*
-                #(#enums)*
+                #definitions
                 #errors
 
                 /// The documented answers of this method, as written in its spec file.
