@@ -110,22 +110,19 @@ struct Ctx {
 impl<'a> Walker<'a> {
     /// A walker over a method spec's `result`.
     pub fn new(spec: &'a Spec) -> Self {
-        Walker {
-            objects: &spec.objects,
-            enums: &spec.enums,
-            root: &spec.result.ty,
-            mismatches: Vec::new(),
-            unknown_enum_values: Vec::new(),
-            seen: Vec::new(),
-        }
+        Walker::over(&spec.objects, &spec.enums, &spec.result.ty)
     }
 
     /// A walker over an event spec's `data`.
     pub fn for_event(event: &'a EventSpec) -> Self {
+        Walker::over(&event.objects, &event.enums, &event.data.ty)
+    }
+
+    fn over(objects: &'a [Object], enums: &'a [EnumDef], root: &'a TypeExpr) -> Self {
         Walker {
-            objects: &event.objects,
-            enums: &event.enums,
-            root: &event.data.ty,
+            objects,
+            enums,
+            root,
             mismatches: Vec::new(),
             unknown_enum_values: Vec::new(),
             seen: Vec::new(),
@@ -678,18 +675,7 @@ pub fn check_dir(dir: &Path, base: &Path) -> CheckReport {
     for path in &files {
         report.files += 1;
         let display = path.strip_prefix(base).unwrap_or(path);
-        let parsed = std::fs::read_to_string(path)
-            .map_err(|e| SpecError {
-                location: b24_spec::Location {
-                    file: display.to_path_buf(),
-                    line: 0,
-                    column: 0,
-                },
-                key: String::new(),
-                message: format!("cannot read: {e}"),
-            })
-            .and_then(|src| b24_spec::parse_file(display, &src));
-        match parsed {
+        match b24_spec::load_any_file(path, display) {
             Ok(SpecFile::Method(spec)) => {
                 report.examples += spec.examples.len();
                 report.problems.extend(check_spec(&spec));

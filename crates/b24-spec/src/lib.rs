@@ -57,10 +57,16 @@ impl SpecError {
     }
 }
 
-/// Reads and validates one spec file. `display` is how the file is named in messages.
+/// Reads and validates one method spec file. `display` is how the file is named in messages.
 pub fn load_file(path: &Path, display: &Path) -> Result<Spec, SpecError> {
     let src = std::fs::read_to_string(path).map_err(|e| SpecError::io(display, &e))?;
     parse_spec(display, &src)
+}
+
+/// Reads and validates one spec file, method or event (see [`parse_file`]).
+pub fn load_any_file(path: &Path, display: &Path) -> Result<SpecFile, SpecError> {
+    let src = std::fs::read_to_string(path).map_err(|e| SpecError::io(display, &e))?;
+    parse_file(display, &src)
 }
 
 /// Every `*.toml` file under `dir`, recursively, sorted by path.
@@ -108,9 +114,8 @@ pub struct Family {
 pub fn load_family(dir: &Path, base: &Path) -> Result<Family, SpecError> {
     let mut family = Family::default();
     for path in spec_files(dir)? {
-        let display = path.strip_prefix(base).unwrap_or(&path).to_path_buf();
-        let src = std::fs::read_to_string(&path).map_err(|e| SpecError::io(&display, &e))?;
-        family.add(parse_file(&display, &src)?)?;
+        let display = path.strip_prefix(base).unwrap_or(&path);
+        family.add(load_any_file(&path, display)?)?;
     }
     Ok(family)
 }

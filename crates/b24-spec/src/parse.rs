@@ -59,6 +59,15 @@ struct Cx<'a> {
 
 type Res<T> = Result<T, SpecError>;
 
+/// What every example has: its name, its body as written and as JSON, and where the body is.
+struct ExampleHead {
+    name: String,
+    raw: String,
+    body: serde_json::Value,
+    body_span: Range<usize>,
+    body_key: String,
+}
+
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
@@ -488,34 +497,58 @@ impl Cx<'_> {
         })
     }
 
+    /// The `name` (unique among `taken`) and the JSON `body` of an example, method or event.
+    fn example_head<'n>(
+        &self,
+        et: &Table<'_>,
+        span: &Range<usize>,
+        p: &str,
+        mut taken: impl Iterator<Item = &'n str>,
+    ) -> Res<ExampleHead> {
+        let name = self.req_str(et, span, p, "name")?;
+        if taken.any(|n| n == name) {
+            return Err(self.error(
+                span.clone(),
+                &join(p, "name"),
+                format!("duplicate example name `{name}`"),
+            ));
+        }
+        let body_v = self.req(et, span, p, "body")?;
+        let body_key = join(p, "body");
+        let raw = self.as_str(body_v, &body_key)?;
+        let body = serde_json::from_str(&raw).map_err(|e| {
+            self.error(
+                body_v.span(),
+                &body_key,
+                format!("the body is not JSON: {e} (line {} of the body)", e.line()),
+            )
+        })?;
+        Ok(ExampleHead {
+            name,
+            raw,
+            body,
+            body_span: body_v.span(),
+            body_key,
+        })
+    }
+
     /// Documented handler payloads: JSON objects whose `event` is this event (the portal
     /// spells it in capitals) and which carry `data`.
     fn event_examples(&self, t: &Table<'_>, event: &str) -> Res<Vec<EventExample>> {
         let mut out: Vec<EventExample> = Vec::new();
         for (p, span, et) in self.array_of_tables(t, "examples")? {
             self.check_keys(et, &p, &["name", "description", "body"])?;
-            let name = self.req_str(et, &span, &p, "name")?;
-            if out.iter().any(|e| e.name == name) {
-                return Err(self.error(
-                    span,
-                    &join(&p, "name"),
-                    format!("duplicate example name `{name}`"),
-                ));
-            }
-            let body_v = self.req(et, &span, &p, "body")?;
-            let key = join(&p, "body");
-            let raw = self.as_str(body_v, &key)?;
-            let body: serde_json::Value = serde_json::from_str(&raw).map_err(|e| {
-                self.error(
-                    body_v.span(),
-                    &key,
-                    format!("the body is not JSON: {e} (line {} of the body)", e.line()),
-                )
-            })?;
+            let ExampleHead {
+                name,
+                raw,
+                body,
+                body_span,
+                body_key: key,
+            } = self.example_head(et, &span, &p, out.iter().map(|e| e.name.as_str()))?;
             let named = body.get("event").and_then(|v| v.as_str());
             if !named.is_some_and(|n| n.eq_ignore_ascii_case(event)) {
                 return Err(self.error(
-                    body_v.span(),
+                    body_span,
                     &key,
                     format!(
                         "expected a handler payload with `\"event\": \"{}\"`, found {}",
@@ -525,7 +558,7 @@ impl Cx<'_> {
                 ));
             }
             if body.get("data").is_none() {
-                return Err(self.error(body_v.span(), &key, "the payload has no `data` key"));
+                return Err(self.error(body_span, &key, "the payload has no `data` key"));
             }
             out.push(EventExample {
                 description: self.req_str(et, &span, &p, "description")?,
@@ -746,23 +779,9 @@ impl Cx<'_> {
                 &p,
                 &["name", "description", "request", "status", "body"],
             )?;
-            let name = self.req_str(et, &span, &p, "name")?;
-            if out.iter().any(|e| e.name == name) {
-                return Err(self.error(
-                    span,
-                    &join(&p, "name"),
-                    format!("duplicate example name `{name}`"),
-                ));
-            }
-            let body_v = self.req(et, &span, &p, "body")?;
-            let raw = self.as_str(body_v, &join(&p, "body"))?;
-            let body: serde_json::Value = serde_json::from_str(&raw).map_err(|e| {
-                self.error(
-                    body_v.span(),
-                    &join(&p, "body"),
-                    format!("the body is not JSON: {e} (line {} of the body)", e.line()),
-                )
-            })?;
+            let ExampleHead {
+                name, raw, body, ..
+            } = self.example_head(et, &span, &p, out.iter().map(|e| e.name.as_str()))?;
             let request = match self.get(et, "request") {
                 None => None,
                 Some(v) => {
