@@ -230,36 +230,23 @@ impl Verified {
     /// Decodes the payload, with `data` as `D`.
     pub fn decode<D: Lenient>(self) -> Result<Delivery<D>, EventError> {
         let Verified { event, mut payload } = self;
-        let bad = |path: &str, message: String| EventError::Decode {
-            event: event.clone(),
-            path: path.to_string(),
-            message,
-        };
         payload.remove("event");
         // A form whose data fields were all empty or null has no `data` key at all.
         let data = payload
             .remove("data")
             .unwrap_or_else(|| Value::Object(Map::new()));
-        let data = decode_value::<D>(data).map_err(|e| {
-            let path = if e.path == "." {
+        let data = decode_value::<D>(data).map_err(|e| EventError::Decode {
+            event: event.clone(),
+            path: if e.path == "." {
                 "data".to_string()
             } else {
                 format!("data.{}", e.path)
-            };
-            bad(&path, e.message)
+            },
+            message: e.message,
         })?;
-        let int = |v: Option<Value>, path: &str| -> Result<Option<i64>, EventError> {
-            v.map(|v| decode_value::<Option<i64>>(v).map_err(|e| bad(path, e.message)))
-                .transpose()
-                .map(Option::flatten)
-        };
-        let handler_id = int(payload.remove("event_handler_id"), "event_handler_id")?;
-        let event_id = int(payload.remove("eventId"), "eventId")?;
-        let ts = payload
-            .remove("ts")
-            .map(|v| decode_value::<Option<DateTime<Utc>>>(v).map_err(|e| bad("ts", e.message)))
-            .transpose()?
-            .flatten();
+        let handler_id = optional(&mut payload, "event_handler_id", "event_handler_id", &event)?;
+        let event_id = optional(&mut payload, "eventId", "eventId", &event)?;
+        let ts = optional(&mut payload, "ts", "ts", &event)?;
         let mut auth_map = match payload.remove("auth") {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
@@ -279,16 +266,9 @@ impl Verified {
             status: text(&mut auth_map, "status"),
             access_token: text(&mut auth_map, "access_token").map(Secret::new),
             refresh_token: text(&mut auth_map, "refresh_token").map(Secret::new),
-            user_id: int(auth_map.remove("user_id"), "auth.user_id")?,
-            expires_in: int(auth_map.remove("expires_in"), "auth.expires_in")?,
-            expires: auth_map
-                .remove("expires")
-                .map(|v| {
-                    decode_value::<Option<DateTime<Utc>>>(v)
-                        .map_err(|e| bad("auth.expires", e.message))
-                })
-                .transpose()?
-                .flatten(),
+            user_id: optional(&mut auth_map, "user_id", "auth.user_id", &event)?,
+            expires_in: optional(&mut auth_map, "expires_in", "auth.expires_in", &event)?,
+            expires: optional(&mut auth_map, "expires", "auth.expires", &event)?,
             extra: auth_map,
         };
         Ok(Delivery {
@@ -301,6 +281,23 @@ impl Verified {
             extra: payload,
         })
     }
+}
+
+/// Takes a common key out of `map` and decodes it; absent, `null` or empty is `None`.
+fn optional<T: Lenient>(
+    map: &mut Map<String, Value>,
+    key: &str,
+    path: &str,
+    event: &str,
+) -> Result<Option<T>, EventError> {
+    let Some(value) = map.remove(key) else {
+        return Ok(None);
+    };
+    decode_value::<Option<T>>(value).map_err(|e| EventError::Decode {
+        event: event.to_string(),
+        path: path.to_string(),
+        message: e.message,
+    })
 }
 
 /// A family of typed events: the generated `events::Event` enum.
