@@ -369,6 +369,19 @@ async fn expired_token_is_refreshed_once_for_all_concurrent_callers() {
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
+impl Captured {
+    /// Captures this thread's `tracing` output at `level` and up until the guard drops.
+    fn install(level: tracing::Level) -> (Captured, tracing::subscriber::DefaultGuard) {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(move || sink.clone())
+            .finish();
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+}
+
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(buf);
@@ -381,13 +394,7 @@ impl std::io::Write for Captured {
 
 #[tokio::test]
 async fn no_secret_in_any_log_line_or_error() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::install(tracing::Level::TRACE);
 
     let secret = "supersecretwebhookcode42";
     let portal = MockPortal::start(PortalConfig {
@@ -484,13 +491,7 @@ async fn the_bucket_is_charged_only_for_attempts_the_portal_counted() {
 /// still sees exponential backoff (one call alone: the run is its own attempts).
 #[tokio::test]
 async fn one_unlucky_call_among_healthy_ones_retries_promptly() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::install(tracing::Level::WARN);
 
     let portal = MockPortal::start(PortalConfig::default().with_fault(
         FaultRule::new(Some("imopenlines.dialog.get"), FaultKind::DropConnection).max_count(6),
