@@ -45,9 +45,19 @@ pub use b24_core::{
     MethodErrorCode, MethodKind, PortalErrorCode, Time, TransportPhase, UndocumentedCode,
 };
 pub use b24_runtime::{
-    Batch, BatchResults, ClientBuilder, ConfigError, Handle, LeakyBucket, OAuthConfig, OAuthTokens,
-    RateLimit, RetryPolicy, Secret, TokenStore,
+    Batch, BatchResults, ConfigError, Handle, LeakyBucket, OAuthConfig, OAuthTokens, RateLimit,
+    RetryPolicy, Secret, StoreError, TokenStore, BATCH_LIMIT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TOKEN_ENDPOINT,
 };
+
+/// Settings of a [`Client`]: timeouts, rate limit, retries, OAuth refresh, TLS roots; from
+/// [`Client::builder_webhook`] or [`Client::builder_oauth`], finished with `build()`.
+pub type ClientBuilder = b24_runtime::ClientBuilder<Client>;
+
+// Every Rust block of the workspace README compiles against this crate alone.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// A client of one portal's open lines. Cheap to clone.
 #[derive(Clone)]
@@ -79,6 +89,34 @@ impl Client {
         access_token: impl Into<String>,
     ) -> Result<Client, ConfigError> {
         b24_runtime::Client::from_oauth(portal, access_token).map(Client::from)
+    }
+
+    /// Settings for a webhook client (`https://<portal>/rest/<user>/<secret>/`): rate limit,
+    /// retries, timeouts, extra root certificates; finish with `build()`.
+    pub fn builder_webhook(url: &str) -> ClientBuilder {
+        b24_runtime::Client::builder_webhook(url).building()
+    }
+
+    /// Settings for an OAuth client on `portal`; add [`ClientBuilder::refresh`] so an
+    /// expired token is refreshed and the new pair handed to your [`TokenStore`].
+    pub fn builder_oauth(portal: &str, access_token: impl Into<String>) -> ClientBuilder {
+        b24_runtime::Client::builder_oauth(portal, access_token).building()
+    }
+
+    /// The portal root (`https://<portal>/`), without secrets.
+    pub fn portal(&self) -> &url::Url {
+        self.runtime.portal()
+    }
+
+    /// The client-side rate-limit bucket, if any (share it with
+    /// [`ClientBuilder::shared_bucket`]).
+    pub fn bucket(&self) -> Option<&LeakyBucket> {
+        self.runtime.bucket()
+    }
+
+    /// The current OAuth pair (after any refresh), for OAuth clients.
+    pub fn oauth_tokens(&self) -> Option<OAuthTokens> {
+        self.runtime.oauth_tokens()
     }
 
     /// The transport under this client (raw calls, envelopes).

@@ -16,6 +16,7 @@ mod retry;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -73,8 +74,11 @@ enum Auth {
 
 /// Settings of a [`Client`]; start with [`Client::builder_webhook`] or
 /// [`Client::builder_oauth`].
+///
+/// `C` is what [`ClientBuilder::build`] returns: this crate's [`Client`], or a typed facade
+/// over it (`b24_openlines::Client`), so a user configures either through the same builder.
 #[must_use]
-pub struct ClientBuilder {
+pub struct ClientBuilder<C = Client> {
     portal: Result<Url, ConfigError>,
     auth: Auth,
     connect_timeout: Duration,
@@ -86,9 +90,10 @@ pub struct ClientBuilder {
     bucket: Option<LeakyBucket>,
     retry: RetryPolicy,
     max_in_flight: usize,
+    client: PhantomData<fn() -> C>,
 }
 
-impl fmt::Debug for ClientBuilder {
+impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("portal", &self.portal.as_ref().map(Url::as_str))
@@ -104,7 +109,7 @@ impl fmt::Debug for ClientBuilder {
 /// Default cap on the size of one answer: 32 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
-impl ClientBuilder {
+impl<C> ClientBuilder<C> {
     fn new(portal: Result<Url, ConfigError>, auth: Auth) -> Self {
         ClientBuilder {
             portal,
@@ -118,6 +123,26 @@ impl ClientBuilder {
             bucket: None,
             retry: RetryPolicy::default(),
             max_in_flight: 16,
+            client: PhantomData,
+        }
+    }
+
+    /// The same settings, building a `D` (a facade over [`Client`], such as
+    /// `b24_openlines::Client`) instead of a `C`.
+    pub fn building<D>(self) -> ClientBuilder<D> {
+        ClientBuilder {
+            portal: self.portal,
+            auth: self.auth,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            max_response_bytes: self.max_response_bytes,
+            root_certificates: self.root_certificates,
+            user_agent: self.user_agent,
+            rate_limit: self.rate_limit,
+            bucket: self.bucket,
+            retry: self.retry,
+            max_in_flight: self.max_in_flight,
+            client: PhantomData,
         }
     }
 
@@ -189,7 +214,14 @@ impl ClientBuilder {
     }
 
     /// Builds the client.
-    pub fn build(self) -> Result<Client, ConfigError> {
+    pub fn build(self) -> Result<C, ConfigError>
+    where
+        C: From<Client>,
+    {
+        self.build_runtime().map(C::from)
+    }
+
+    fn build_runtime(self) -> Result<Client, ConfigError> {
         let portal = self.portal?;
         let mut http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
