@@ -327,7 +327,10 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
             ),
         ));
     }
-    let summary = title.text[..title.text.len() - method_name.len()]
+    let summary = title
+        .text
+        .strip_suffix(method_name)
+        .unwrap_or_default()
         .trim()
         .to_string();
 
@@ -835,6 +838,17 @@ impl Importer<'_> {
     /// `<id>` keys.
     fn linked(&mut self, idx: usize, array: bool) -> String {
         if let Some(row) = self.raw[idx].map_row().cloned() {
+            if !self.resolving.is_empty() {
+                // The value of a map that is itself a map: the outer map types it `any`
+                // below, so the chain (of any length on a hostile page) is not followed and
+                // no object further down is named for nothing.
+                let m = "map<any>";
+                return if array {
+                    format!("{m}[]")
+                } else {
+                    m.to_string()
+                };
+            }
             self.resolving.insert(idx);
             let params = self.raw[idx].params;
             let (inner, _, _) = self.row_type(&row, params);

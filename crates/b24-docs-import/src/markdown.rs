@@ -97,7 +97,9 @@ pub fn blocks(src: &str) -> Result<Vec<Block>, MarkdownError> {
             continue;
         }
         if let Some(info) = fence_open(t) {
-            let indent = raw.len() - raw.trim_start().len();
+            // In characters: the docs indent with spaces, but a page may use U+00A0 or
+            // U+3000, which are more than one byte.
+            let indent = raw.chars().take_while(|c| c.is_whitespace()).count();
             let ticks = t.len() - t.trim_start_matches('`').len();
             let mut body = Vec::new();
             let mut j = i + 1;
@@ -160,9 +162,17 @@ pub fn blocks(src: &str) -> Result<Vec<Block>, MarkdownError> {
     Ok(out)
 }
 
+/// `line` without up to `indent` leading whitespace characters (never part of one).
 fn strip_indent(line: &str, indent: usize) -> String {
-    let lead = line.len() - line.trim_start().len();
-    line[lead.min(indent)..].to_string()
+    let mut rest = line;
+    for _ in 0..indent {
+        let mut chars = rest.chars();
+        match chars.next() {
+            Some(c) if c.is_whitespace() => rest = chars.as_str(),
+            _ => break,
+        }
+    }
+    rest.to_string()
 }
 
 fn fence_open(t: &str) -> Option<&str> {
@@ -450,6 +460,28 @@ mod tests {
             (c.line, c.lang.as_str(), c.text.as_str()),
             (6, "json", "{\"a\": 1}")
         );
+    }
+
+    #[test]
+    fn fences_never_cut_a_character_of_the_indentation() {
+        // One space before the fence; the line starts with U+00A0 (two bytes).
+        let b = blocks(" ```\n\u{a0}x\n  y\n ```\n").unwrap();
+        let Block::Code(c) = &b[0] else {
+            panic!("{b:?}")
+        };
+        assert_eq!(c.text, "x\n y");
+        // Two spaces before the fence; the line starts with U+3000 (three bytes).
+        let b = blocks("  ```json\n\u{3000}{\"a\": 1}\n  ```\n").unwrap();
+        let Block::Code(c) = &b[0] else {
+            panic!("{b:?}")
+        };
+        assert_eq!(c.text, "{\"a\": 1}");
+        // The fence itself indented with U+3000: one character of indentation.
+        let b = blocks("\u{3000}```\n   x\n\u{a0}\u{a0}y\n```\n").unwrap();
+        let Block::Code(c) = &b[0] else {
+            panic!("{b:?}")
+        };
+        assert_eq!(c.text, "  x\n\u{a0}y");
     }
 
     #[test]

@@ -93,3 +93,38 @@ fn empty_tables_are_not_fatal() {
     assert!(imp.spec.params.is_empty());
     assert!(imp.spec.errors.is_empty());
 }
+
+/// A success example in a fence indented by two spaces whose lines start with U+3000 or
+/// U+00A0: the importer cut those characters in half (a panic) before.
+#[test]
+fn non_ascii_whitespace_in_an_indented_fence_is_indentation() {
+    let src = format!(
+        "{HEAD}{PARAMS}## Обработка ответа\n\nHTTP-статус: **200**\n\n  ```json\n\u{3000}{{\n\u{a0}\u{a0}\"result\": true\n  }}\n  ```\n"
+    );
+    let imp = import(&src).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        imp.spec.examples[0].body,
+        serde_json::json!({"result": true})
+    );
+}
+
+/// Tables of `<id>` keys (maps) linking to each other thousands deep: the importer recursed
+/// once per table and overflowed the stack. A map of a map is `map<any>` anyway, so the
+/// chain is followed one step.
+#[test]
+fn a_long_chain_of_map_tables_is_not_a_stack_overflow() {
+    const TABLE: &str = "#|\n|| **Название**\n`тип` | **Описание** ||\n";
+    let mut src = format!(
+        "{HEAD}{PARAMS}## Обработка ответа\n\nHTTP-статус: **200**\n\n```json\n{{\"result\": {{\"7\": {{}}}}}}\n```\n\n\
+         ### Возвращаемые данные\n\n{TABLE}|| **result**\n[`object`](x) | Объект [(подробное описание)](#m0) ||\n|#\n\n"
+    );
+    for i in 0..5_000 {
+        src.push_str(&format!(
+            "### Объект m{i} {{#m{i}}}\n\n{TABLE}|| **<id{i}>**\n[`object`](x) | Значение [(подробное описание)](#m{}) ||\n|#\n\n",
+            i + 1
+        ));
+    }
+    let imp = import(&src).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(imp.spec.result.ty.to_string(), "map<any>");
+    assert!(imp.spec.objects.is_empty());
+}

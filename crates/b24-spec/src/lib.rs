@@ -16,8 +16,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
-pub use parse::{parse_file, parse_spec};
-pub use types::{is_type_name, Scalar, TypeExpr};
+pub use parse::{parse_file, parse_spec, MAX_VALUE_DEPTH};
+pub use types::{is_type_name, Scalar, TypeExpr, MAX_TYPE_DEPTH};
 
 /// A mistake in a spec file, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::model::*;
-use crate::types::{is_type_name, TypeExpr};
+use crate::types::{is_type_name, shorten, TypeExpr};
 use crate::SpecError;
 
 type Table<'i> = DeTable<'i>;
@@ -39,7 +39,10 @@ pub fn parse_file(file: &Path, src: &str) -> Result<SpecFile, SpecError> {
     let doc = match DeTable::parse(src) {
         Ok(doc) => doc,
         Err(e) => {
-            let span = e.span().unwrap_or(0..0);
+            let span = e.span().unwrap_or_else(|| {
+                let at = long_dotted_key(src).unwrap_or(0);
+                at..at
+            });
             return Err(cx.error(span, "", format!("invalid TOML: {}", e.message().trim())));
         }
     };
@@ -50,6 +53,31 @@ pub fn parse_file(file: &Path, src: &str) -> Result<SpecFile, SpecError> {
     }
     let spec = cx.spec(table, doc.span())?;
     validate(&cx, spec).map(SpecFile::Method)
+}
+
+/// Where the first dotted key that is too long for the TOML reader probably is: the start of
+/// the first line with 79 or more dots outside quotes. The reader rejects such a key (`a.b.…`,
+/// 80 parts or more) with "recursion limit" but without a position; this gives the error a line.
+fn long_dotted_key(src: &str) -> Option<usize> {
+    let mut start = 0;
+    for line in src.split_inclusive('\n') {
+        let mut quote = None;
+        let mut dots = 0usize;
+        for c in line.chars() {
+            match (quote, c) {
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, '.') => dots += 1,
+                (None, '#') => break,
+                _ => {}
+            }
+        }
+        if dots >= 79 {
+            return Some(start);
+        }
+        start += line.len();
+    }
+    None
 }
 
 struct Cx<'a> {
@@ -78,8 +106,13 @@ fn join(path: &str, key: &str) -> String {
 
 impl Cx<'_> {
     fn location(&self, span: &Range<usize>) -> Location {
-        let offset = span.start.min(self.src.len());
-        let before = &self.src[..offset];
+        // A span from the TOML reader starts on a character; should one ever not, the
+        // location is that of the character it falls in rather than a panic.
+        let mut offset = span.start.min(self.src.len());
+        while !self.src.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = self.src.get(..offset).unwrap_or_default();
         let line = before.matches('\n').count() + 1;
         let column = before.rfind('\n').map_or(before.chars().count(), |nl| {
             before[nl + 1..].chars().count()
@@ -217,10 +250,12 @@ impl Cx<'_> {
     fn status(&self, t: &Table<'_>, span: &Range<usize>, path: &str) -> Res<u16> {
         let v = self.req(t, span, path, "status")?;
         let key = join(path, "status");
-        let n = json(v.get_ref())
-            .as_u64()
-            .filter(|n| (100..600).contains(n))
-            .ok_or_else(|| self.error(v.span(), &key, "expected an HTTP status (100..599)"))?;
+        let n = match v.get_ref() {
+            DeValue::Integer(n) => u64::from_str_radix(n.as_str(), n.radix()).ok(),
+            _ => None,
+        }
+        .filter(|n| (100..600).contains(n))
+        .ok_or_else(|| self.error(v.span(), &key, "expected an HTTP status (100..599)"))?;
         Ok(n as u16)
     }
 
@@ -277,7 +312,10 @@ impl Cx<'_> {
             return Err(self.error(
                 ty_v.span(),
                 &ty_key,
-                format!("`values` is only allowed with `type = \"enum\"`, found `{text}`"),
+                format!(
+                    "`values` is only allowed with `type = \"enum\"`, found `{}`",
+                    shorten(&text)
+                ),
             ));
         }
         self.ty(ty_v, &ty_key)
@@ -620,7 +658,10 @@ impl Cx<'_> {
                 ty,
                 required: self.opt_bool(pt, &p, "required")?.unwrap_or(false),
                 description: self.req_str(pt, &span, &p, "description")?,
-                example: self.get(pt, "example").map(|v| json(v.get_ref())),
+                example: self
+                    .get(pt, "example")
+                    .map(|v| self.value(v, &join(&p, "example")))
+                    .transpose()?,
                 location: self.location(&span),
                 name,
             });
@@ -785,7 +826,7 @@ impl Cx<'_> {
             let request = match self.get(et, "request") {
                 None => None,
                 Some(v) => {
-                    let rq = json(v.get_ref());
+                    let rq = self.value(v, &join(&p, "request"))?;
                     if !rq.is_object() {
                         return Err(self.error(
                             v.span(),
@@ -810,10 +851,33 @@ impl Cx<'_> {
     }
 }
 
-/// A TOML value as JSON (datetimes become strings).
-fn json(v: &DeValue<'_>) -> serde_json::Value {
+/// How deeply a value written in a spec (a parameter's `example`, an example's `request`) may
+/// nest arrays and tables: `1` nests 0, `[1]` 1, `{ a = [1] }` 2. The TOML reader bounds each
+/// way of nesting (inline values, dotted keys, `[headers]`) on its own; this bounds them
+/// together, so that no walk over a spec's values goes deep.
+pub const MAX_VALUE_DEPTH: usize = 32;
+
+impl Cx<'_> {
+    /// A value of the file as JSON, if it nests at most [`MAX_VALUE_DEPTH`] levels.
+    fn value(&self, v: &Spanned<DeValue<'_>>, key: &str) -> Res<serde_json::Value> {
+        json(v.get_ref(), 0).ok_or_else(|| {
+            self.error(
+                v.span(),
+                key,
+                format!(
+                    "the value nests more than {MAX_VALUE_DEPTH} levels of arrays and tables; \
+                     a spec value nests at most {MAX_VALUE_DEPTH}"
+                ),
+            )
+        })
+    }
+}
+
+/// A TOML value as JSON (datetimes become strings); `None` when it nests deeper than
+/// [`MAX_VALUE_DEPTH`] (`depth` is the level of `v`), so the recursion stays shallow.
+fn json(v: &DeValue<'_>, depth: usize) -> Option<serde_json::Value> {
     use serde_json::Value;
-    match v {
+    Some(match v {
         DeValue::String(s) => Value::String(s.to_string()),
         DeValue::Integer(n) => i64::from_str_radix(n.as_str(), n.radix())
             .map(Value::from)
@@ -826,13 +890,18 @@ fn json(v: &DeValue<'_>) -> serde_json::Value {
             .map_or(Value::Null, Value::Number),
         DeValue::Boolean(b) => Value::Bool(*b),
         DeValue::Datetime(d) => Value::String(d.to_string()),
-        DeValue::Array(a) => Value::Array(a.iter().map(|i| json(i.get_ref())).collect()),
+        DeValue::Array(_) | DeValue::Table(_) if depth >= MAX_VALUE_DEPTH => return None,
+        DeValue::Array(a) => Value::Array(
+            a.iter()
+                .map(|i| json(i.get_ref(), depth + 1))
+                .collect::<Option<_>>()?,
+        ),
         DeValue::Table(t) => Value::Object(
             t.iter()
-                .map(|(k, v)| (k.get_ref().to_string(), json(v.get_ref())))
-                .collect(),
+                .map(|(k, v)| Some((k.get_ref().to_string(), json(v.get_ref(), depth + 1)?)))
+                .collect::<Option<_>>()?,
         ),
-    }
+    })
 }
 
 fn is_snake_ident(s: &str) -> bool {
@@ -928,6 +997,7 @@ fn validate_types(
             }
         }
     }
+    no_infinite_objects(objects)?;
     let mut used: HashSet<&str> = HashSet::new();
     let mut stack: Vec<&TypeExpr> = roots.iter().map(|(t, _, _)| *t).collect();
     while let Some(ty) = stack.pop() {
@@ -950,6 +1020,87 @@ fn validate_types(
                 name,
                 format!("`{name}` is defined but {used_by} uses it"),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// An object must not contain itself by value, directly or through other objects, with no
+/// array or map in between: its generated type would be infinitely large. The objects and
+/// their fields form a graph walked depth-first with an explicit stack (a spec may describe
+/// any number of objects).
+fn no_infinite_objects(objects: &[Object]) -> Res<()> {
+    fn by_value(ty: &TypeExpr) -> Option<&str> {
+        match ty {
+            TypeExpr::Named(n) => Some(n),
+            TypeExpr::Nullable(t) => by_value(t),
+            _ => None,
+        }
+    }
+    let index: std::collections::HashMap<&str, usize> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.name.as_str(), i))
+        .collect();
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    let mut marks = vec![Mark::New; objects.len()];
+    for root in 0..objects.len() {
+        if marks.get(root) != Some(&Mark::New) {
+            continue;
+        }
+        // (object, index of its next field to follow); the path is the stack.
+        let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+        marks[root] = Mark::OnPath;
+        while let Some((node, next)) = path.last_mut() {
+            let (node, k) = (*node, *next);
+            let Some(field) = objects.get(node).and_then(|o| o.fields.get(k)) else {
+                marks[node] = Mark::Done;
+                path.pop();
+                continue;
+            };
+            *next += 1;
+            let Some(&to) = by_value(&field.ty).and_then(|n| index.get(n)) else {
+                continue;
+            };
+            match marks[to] {
+                Mark::New => {
+                    marks[to] = Mark::OnPath;
+                    path.push((to, 0));
+                }
+                Mark::OnPath => {
+                    let from = path.iter().position(|(n, _)| *n == to).unwrap_or(0);
+                    let steps: Vec<(&Object, &Field)> = path[from..]
+                        .iter()
+                        .filter_map(|&(n, next)| {
+                            let o = objects.get(n)?;
+                            Some((o, o.fields.get(next.checked_sub(1)?)?))
+                        })
+                        .collect();
+                    let (o, f) = steps.first().copied().unwrap_or((&objects[to], field));
+                    let cycle: Vec<String> = steps
+                        .iter()
+                        .map(|(o, f)| format!("`{}.{}`", o.name, f.name))
+                        .collect();
+                    return Err(err(
+                        &f.location,
+                        &format!("objects.{}.fields.{}.type", o.name, f.name),
+                        format!(
+                            "`{}` contains itself ({} → `{}`) with no array or map in between: \
+                             its type would be infinitely large; make one of these fields an \
+                             array, a map, or `any`",
+                            o.name,
+                            cycle.join(" → "),
+                            o.name
+                        ),
+                    ));
+                }
+                Mark::Done => {}
+            }
         }
     }
     Ok(())

@@ -67,6 +67,31 @@ impl Scalar {
     }
 }
 
+/// How many `[]` and `map<>` layers a type expression may nest (`integer[][]` nests 2,
+/// `map<string[]>` 2, `array` 1): a spec describes real payloads, which never nest deeper, and
+/// a bound keeps every recursive walk over a [`TypeExpr`] (display, codegen, decoding checks)
+/// shallow whatever a spec file says.
+pub const MAX_TYPE_DEPTH: usize = 8;
+
+/// One layer of a type expression around its innermost type.
+#[derive(Clone, Copy)]
+enum Layer {
+    Array,
+    Map,
+}
+
+/// `text` for an error message: whole if short, else its start and end around `…`.
+pub(crate) fn shorten(text: &str) -> String {
+    const KEEP: usize = 40;
+    if text.chars().count() <= 2 * KEEP {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(KEEP).collect();
+    let mut tail: Vec<char> = text.chars().rev().take(KEEP).collect();
+    tail.reverse();
+    format!("{head}…{}", tail.into_iter().collect::<String>())
+}
+
 /// A parsed type expression.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TypeExpr {
@@ -91,19 +116,20 @@ impl TypeExpr {
         for part in &parts {
             if *part == "null" {
                 if nullable {
-                    return Err(format!("`null` appears twice in `{text}`"));
+                    return Err(format!("`null` appears twice in `{}`", shorten(text)));
                 }
                 nullable = true;
             } else if base.is_some() {
                 return Err(format!(
-                    "`{text}` is a union of two non-null types; a spec type is one type, \
-                     optionally `| null` (describe the other shape in a comment)"
+                    "`{}` is a union of two non-null types; a spec type is one type, \
+                     optionally `| null` (describe the other shape in a comment)",
+                    shorten(text)
                 ));
             } else {
                 base = Some(Self::parse_base(part)?);
             }
         }
-        let base = base.ok_or_else(|| format!("`{text}` has no type besides `null`"))?;
+        let base = base.ok_or_else(|| format!("`{}` has no type besides `null`", shorten(text)))?;
         Ok(if nullable {
             TypeExpr::Nullable(Box::new(base))
         } else {
@@ -112,14 +138,45 @@ impl TypeExpr {
     }
 
     fn parse_base(text: &str) -> Result<TypeExpr, String> {
+        // The layers are peeled in a loop and counted before anything is built, so no input
+        // (`integer[][]…` thousands deep) recurses or yields a value deeper than the limit.
+        let mut layers = Vec::new();
+        let mut rest = text;
+        loop {
+            if let Some(inner) = rest.strip_suffix("[]") {
+                layers.push(Layer::Array);
+                rest = inner.trim();
+            } else if let Some(inner) = rest.strip_prefix("map<").and_then(|t| t.strip_suffix('>'))
+            {
+                layers.push(Layer::Map);
+                rest = inner.trim();
+            } else {
+                break;
+            }
+        }
+        // `array` is `any[]`: one more level.
+        let depth = layers.len() + usize::from(rest == "array");
+        if depth > MAX_TYPE_DEPTH {
+            return Err(format!(
+                "`{}` nests {depth} levels of `[]` and `map<>`; a spec type nests at most \
+                 {MAX_TYPE_DEPTH} (describe the inner levels as a named object, or as `any`)",
+                shorten(text)
+            ));
+        }
+        let mut ty = Self::parse_leaf(rest)?;
+        for layer in layers.into_iter().rev() {
+            ty = match layer {
+                Layer::Array => TypeExpr::Array(Box::new(ty)),
+                Layer::Map => TypeExpr::Map(Box::new(ty)),
+            };
+        }
+        Ok(ty)
+    }
+
+    /// A type without `[]` or `map<>` layers (`array` is one layer itself).
+    fn parse_leaf(text: &str) -> Result<TypeExpr, String> {
         if text.is_empty() {
             return Err("empty type".to_string());
-        }
-        if let Some(inner) = text.strip_suffix("[]") {
-            return Ok(TypeExpr::Array(Box::new(Self::parse_base(inner.trim())?)));
-        }
-        if let Some(inner) = text.strip_prefix("map<").and_then(|t| t.strip_suffix('>')) {
-            return Ok(TypeExpr::Map(Box::new(Self::parse_base(inner.trim())?)));
         }
         if text == "array" {
             return Ok(TypeExpr::Array(Box::new(TypeExpr::Scalar(Scalar::Any))));
@@ -139,8 +196,9 @@ impl TypeExpr {
         }
         let known: Vec<&str> = Scalar::ALL.iter().map(|(n, _)| *n).collect();
         Err(format!(
-            "unknown type `{text}`; expected one of {}, `T[]`, `map<T>`, `T | null` or the \
+            "unknown type `{}`; expected one of {}, `T[]`, `map<T>`, `T | null` or the \
              name of an object or enum of this file (PascalCase)",
+            shorten(text),
             known.join(", ")
         ))
     }
@@ -222,5 +280,16 @@ mod tests {
         assert!(TypeExpr::parse("enum").unwrap_err().contains("values"));
         assert!(TypeExpr::parse("").is_err());
         assert!(TypeExpr::parse("dialog").is_err());
+    }
+
+    #[test]
+    fn long_types_are_shortened_in_messages_on_character_boundaries() {
+        let long = format!("Ж{}ё", "я".repeat(200));
+        let e = TypeExpr::parse(&long).unwrap_err();
+        assert!(
+            e.contains(&format!("`Ж{}…{}ё`", "я".repeat(39), "я".repeat(39))),
+            "{e}"
+        );
+        assert_eq!(shorten("short"), "short");
     }
 }
