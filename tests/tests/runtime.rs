@@ -48,7 +48,7 @@ async fn the_client_bucket_keeps_the_portal_from_ever_saying_503() {
         .await
         .unwrap();
     let client = Client::builder_webhook(&portal.webhook_url())
-        .rate_limit(Some(RateLimit::custom(5, 20.0)))
+        .rate_limit(Some(RateLimit::custom(5, 20.0).unwrap()))
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
@@ -465,7 +465,7 @@ async fn the_bucket_is_charged_only_for_attempts_the_portal_counted() {
         .await
         .unwrap();
         let client = Client::builder_webhook(&portal.webhook_url())
-            .rate_limit(Some(RateLimit::custom(50, 0.01)))
+            .rate_limit(Some(RateLimit::custom(50, 0.01).unwrap()))
             .retry(fast_retry())
             .build()
             .unwrap();

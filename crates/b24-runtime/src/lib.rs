@@ -57,6 +57,12 @@ pub enum ConfigError {
     /// The HTTP client could not be built (TLS setup).
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
+    /// Rate limits the bucket cannot work with (see [`RateLimit::custom`]).
+    #[error("invalid rate limit: {reason}")]
+    InvalidRateLimit {
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// How calls authenticate.
