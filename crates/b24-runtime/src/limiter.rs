@@ -269,10 +269,7 @@ mod tests {
     /// Releases `arrivals` (ms after the start, ascending) through `bucket`, one task each
     /// arriving at its time, and returns each task's index, release time and how many times
     /// its `acquire` was polled, in the order they were released.
-    async fn release_order(
-        bucket: &LeakyBucket,
-        arrivals: &[u64],
-    ) -> Vec<(usize, Duration, u32)> {
+    async fn release_order(bucket: &LeakyBucket, arrivals: &[u64]) -> Vec<(usize, Duration, u32)> {
         let start = Instant::now();
         let released = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
@@ -309,7 +306,9 @@ mod tests {
             .iter()
             .map(|&a| {
                 tat = tat.max(a);
-                let leave = (tat + interval).saturating_sub(usable_burst * interval).max(a);
+                let leave = (tat + interval)
+                    .saturating_sub(usable_burst * interval)
+                    .max(a);
                 tat += interval;
                 leave
             })
@@ -336,7 +335,11 @@ mod tests {
         let released = release_order(&bucket, &arrivals).await;
         let want = fifo_departures(&arrivals, 49, 500);
         let order: Vec<usize> = released.iter().map(|(i, _, _)| *i).collect();
-        assert_eq!(order, (0..1000).collect::<Vec<_>>(), "released in arrival order");
+        assert_eq!(
+            order,
+            (0..1000).collect::<Vec<_>>(),
+            "released in arrival order"
+        );
         for (i, at, polls) in &released {
             assert!(*polls <= 2, "waiter {i} was polled {polls} times");
             let want = Duration::from_millis(want[*i]);
@@ -357,8 +360,7 @@ mod tests {
         let bucket = LeakyBucket::new(limit(3, 1.0));
         bucket.acquire().await;
         bucket.acquire().await;
-        let gave_up =
-            tokio::time::timeout(Duration::from_millis(100), bucket.acquire()).await;
+        let gave_up = tokio::time::timeout(Duration::from_millis(100), bucket.acquire()).await;
         assert!(gave_up.is_err(), "the third waits a second");
         assert!((bucket.level() - 1.9).abs() < 1e-9, "{}", bucket.level());
     }
