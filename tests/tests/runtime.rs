@@ -339,14 +339,13 @@ async fn expired_token_is_refreshed_once_for_all_concurrent_callers() {
     let client = Client::builder_oauth(&portal.base_url(), "old-access-token")
         .refresh(
             "old-refresh-token",
-            OAuthConfig {
-                client_id: "app.1".into(),
-                client_secret: b24_runtime::Secret::new("app-secret"),
-                token_endpoint: format!("{}/oauth/token/", oauth_server.uri())
-                    .parse()
-                    .unwrap(),
-                store: Some(store.clone()),
-            },
+            OAuthConfig::new("app.1", "app-secret")
+                .with_token_endpoint(
+                    format!("{}/oauth/token/", oauth_server.uri())
+                        .parse()
+                        .unwrap(),
+                )
+                .with_store(store.clone()),
         )
         .build()
         .unwrap();
