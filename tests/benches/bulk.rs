@@ -58,7 +58,9 @@ async fn bulk(s: &Scenario, n: usize) -> Row {
         .await
         .expect("portal starts");
     let client = Client::builder_webhook(&portal.webhook_url())
-        .rate_limit(Some(RateLimit::custom(s.burst, s.drain)))
+        .rate_limit(Some(
+            RateLimit::custom(s.burst, s.drain).expect("the scenarios have valid limits"),
+        ))
         .retry(RetryPolicy {
             max_attempts: 10,
             ..RetryPolicy::default()

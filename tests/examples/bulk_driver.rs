@@ -22,7 +22,17 @@ async fn main() {
     let hook = std::env::args().nth(1).unwrap_or_default();
     let n: usize = env("N", 5000);
     let limit = RateLimit::custom(env("BURST", 50), env("DRAIN", 2.0));
-    let mut builder = Client::builder_webhook(&hook).rate_limit(Some(limit));
+    let mut builder = Client::builder_webhook(&hook);
+    match limit {
+        Ok(limit) => builder = builder.rate_limit(Some(limit)),
+        Err(e) => {
+            println!(
+                "{}",
+                serde_json::json!({"results": 0, "error": e.to_string(), "wall_s": 0.0})
+            );
+            return;
+        }
+    }
     if let Ok(path) = std::env::var("SSL_CERT_FILE") {
         match std::fs::read(&path) {
             Ok(pem) => builder = builder.add_root_certificate_pem(pem),

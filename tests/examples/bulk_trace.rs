@@ -38,7 +38,7 @@ async fn main() {
     }
     let portal = MockPortal::start(cfg).await.unwrap();
     let client = Client::builder_webhook(&portal.webhook_url())
-        .rate_limit(Some(RateLimit::custom(50, drain)))
+        .rate_limit(Some(RateLimit::custom(50, drain).unwrap()))
         .retry(b24_runtime::RetryPolicy {
             max_attempts: 10,
             ..b24_runtime::RetryPolicy::default()

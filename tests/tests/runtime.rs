@@ -48,7 +48,7 @@ async fn the_client_bucket_keeps_the_portal_from_ever_saying_503() {
         .await
         .unwrap();
     let client = Client::builder_webhook(&portal.webhook_url())
-        .rate_limit(Some(RateLimit::custom(5, 20.0)))
+        .rate_limit(Some(RateLimit::custom(5, 20.0).unwrap()))
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
@@ -339,14 +339,13 @@ async fn expired_token_is_refreshed_once_for_all_concurrent_callers() {
     let client = Client::builder_oauth(&portal.base_url(), "old-access-token")
         .refresh(
             "old-refresh-token",
-            OAuthConfig {
-                client_id: "app.1".into(),
-                client_secret: b24_runtime::Secret::new("app-secret"),
-                token_endpoint: format!("{}/oauth/token/", oauth_server.uri())
-                    .parse()
-                    .unwrap(),
-                store: Some(store.clone()),
-            },
+            OAuthConfig::new("app.1", "app-secret")
+                .with_token_endpoint(
+                    format!("{}/oauth/token/", oauth_server.uri())
+                        .parse()
+                        .unwrap(),
+                )
+                .with_store(store.clone()),
         )
         .build()
         .unwrap();
@@ -465,7 +464,7 @@ async fn the_bucket_is_charged_only_for_attempts_the_portal_counted() {
         .await
         .unwrap();
         let client = Client::builder_webhook(&portal.webhook_url())
-            .rate_limit(Some(RateLimit::custom(50, 0.01)))
+            .rate_limit(Some(RateLimit::custom(50, 0.01).unwrap()))
             .retry(fast_retry())
             .build()
             .unwrap();

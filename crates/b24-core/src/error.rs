@@ -256,12 +256,13 @@ pub enum Error<C = UndocumentedCode> {
         reason: String,
     },
     /// The OAuth access token expired and could not be refreshed.
-    #[error("{method}: the access token expired and refreshing it failed: {message}")]
+    #[error("{method}: the access token expired and refreshing it failed: {reason}")]
     TokenRefresh {
         /// REST method.
         method: String,
         /// Why (never contains a token).
-        message: String,
+        #[source]
+        reason: crate::TokenRefreshError,
     },
     /// The request could not be built (bad parameters, bad configuration).
     #[error("{method}: invalid request: {message}")]
@@ -375,7 +376,7 @@ impl<C: MethodErrorCode> Error<C> {
             },
             Error::OutcomeUnknown { method, source } => Error::OutcomeUnknown { method, source },
             Error::NotExecuted { method, reason } => Error::NotExecuted { method, reason },
-            Error::TokenRefresh { method, message } => Error::TokenRefresh { method, message },
+            Error::TokenRefresh { method, reason } => Error::TokenRefresh { method, reason },
             Error::InvalidRequest { method, message } => Error::InvalidRequest { method, message },
         }
     }

@@ -19,6 +19,7 @@ pub mod lenient;
 mod method;
 pub mod php;
 mod secret;
+mod token_refresh;
 
 pub use envelope::{
     decode_json, decode_response, decode_value, DecodeError, Envelope, Time, EXCERPT_CHARS,
@@ -30,6 +31,7 @@ pub use error::{
 pub use lenient::Lenient;
 pub use method::{Example, Method, MethodKind, PagedMethod, ToParam};
 pub use secret::Secret;
+pub use token_refresh::TokenRefreshError;
 
 /// Re-exports for generated code; not a public API.
 #[doc(hidden)]

@@ -42,7 +42,8 @@ pub use b24_core::event::{
 };
 pub use b24_core::{
     decode_json, ApiError, ApiErrorCode, DecodeError, Envelope, Error, Example, Method,
-    MethodErrorCode, MethodKind, PortalErrorCode, Time, TransportPhase, UndocumentedCode,
+    MethodErrorCode, MethodKind, PortalErrorCode, Time, TokenRefreshError, TransportPhase,
+    UndocumentedCode,
 };
 pub use b24_runtime::{
     Batch, BatchResults, ConfigError, Handle, LeakyBucket, OAuthConfig, OAuthTokens, RateLimit,

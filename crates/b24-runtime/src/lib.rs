@@ -25,11 +25,14 @@ pub use b24_core::php::encode_query;
 pub use b24_core::Secret;
 pub use b24_core::{
     decode_response, ApiError, ApiErrorCode, Envelope, Error, Method, MethodErrorCode, MethodKind,
-    PortalErrorCode, Time, TransportPhase, UndocumentedCode,
+    PortalErrorCode, Time, TokenRefreshError, TransportPhase, UndocumentedCode,
 };
 pub use batch::{Batch, BatchResults, Handle, BATCH_LIMIT};
 pub use limiter::{LeakyBucket, RateLimit};
-pub use oauth::{OAuthConfig, OAuthTokens, StoreError, TokenStore, DEFAULT_TOKEN_ENDPOINT};
+pub use oauth::{
+    OAuthConfig, OAuthTokens, StoreError, TokenStore, DEFAULT_STORE_TIMEOUT,
+    DEFAULT_TOKEN_ENDPOINT, MAX_TOKEN_ANSWER_BYTES, MAX_TOKEN_LIFETIME,
+};
 pub use retry::RetryPolicy;
 use serde_json::{Map, Value};
 use url::Url;
@@ -58,6 +61,12 @@ pub enum ConfigError {
     /// The HTTP client could not be built (TLS setup).
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
+    /// Rate limits the bucket cannot work with (see [`RateLimit::custom`]).
+    #[error("invalid rate limit: {reason}")]
+    InvalidRateLimit {
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// How calls authenticate.
@@ -204,7 +213,8 @@ impl<C> ClientBuilder<C> {
     }
 
     /// OAuth only: refresh the access token on `expired_token` with this refresh token and
-    /// application credentials, at `config.token_endpoint`.
+    /// application credentials, at `config.token_endpoint` (https, or http to loopback only:
+    /// [`ClientBuilder::build`] refuses other endpoints with [`ConfigError::HttpsRequired`]).
     pub fn refresh(mut self, refresh_token: impl Into<String>, config: OAuthConfig) -> Self {
         if let Auth::OAuth { tokens, config: c } = &mut self.auth {
             tokens.refresh_token = Secret::new(refresh_token);
@@ -223,6 +233,14 @@ impl<C> ClientBuilder<C> {
 
     fn build_runtime(self) -> Result<Client, ConfigError> {
         let portal = self.portal?;
+        if let Auth::OAuth {
+            config: Some(config),
+            ..
+        } = &self.auth
+        {
+            // The client secret and the refresh token travel in the query.
+            check_scheme(&config.token_endpoint, "OAuth token endpoint")?;
+        }
         let mut http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
@@ -241,7 +259,9 @@ impl<C> ClientBuilder<C> {
             .bucket
             .or_else(|| self.rate_limit.map(LeakyBucket::new));
         let (auth, oauth) = match self.auth {
-            Auth::OAuth { tokens, config } => (None, Some(OAuthSession::new(tokens, config))),
+            Auth::OAuth { tokens, config } => {
+                (None, Some(Arc::new(OAuthSession::new(tokens, config))))
+            }
             Auth::Webhook { user, secret } => (Some((user, secret)), None),
         };
         Ok(Client {
@@ -272,7 +292,7 @@ struct Inner {
     http: reqwest::Client,
     portal: Url,
     webhook: Option<(String, Secret)>,
-    oauth: Option<OAuthSession>,
+    oauth: Option<Arc<OAuthSession>>,
     max_response_bytes: usize,
     bucket: Option<LeakyBucket>,
     retry: RetryPolicy,
@@ -434,7 +454,7 @@ impl Client {
 
     /// The current OAuth tokens (after refreshes), if this is an OAuth client.
     pub fn oauth_tokens(&self) -> Option<OAuthTokens> {
-        self.inner.oauth.as_ref().map(OAuthSession::tokens)
+        self.inner.oauth.as_ref().map(|o| o.tokens())
     }
 
     /// The URL of a method. Contains the webhook secret: never log it.
@@ -501,7 +521,7 @@ impl Client {
             if let Some(bucket) = &self.inner.bucket {
                 bucket.acquire().await;
             }
-            let generation = self.inner.oauth.as_ref().map(|o| o.current().1);
+            let seen = self.inner.oauth.as_ref().map(|o| o.current().1);
             let err = match self.send_once::<T, C>(method, params.clone()).await {
                 Ok(env) => {
                     self.inner.failure_streak.store(0, Ordering::Relaxed);
@@ -539,7 +559,7 @@ impl Client {
                     });
                 }
                 Verdict::ExpiredToken => {
-                    let (Some(oauth), Some(generation)) = (&self.inner.oauth, generation) else {
+                    let (Some(oauth), Some(seen)) = (&self.inner.oauth, seen) else {
                         return Err(err);
                     };
                     // Without a refresh token the caller gets the portal's own answer.
@@ -547,11 +567,11 @@ impl Client {
                         return Err(err);
                     }
                     refreshed = true;
-                    if let Err(message) = oauth.refresh(&self.inner.http, generation).await {
-                        tracing::warn!(method, %message, "token refresh failed");
+                    if let Err(reason) = oauth.refresh(&self.inner.http, seen).await {
+                        tracing::warn!(method, error = %reason, "token refresh failed");
                         return Err(Error::TokenRefresh {
                             method: method.to_string(),
-                            message,
+                            reason,
                         });
                     }
                     tracing::info!(method, "access token refreshed; replaying the call");
