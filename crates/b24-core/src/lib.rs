@@ -18,10 +18,12 @@ pub mod event;
 pub mod lenient;
 mod method;
 pub mod php;
+mod redact;
 mod secret;
 
 pub use envelope::{
-    decode_json, decode_response, decode_value, DecodeError, Envelope, Time, EXCERPT_CHARS,
+    decode_json, decode_response, decode_response_redacted, decode_value, DecodeError, Envelope,
+    Time, EXCERPT_CHARS,
 };
 pub use error::{
     ApiError, ApiErrorCode, Error, MethodErrorCode, PortalErrorCode, TransportPhase,
@@ -29,6 +31,7 @@ pub use error::{
 };
 pub use lenient::Lenient;
 pub use method::{Example, Method, MethodKind, PagedMethod, ToParam};
+pub use redact::{Redactor, REDACTED};
 pub use secret::Secret;
 
 /// Re-exports for generated code; not a public API.
