@@ -96,7 +96,10 @@ async fn writes_whose_batch_answer_was_lost_cut_off_or_a_500_are_outcome_unknown
         assert!(is_unknown(&read), "{kind:?}: {read:?}");
         assert_eq!(requests, 1, "{kind:?}");
         let c = portal.counters();
-        assert_eq!(c.requests, 1, "{kind:?}: a batch with writes is not replayed");
+        assert_eq!(
+            c.requests, 1,
+            "{kind:?}: a batch with writes is not replayed"
+        );
         assert_eq!(c.executed(COUNTER), 2, "{kind:?}: both writes did run");
     }
 }
@@ -176,7 +179,10 @@ async fn a_command_the_answer_lacks_is_outcome_unknown_unless_halt_stopped_it() 
     for h in &handles[1..] {
         match results.get(*h) {
             Err(e @ Error::OutcomeUnknown { .. }) => {
-                assert!(e.to_string().contains("neither a result nor an error"), "{e}")
+                assert!(
+                    e.to_string().contains("neither a result nor an error"),
+                    "{e}"
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -248,15 +254,22 @@ async fn writes_the_portal_provably_did_not_run_are_not_executed() {
     let write = batch.push(&CounterAdd);
     let results = batch.send().await;
     assert!(matches!(results.get(bad), Err(Error::Api { .. })));
-    assert!(not_executed(&results.get(write)), "{:?}", results.get(write));
+    assert!(
+        not_executed(&results.get(write)),
+        "{:?}",
+        results.get(write)
+    );
     assert_eq!(portal.counters().executed(COUNTER), 0);
 }
 
 #[tokio::test]
 async fn a_batch_of_reads_whose_answer_was_lost_is_replayed() {
-    let portal = portal(vec![FaultRule::new(Some("batch"), FaultKind::DropConnection)
-        .after_execution()
-        .max_count(1)])
+    let portal = portal(vec![FaultRule::new(
+        Some("batch"),
+        FaultKind::DropConnection,
+    )
+    .after_execution()
+    .max_count(1)])
     .await;
     let client = Client::builder_webhook(&portal.webhook_url())
         .retry(quick_retries())
@@ -265,6 +278,8 @@ async fn a_batch_of_reads_whose_answer_was_lost_is_replayed() {
     let results = client
         .many([Request::chat_id(1777), Request::chat_id(1777)])
         .await;
-    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|d| d.id == 1777)));
+    assert!(results
+        .iter()
+        .all(|r| r.as_ref().is_ok_and(|d| d.id == 1777)));
     assert_eq!(portal.counters().requests, 2);
 }
