@@ -647,7 +647,8 @@ impl Client {
         let too_large = |content_type: Option<String>| Error::UnexpectedResponse {
             method: method.to_string(),
             status,
-            content_type: content_type.unwrap_or_else(|| "unknown".into()),
+            content_type: content_type
+                .map_or_else(|| "unknown".into(), |t| redactor.redact_owned(t)),
             excerpt: format!("the answer is larger than the {cap}-byte limit"),
         };
         // A declared length within the cap is read in one piece; otherwise the body is
