@@ -399,3 +399,99 @@ async fn raw_calls_share_the_envelope_and_errors() {
     assert!(err.is_portal(PortalErrorCode::ErrorMethodNotFound));
     assert_no_secret(&err);
 }
+
+/// A proxy's 502 page that echoes the request line it got, as some proxies' pages do.
+fn echoing_proxy_page(head: &str) -> Vec<u8> {
+    let line = head.lines().next().unwrap_or_default();
+    let body = format!(
+        "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>\
+         <pre>{line}</pre></body></html>"
+    );
+    format!(
+        "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_proxy_page_echoing_the_request_line_keeps_the_secret_out() {
+    let addr = b24_tests::raw_http_echo(echoing_proxy_page).await.unwrap();
+    let client = client_at(&format!("http://{addr}"));
+    let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
+    assert_no_secret(&err);
+    match &err {
+        Error::UnexpectedResponse {
+            status: 502,
+            excerpt,
+            ..
+        } => assert!(
+            excerpt.contains("POST /rest/1/***/imopenlines.dialog.get.json HTTP/1.1"),
+            "the page did echo the request line: {excerpt}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_page_naming_the_webhook_url_keeps_the_secret_out() {
+    let target = format!("https://portal.example/rest/1/{SECRET}/imopenlines.dialog.get.json");
+    let (_server, client) = serve(
+        ResponseTemplate::new(301)
+            .insert_header("location", target.as_str())
+            .set_body_raw(
+                format!("<html><body>Moved to <a href=\"{target}\">{target}</a></body></html>"),
+                "text/html",
+            ),
+    )
+    .await;
+    let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
+    assert_no_secret(&err);
+    assert!(
+        matches!(err, Error::UnexpectedResponse { status: 301, ref excerpt, .. } if excerpt.contains("/rest/1/***/")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_error_description_naming_the_access_token_keeps_it_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/rest/imopenlines.dialog.get.json"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error": "invalid_token",
+            "error_description": format!("The access token provided ({TOKEN}) is invalid"),
+            "request": {"auth": TOKEN}
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/rest/batch.json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "result": {
+                "result": [],
+                "result_error": {"c0": {
+                    "error": "invalid_token",
+                    "error_description": format!("token {TOKEN} refused")
+                }},
+                "result_total": [], "result_next": [], "result_time": []
+            }
+        })))
+        .mount(&server)
+        .await;
+    let client = Client::from_oauth(&server.uri(), TOKEN).unwrap();
+    let err = client.dialog_get(Request::chat_id(1)).await.unwrap_err();
+    assert_no_secret(&err);
+    assert!(err.is_portal(PortalErrorCode::InvalidToken), "{err:?}");
+    assert!(
+        err.to_string().contains("The access token provided (***)"),
+        "{err}"
+    );
+
+    let mut batch = client.runtime().batch();
+    let handle = batch.push(&Request::chat_id(1));
+    let err = batch.send().await.get(handle).unwrap_err();
+    assert_no_secret(&err);
+    assert!(err.to_string().contains("token *** refused"), "{err}");
+}

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiErrorCode, Error, MethodErrorCode};
 use crate::lenient::{self, Key, Lenient, Seed};
+use crate::redact::Redactor;
 
 /// The `time` block of a successful answer. Every key is optional: its content varies by
 /// method and portal version. `start`, `finish`, `duration`, `processing` and `operating`
@@ -233,9 +234,18 @@ fn decode_slice<'de, S: de::DeserializeSeed<'de>>(
 /// How many characters of a non-envelope body an error keeps.
 pub const EXCERPT_CHARS: usize = 200;
 
-fn excerpt(body: &[u8]) -> String {
-    String::from_utf8_lossy(&body[..body.len().min(EXCERPT_CHARS * 4)])
-        .chars()
+/// The first [`EXCERPT_CHARS`] characters of a body, control characters blanked, with the
+/// secrets `redactor` knows (and any webhook path's secret) cut out before the cut, so that
+/// no secret survives in whole or in part.
+fn excerpt(body: &[u8], redactor: &Redactor) -> String {
+    let head = body.get(..EXCERPT_CHARS * 4).unwrap_or(body);
+    let text = String::from_utf8_lossy(head);
+    let text = if head.len() < body.len() {
+        redactor.redact_prefix(&text)
+    } else {
+        redactor.redact(&text).into_owned()
+    };
+    text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(EXCERPT_CHARS)
         .collect::<String>()
@@ -250,17 +260,36 @@ fn excerpt(body: &[u8]) -> String {
 ///   `T` is [`Error::Decode`] with the JSON path.
 /// * A body that starts like JSON but ends early is [`Error::Decode`] (truncated).
 /// * Anything else (an HTML 502 page, an empty body) is [`Error::UnexpectedResponse`].
+///
+/// Text of the answer that goes into an error has webhook paths' secrets cut out; use
+/// [`decode_response_redacted`] to cut out the client's own secrets too.
 pub fn decode_response<T: Lenient, C: MethodErrorCode>(
     method: &str,
     status: u16,
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<Envelope<T>, Error<C>> {
+    decode_response_redacted(method, status, content_type, body, &Redactor::default())
+}
+
+/// [`decode_response`], with every secret `redactor` knows cut out of the text of the answer
+/// that goes into an error: the excerpt of a body that is not an envelope, the code,
+/// description and other keys of an error answer, the path and message of a decoding
+/// failure. The result itself is returned as it is.
+pub fn decode_response_redacted<T: Lenient, C: MethodErrorCode>(
+    method: &str,
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+    redactor: &Redactor,
+) -> Result<Envelope<T>, Error<C>> {
     let unexpected = || Error::UnexpectedResponse {
         method: method.to_string(),
         status,
-        content_type: content_type.unwrap_or("unknown").to_string(),
-        excerpt: excerpt(body),
+        content_type: redactor
+            .redact(content_type.unwrap_or("unknown"))
+            .into_owned(),
+        excerpt: excerpt(body, redactor),
     };
     let looks_like_json = body
         .iter()
@@ -276,8 +305,8 @@ pub fn decode_response<T: Lenient, C: MethodErrorCode>(
             return Err(Error::Decode {
                 method: method.to_string(),
                 status,
-                path: e.path,
-                message: e.message,
+                path: redactor.redact_owned(e.path),
+                message: redactor.redact_owned(e.message),
             })
         }
     };
@@ -286,9 +315,9 @@ pub fn decode_response<T: Lenient, C: MethodErrorCode>(
             method: method.to_string(),
             error: Box::new(ApiError {
                 status,
-                code: ApiErrorCode::parse(&code),
-                description: raw.error_description.unwrap_or_default(),
-                extra: raw.extra,
+                code: ApiErrorCode::parse(&redactor.redact(&code)),
+                description: redactor.redact_owned(raw.error_description.unwrap_or_default()),
+                extra: redactor.redact_map(raw.extra),
             }),
         });
     }
@@ -314,6 +343,7 @@ pub fn decode_response<T: Lenient, C: MethodErrorCode>(
 mod tests {
     use super::*;
     use crate::error::{PortalErrorCode, UndocumentedCode};
+    use crate::Secret;
 
     fn decode(status: u16, body: &str) -> Result<Envelope<Value>, Error<UndocumentedCode>> {
         decode_response("x.y", status, Some("application/json"), body.as_bytes())
@@ -343,6 +373,52 @@ mod tests {
     }
 
     type IndexMapOfInts = indexmap::IndexMap<String, i64>;
+
+    #[test]
+    fn no_secret_of_an_answer_reaches_an_error() {
+        let token = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let r = Redactor::new([Secret::new("hook-secret"), Secret::new(token)]);
+        let d = |status: u16, body: &str| {
+            decode_response_redacted::<i64, UndocumentedCode>(
+                "m",
+                status,
+                Some("text/html"),
+                body.as_bytes(),
+                &r,
+            )
+            .unwrap_err()
+        };
+        let leaks = |e: &Error<UndocumentedCode>| {
+            let text = format!("{e} {e:?}");
+            text.contains("hook-secret") || text.contains(&token[..8])
+        };
+        // A proxy's page echoing the request line, and one echoing another webhook's URL.
+        let e = d(
+            502,
+            "<html><pre>POST /rest/1/hook-secret/m.json HTTP/1.1</pre> /rest/9/other-code/</html>",
+        );
+        assert!(!leaks(&e) && !e.to_string().contains("other-code"), "{e}");
+        assert!(e.to_string().contains("POST /rest/1/***/m.json"), "{e}");
+        // A token across the excerpt's cut: 190 four-byte characters, then the token; the
+        // excerpt keeps 200 characters, ten of which would be the token's.
+        let e = d(502, &format!("{}{token} tail", "\u{1D11E}".repeat(190)));
+        assert!(!leaks(&e), "{e}");
+        // Error code, description and extra keys of a JSON error.
+        let e = d(
+            401,
+            &format!(
+                r#"{{"error":"invalid_token","error_description":"token {token} refused","echo":{{"url":"/rest/1/hook-secret/m.json"}}}}"#
+            ),
+        );
+        assert!(!leaks(&e), "{e:?}");
+        assert!(e.to_string().contains("token *** refused"), "{e}");
+        // A result of the wrong type, echoed in the decoding message.
+        let e = d(200, &format!(r#"{{"result":"{token}"}}"#));
+        assert!(matches!(e, Error::Decode { .. }) && !leaks(&e), "{e:?}");
+        // Without the client's secrets, webhook paths are still cut out.
+        let e = decode(502, "<p>GET /rest/12/abcdef/x.json</p>").unwrap_err();
+        assert!(!e.to_string().contains("abcdef"), "{e}");
+    }
 
     #[test]
     fn errors_of_every_kind() {

@@ -1,5 +1,6 @@
 //! Errors of a REST call: the portal's codes (per method and portal-wide), HTTP, transport
-//! and decoding. No error ever carries the request URL, the webhook secret or a token.
+//! and decoding. No error ever carries the request URL, the webhook secret or a token: text
+//! taken from an answer passes a [`crate::Redactor`] before it is stored in one.
 
 use std::fmt;
 
@@ -236,9 +237,10 @@ pub enum Error<C = UndocumentedCode> {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// A write whose request was sent but whose answer was lost: it may or may not have
-    /// run, and it is not replayed automatically.
-    #[error("{method}: outcome unknown: the request was sent but the answer was lost ({source}); the write may or may not have happened and was not retried")]
+    /// A call whose request may have reached the portal but whose answer was lost, cut off or
+    /// unreadable (or, in a `batch`, an answer that lacks this command): it may or may not
+    /// have run, and a write is never replayed automatically.
+    #[error("{method}: outcome unknown: the request was sent but its answer was lost or unreadable ({source}); the call may or may not have run and was not retried")]
     OutcomeUnknown {
         /// REST method.
         method: String,
@@ -246,8 +248,9 @@ pub enum Error<C = UndocumentedCode> {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// A command of a `batch` that the portal did not run (`halt` stopped the batch at an
-    /// earlier error, or the batch request itself failed).
+    /// A command of a `batch` that the portal provably did not run: `halt` stopped the batch
+    /// at an earlier error, or the batch request was refused before anything ran (no
+    /// connection, the rate or operating-time limit, an auth error).
     #[error("{method}: not executed: {reason}")]
     NotExecuted {
         /// REST method.

@@ -18,11 +18,13 @@ pub mod event;
 pub mod lenient;
 mod method;
 pub mod php;
+mod redact;
 mod secret;
 mod token_refresh;
 
 pub use envelope::{
-    decode_json, decode_response, decode_value, DecodeError, Envelope, Time, EXCERPT_CHARS,
+    decode_json, decode_response, decode_response_redacted, decode_value, DecodeError, Envelope,
+    Time, EXCERPT_CHARS,
 };
 pub use error::{
     ApiError, ApiErrorCode, Error, MethodErrorCode, PortalErrorCode, TransportPhase,
@@ -30,6 +32,7 @@ pub use error::{
 };
 pub use lenient::Lenient;
 pub use method::{Example, Method, MethodKind, PagedMethod, ToParam};
+pub use redact::{Redactor, REDACTED};
 pub use secret::Secret;
 pub use token_refresh::TokenRefreshError;
 

@@ -3,8 +3,13 @@
 //! [`Client`] sends a generated request (any [`Method`]) to a portal, by incoming webhook
 //! (`https://<portal>/rest/<user>/<secret>/`) or by OAuth access token, and decodes the
 //! answer into the method's typed result or typed [`Error`]. Secrets never appear in `Debug`,
-//! `Display`, logs or errors: the client's `Debug` shows the portal and user only, and
-//! transport errors are stripped of their URL.
+//! `Display`, logs or errors: the client's `Debug` shows the portal and user only, transport
+//! errors are stripped of their URL, and text taken from an answer (a proxy page that echoes
+//! the request line, an `error_description` naming the token) has every secret of the client
+//! and any webhook path's secret cut out before it goes into an error or a log line.
+//!
+//! Logging goes through `tracing`; with no `tracing` subscriber set, its records reach the
+//! `log` crate's logger instead.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -27,6 +32,7 @@ pub use b24_core::{
     decode_response, ApiError, ApiErrorCode, Envelope, Error, Method, MethodErrorCode, MethodKind,
     PortalErrorCode, Time, TokenRefreshError, TransportPhase, UndocumentedCode,
 };
+use b24_core::{decode_response_redacted, Redactor};
 pub use batch::{Batch, BatchResults, Handle, BATCH_LIMIT};
 pub use limiter::{LeakyBucket, RateLimit};
 pub use oauth::{
@@ -457,6 +463,23 @@ impl Client {
         self.inner.oauth.as_ref().map(|o| o.tokens())
     }
 
+    /// Cuts every secret of this client out of text taken from an answer: the webhook
+    /// secret, the access token `sent` with the request and the current one, the refresh
+    /// token and the application's `client_secret`.
+    pub(crate) fn redactor(&self, sent: Option<Secret>) -> Redactor {
+        let mut secrets: Vec<Secret> = sent.into_iter().collect();
+        if let Some((_, secret)) = &self.inner.webhook {
+            secrets.push(secret.clone());
+        }
+        if let Some(oauth) = &self.inner.oauth {
+            let tokens = oauth.tokens();
+            secrets.push(tokens.access_token);
+            secrets.push(tokens.refresh_token);
+            secrets.extend(oauth.config.as_ref().map(|c| c.client_secret.clone()));
+        }
+        Redactor::new(secrets)
+    }
+
     /// The URL of a method. Contains the webhook secret: never log it.
     fn method_url(&self, method: &str) -> Result<Url, String> {
         if method.is_empty()
@@ -633,12 +656,11 @@ impl Client {
                 method: method.to_string(),
                 message,
             })?;
-        if let Some(oauth) = &self.inner.oauth {
-            params.insert(
-                "auth".into(),
-                Value::String(oauth.current().0.expose().to_string()),
-            );
+        let sent = self.inner.oauth.as_ref().map(|o| o.current().0);
+        if let Some(token) = &sent {
+            params.insert("auth".into(), Value::String(token.expose().to_string()));
         }
+        let redactor = self.redactor(sent);
         let body = serde_json::to_vec(&params).map_err(|e| Error::InvalidRequest {
             method: method.to_string(),
             message: e.to_string(),
@@ -675,7 +697,8 @@ impl Client {
         let too_large = |content_type: Option<String>| Error::UnexpectedResponse {
             method: method.to_string(),
             status,
-            content_type: content_type.unwrap_or_else(|| "unknown".into()),
+            content_type: content_type
+                .map_or_else(|| "unknown".into(), |t| redactor.redact_owned(t)),
             excerpt: format!("the answer is larger than the {cap}-byte limit"),
         };
         // A declared length within the cap is read in one piece; otherwise the body is
@@ -689,7 +712,13 @@ impl Client {
                 return Err(too_large(content_type));
             }
             tracing::debug!(method, status, bytes = bytes.len(), "answered");
-            return decode_response(method, status, content_type.as_deref(), &bytes);
+            return decode_response_redacted(
+                method,
+                status,
+                content_type.as_deref(),
+                &bytes,
+                &redactor,
+            );
         }
         let mut bytes = Vec::with_capacity(
             response
@@ -703,7 +732,7 @@ impl Client {
             bytes.extend_from_slice(&chunk);
         }
         tracing::debug!(method, status, bytes = bytes.len(), "answered");
-        decode_response(method, status, content_type.as_deref(), &bytes)
+        decode_response_redacted(method, status, content_type.as_deref(), &bytes, &redactor)
     }
 }
 

@@ -431,10 +431,8 @@ fn lifetime(value: &Value) -> Option<Duration> {
 
 /// `text` cut to [`MAX_DESCRIPTION_CHARS`] with every secret replaced by `***`.
 fn scrub(text: &str, secrets: &[&str]) -> String {
-    let mut text = text.to_string();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        text = text.replace(secret, "***");
-    }
+    let redactor = b24_core::Redactor::new(secrets.iter().map(|s| Secret::new(*s)));
+    let text = redactor.redact_owned(text.to_string());
     match text.char_indices().nth(MAX_DESCRIPTION_CHARS) {
         Some((cut, _)) => format!("{}...", &text[..cut]),
         None => text,
