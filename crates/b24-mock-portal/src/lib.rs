@@ -37,7 +37,11 @@ pub use config::{
     PortalConfig, SeedChat, DEFAULT_APPLICATION_TOKEN, DEFAULT_MEMBER_ID, DEFAULT_WEBHOOK_SECRET,
     MOCK_ERROR_PARAM,
 };
-pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE};
+pub use config::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
+};
+pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE, UNKNOWN_METHOD};
 pub use events::DeliveryError;
 pub use specs::embedded_spec_files;
 
