@@ -146,6 +146,19 @@ impl MockPortal {
         self.ca_pem.as_deref()
     }
 
+    /// Writes [`MockPortal::ca_pem`] to `path` for clients to trust. The file is replaced as a
+    /// whole (written next to it, then renamed over it), and whatever is at `path`, a symlink
+    /// included, is replaced rather than followed. An error over plain HTTP (there is no CA).
+    pub fn write_ca_file(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let pem = self.ca_pem.as_deref().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the portal serves plain HTTP: there is no CA",
+            )
+        })?;
+        tls::write_replacing(path, pem.as_bytes())
+    }
+
     /// A snapshot of the counters.
     pub fn counters(&self) -> Counters {
         self.engine.counters()

@@ -7,7 +7,8 @@ use b24_mock_portal::{ExtraMethod, FaultKind, FaultRule, LimitConfig, MockPortal
 use clap::Parser;
 
 /// A faithful local Bitrix24 portal for tests (spec-driven, like stripe-mock).
-#[derive(Debug, Parser)]
+// No `Debug`: it holds the webhook secret and the OAuth tokens.
+#[derive(Parser)]
 #[command(name = "b24-mock-portal", version)]
 struct Args {
     /// Port on 127.0.0.1 (0 picks a free one).
@@ -146,11 +147,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let portal = MockPortal::start(config).await?;
     println!("webhook: {}", portal.webhook_url());
     println!("oauth: {}rest/", portal.base_url());
-    if let Some(pem) = portal.ca_pem() {
+    if portal.ca_pem().is_some() {
         let path = args.ca_file.unwrap_or_else(|| {
             std::env::temp_dir().join(format!("b24-mock-portal-{}-ca.pem", portal.addr().port()))
         });
-        std::fs::write(&path, pem)?;
+        // Never through a symlink someone planted at the (predictable) path.
+        portal
+            .write_ca_file(&path)
+            .map_err(|e| format!("cannot write the CA file {}: {e}", path.display()))?;
         println!("ca: {}", path.display());
     }
     println!("admin: {}__mock/", portal.base_url());

@@ -78,6 +78,33 @@ async fn binary_serves_https_and_writes_the_ca() {
     let _ = std::fs::remove_file(&ca_file);
 }
 
+#[cfg(unix)]
+#[test]
+fn binary_replaces_a_symlink_planted_at_the_ca_file() {
+    let dir = std::env::temp_dir().join(format!("b24-mock-portal-ca-link-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::os::unix::fs::symlink(&victim, &ca_file).unwrap();
+    let (portal, lines) = start(&[
+        "--port",
+        "0",
+        "--tls",
+        "--ca-file",
+        ca_file.to_str().unwrap(),
+    ]);
+    assert_eq!(value(&lines, "ca"), ca_file.to_str().unwrap());
+    drop(portal);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    let meta = std::fs::symlink_metadata(&ca_file).unwrap();
+    assert!(meta.file_type().is_file(), "{meta:?}");
+    let pem = std::fs::read_to_string(&ca_file).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn binary_plain_http_with_limits_and_counter_method() {
     let (_portal, lines) = start(&[
