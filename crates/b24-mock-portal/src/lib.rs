@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod conn;
 mod dialogs;
 mod engine;
 mod events;
@@ -107,7 +108,7 @@ impl MockPortal {
         let acceptor = tls
             .as_ref()
             .map(|t| tokio_rustls::TlsAcceptor::from(t.server_config.clone()));
-        let task = tokio::spawn(accept_loop(listener, engine.clone(), acceptor, rx));
+        let task = tokio::spawn(conn::accept_loop(listener, engine.clone(), acceptor, rx));
         Ok(MockPortal {
             addr,
             tls: tls.is_some(),
@@ -229,42 +230,5 @@ impl Drop for MockPortal {
         if let Some(task) = self.task.take() {
             task.abort();
         }
-    }
-}
-
-async fn accept_loop(
-    listener: tokio::net::TcpListener,
-    engine: Arc<Engine>,
-    acceptor: Option<tokio_rustls::TlsAcceptor>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.changed() => break,
-            a = listener.accept() => a,
-        };
-        let Ok((stream, _peer)) = accepted else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        engine.note_connection();
-        let engine = engine.clone();
-        let rx = shutdown.clone();
-        let acceptor = acceptor.clone();
-        tokio::spawn(async move {
-            match acceptor {
-                Some(acceptor) => {
-                    let handshake = tokio::time::timeout(
-                        std::time::Duration::from_secs(10),
-                        acceptor.accept(stream),
-                    )
-                    .await;
-                    if let Ok(Ok(tls)) = handshake {
-                        server::serve_connection(engine, tls, rx).await;
-                    }
-                }
-                None => server::serve_connection(engine, stream, rx).await,
-            }
-        });
     }
 }

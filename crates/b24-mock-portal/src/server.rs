@@ -7,18 +7,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{HeaderMap, Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
-use crate::config::FaultKind;
+use crate::config::{FaultKind, PortalConfig};
 use crate::engine::{portal_error, ApiErr, AuthCtx, Engine};
 use crate::params::{as_text, get_ci, parse_query};
-
-/// Largest request body read.
-const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// The HTML page a proxy answers with when the portal behind it is down.
 const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
@@ -317,6 +314,50 @@ fn admin(engine: &Engine, method: &hyper::Method, path: &str) -> Option<Response
     Some(json_response(200, &engine.counters().to_json()))
 }
 
+/// An answer after which the connection closes: the rest of the request is not read.
+fn closing(status: u16, code: &str, message: &str) -> Response<MockBody> {
+    let mut r = json_response(
+        status,
+        &serde_json::json!({"error": code, "error_description": message}),
+    );
+    r.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// Reads a request body of at most `max_body_bytes` within `body_read_timeout`. A body
+/// announced larger (`Content-Length`) is refused unread; one that grows larger while it is
+/// read (chunked, or longer than announced) is refused as soon as it does, so no more than the
+/// limit is ever buffered. Both are 413, a stalled body 408; both close the connection.
+async fn read_body(
+    cfg: &PortalConfig,
+    body: Incoming,
+) -> Result<Result<Bytes, Response<MockBody>>, Dropped> {
+    let limit = cfg.max_body_bytes;
+    let too_large = || {
+        closing(
+            413,
+            "REQUEST_ENTITY_TOO_LARGE",
+            &format!("The request body is larger than {limit} bytes"),
+        )
+    };
+    // hyper's size hint of a request body is its Content-Length.
+    if body.size_hint().lower() > limit as u64 {
+        return Ok(Err(too_large()));
+    }
+    let read = Limited::new(body, limit).collect();
+    match tokio::time::timeout(cfg.body_read_timeout, read).await {
+        Ok(Ok(collected)) => Ok(Ok(collected.to_bytes())),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Ok(Err(too_large())),
+        Ok(Err(_)) => Err(Dropped("request body could not be read")),
+        Err(_) => Ok(Err(closing(
+            408,
+            "REQUEST_TIMEOUT",
+            "The request body did not arrive within the body read timeout",
+        ))),
+    }
+}
+
 /// Handles one HTTP request. An `Err` closes the connection without an answer.
 pub(crate) async fn handle(
     engine: Arc<Engine>,
@@ -330,16 +371,17 @@ pub(crate) async fn handle(
     }
     engine.note_request();
     let start = now_secs();
+    // The body first: a request refused here takes no fault decision.
+    let body = match read_body(&engine.cfg, body).await? {
+        Ok(body) => body,
+        Err(refusal) => return Ok(refusal),
+    };
     let route = route(parts.uri.path());
     let method = route.as_ref().map(|r| r.method.clone()).unwrap_or_default();
     let plan = engine.plan_faults(&method);
     if !plan.latency.is_zero() {
         tokio::time::sleep(plan.latency).await;
     }
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(_) => return Err(Dropped("request body could not be read")),
-    };
     if let Some((kind, false)) = &plan.fault {
         // A JSON 500 and a cut-off answer passed the bucket when they were planned
         // (`FaultKind::reaches_portal`); a proxy's HTML 502 and a dropped connection never
@@ -364,23 +406,4 @@ pub(crate) async fn handle(
         return fault_response(kind, status, encode(&value));
     }
     Ok(json_response(status, &value))
-}
-
-/// Serves HTTP/1.1 (keep-alive) on one accepted connection until it closes or the portal
-/// shuts down.
-pub(crate) async fn serve_connection<IO>(
-    engine: Arc<Engine>,
-    io: IO,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) where
-    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let svc = hyper::service::service_fn(move |req| handle(engine.clone(), req));
-    let conn = hyper::server::conn::http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(hyper_util::rt::TokioIo::new(io), svc);
-    tokio::select! {
-        _ = conn => {}
-        _ = shutdown.changed() => {}
-    }
 }

@@ -292,6 +292,55 @@ async fn binary_latency_ms_delays_every_request() {
 }
 
 #[tokio::test]
+async fn binary_takes_the_server_limits_from_its_options() {
+    let (_portal, lines) = start(&[
+        "--port",
+        "0",
+        "--max-body-bytes",
+        "100",
+        "--idle-timeout-ms",
+        "200",
+        "--header-timeout-ms",
+        "5000",
+        "--body-timeout-ms",
+        "5000",
+        "--max-connections",
+        "4",
+    ]);
+    let hook = value(&lines, "webhook").to_string();
+    let http = reqwest::Client::new();
+    let post = |len: usize| {
+        http.post(format!("{hook}imopenlines.dialog.get"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("CHAT_ID=1777&p={}", "x".repeat(len - 15)))
+            .send()
+    };
+    assert_eq!(post(100).await.unwrap().status(), 200);
+    assert_eq!(post(101).await.unwrap().status(), 413);
+    // An idle connection is closed by the portal.
+    let addr = hook
+        .strip_prefix("http://")
+        .and_then(|h| h.split_once('/'))
+        .map(|(a, _)| a.to_string())
+        .unwrap();
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        tokio::io::AsyncReadExt::read(&mut s, &mut buf),
+    )
+    .await
+    .expect("the idle connection is closed");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    // A cap of 0 is refused.
+    let out = Command::new(env!("CARGO_BIN_EXE_b24-mock-portal"))
+        .args(["--port", "0", "--max-connections", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[tokio::test]
 async fn binary_rejects_a_fault_share_above_one() {
     let out = Command::new(env!("CARGO_BIN_EXE_b24-mock-portal"))
         .args(["--port", "0", "--fault-share", "1.5"])

@@ -4,7 +4,11 @@
 
 mod common;
 
+use std::time::Duration;
+
 use b24_mock_portal::{MockPortal, OAuthToken, PortalConfig, UNKNOWN_METHOD};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 #[test]
 fn config_debug_redacts_the_secrets() {
@@ -86,4 +90,242 @@ async fn a_validation_error_quotes_a_short_prefix_of_the_value() {
     assert!(message.contains("\"1жжж"), "{message}");
     assert!(message.ends_with('…'), "{message}");
     assert!(message.chars().count() < 150, "{message}");
+}
+
+/// Longest a test waits for the portal before it fails (the portal's own timeouts in these
+/// tests are a fraction of a second; this only keeps a broken portal from hanging the run).
+const WATCHDOG: Duration = Duration::from_secs(30);
+
+/// A request head for the webhook path of `portal`.
+fn head(portal: &MockPortal, method: &str, extra: &str) -> String {
+    let path = portal
+        .webhook_url()
+        .split_once("127.0.0.1")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(_, path)| format!("/{path}"))
+        .unwrap();
+    format!("{method} {path}imopenlines.dialog.get HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}")
+}
+
+/// One answer read off a raw connection: status, head (lower case) and body; `None` when the
+/// connection ends before a whole head.
+async fn read_answer(s: &mut (impl AsyncRead + Unpin)) -> Option<(u16, String, Vec<u8>)> {
+    let read = async {
+        let mut buf = Vec::new();
+        let end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+        let status = head.get(9..12)?.parse().ok()?;
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        let mut body = buf[end..].to_vec();
+        while body.len() < length {
+            let mut chunk = [0u8; 4096];
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+            }
+        }
+        Some((status, head, body))
+    };
+    tokio::time::timeout(WATCHDOG, read)
+        .await
+        .expect("the portal neither answered nor closed the connection")
+}
+
+/// Whether the portal closes the connection (end of stream or reset) before sending a byte.
+async fn closes_silently(s: &mut (impl AsyncRead + Unpin)) -> bool {
+    let mut chunk = [0u8; 64];
+    let read = tokio::time::timeout(WATCHDOG, s.read(&mut chunk))
+        .await
+        .expect("the portal did not close the connection");
+    matches!(read, Ok(0) | Err(_))
+}
+
+async fn portal_with(config: PortalConfig) -> MockPortal {
+    MockPortal::start(config).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_body_announced_too_large_is_refused_unread() {
+    let portal = portal_with(PortalConfig {
+        max_body_bytes: 1024,
+        ..PortalConfig::default()
+    })
+    .await;
+    let mut s = TcpStream::connect(portal.addr()).await.unwrap();
+    let h = head(
+        &portal,
+        "POST",
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000000000000\r\n\r\n",
+    );
+    s.write_all(h.as_bytes()).await.unwrap();
+    let (status, head, body) = read_answer(&mut s).await.expect("an answer");
+    assert_eq!(status, 413, "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"], "REQUEST_ENTITY_TOO_LARGE");
+    assert!(closes_silently(&mut s).await);
+    // At the limit a body is read; one byte more is refused.
+    let url = format!("{}imopenlines.dialog.get", portal.webhook_url());
+    let form = |len: usize| {
+        let mut f = "CHAT_ID=1777&pad=".to_string();
+        f.push_str(&"x".repeat(len - f.len()));
+        f
+    };
+    let a = common::post_form(&url, &form(1024)).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    let a = common::post_form(&url, &form(1025)).await;
+    assert_eq!(a.status, 413, "{}", a.raw);
+    // Refusals take no fault decision and reach no method.
+    let c = portal.counters();
+    assert_eq!((c.requests, c.calls("imopenlines.dialog.get")), (3, 1));
+}
+
+#[tokio::test]
+async fn a_chunked_body_is_refused_as_soon_as_it_grows_past_the_limit() {
+    let portal = portal_with(PortalConfig {
+        max_body_bytes: 64 * 1024,
+        ..PortalConfig::default()
+    })
+    .await;
+    let s = TcpStream::connect(portal.addr()).await.unwrap();
+    let (mut rd, mut wr) = s.into_split();
+    let h = head(
+        &portal,
+        "POST",
+        "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    // A body that never ends: the answer must come while it is still being sent.
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = sent.clone();
+    let writer = tokio::spawn(async move {
+        wr.write_all(h.as_bytes()).await?;
+        let chunk = format!("1000\r\n{}\r\n", "a".repeat(0x1000));
+        loop {
+            wr.write_all(chunk.as_bytes()).await?;
+            counted.fetch_add(chunk.len(), std::sync::atomic::Ordering::SeqCst);
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), std::io::Error>(())
+    });
+    let (status, head, _) = read_answer(&mut rd).await.expect("an answer");
+    let sent = sent.load(std::sync::atomic::Ordering::SeqCst);
+    writer.abort();
+    assert_eq!(status, 413, "{head}");
+    // What the portal read (64 KiB and a chunk), what it drained while closing (1 MiB at most)
+    // and what the kernel buffers on loopback (4 MiB to send, 32 MiB to receive at most): the
+    // answer came long before a body of the old hard-coded 64 MiB limit could be sent.
+    assert!(
+        sent < 48 * 1024 * 1024,
+        "{sent} bytes sent before the answer"
+    );
+    assert!(head.contains("connection: close"), "{head}");
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed() {
+    let portal = portal_with(PortalConfig {
+        idle_timeout: Duration::from_millis(200),
+        ..PortalConfig::default()
+    })
+    .await;
+    // Connected, nothing sent.
+    let mut s = TcpStream::connect(portal.addr()).await.unwrap();
+    assert!(closes_silently(&mut s).await);
+    // Kept alive after an answer, nothing more sent.
+    let mut s = TcpStream::connect(portal.addr()).await.unwrap();
+    s.write_all(
+        head(&portal, "GET", "\r\n")
+            .replace("get HTTP", "get?CHAT_ID=1777 HTTP")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let (status, head, _) = read_answer(&mut s).await.expect("an answer");
+    assert_eq!(status, 200, "{head}");
+    assert!(closes_silently(&mut s).await);
+    assert_eq!(portal.counters().requests, 1);
+}
+
+#[tokio::test]
+async fn a_head_sent_byte_by_byte_is_dropped() {
+    let portal = portal_with(PortalConfig {
+        header_read_timeout: Duration::from_millis(300),
+        ..PortalConfig::default()
+    })
+    .await;
+    let s = TcpStream::connect(portal.addr()).await.unwrap();
+    let (mut rd, mut wr) = s.into_split();
+    let h = head(&portal, "GET", "X-Slow: ");
+    let writer = tokio::spawn(async move {
+        for b in h.bytes().chain(std::iter::repeat(b'a')) {
+            wr.write_all(&[b]).await?;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok::<(), std::io::Error>(())
+    });
+    assert!(closes_silently(&mut rd).await);
+    writer.abort();
+    assert_eq!(portal.counters().requests, 0);
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_is_answered_408_and_closed() {
+    let portal = portal_with(PortalConfig {
+        body_read_timeout: Duration::from_millis(300),
+        ..PortalConfig::default()
+    })
+    .await;
+    let mut s = TcpStream::connect(portal.addr()).await.unwrap();
+    let h = head(
+        &portal,
+        "POST",
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nCHAT_ID=17",
+    );
+    s.write_all(h.as_bytes()).await.unwrap();
+    let (status, head, body) = read_answer(&mut s).await.expect("an answer");
+    assert_eq!(status, 408, "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"], "REQUEST_TIMEOUT");
+    assert!(closes_silently(&mut s).await);
+    assert_eq!(portal.counters().calls("imopenlines.dialog.get"), 0);
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_for_a_free_slot() {
+    let portal = portal_with(PortalConfig {
+        max_connections: 1,
+        ..PortalConfig::default()
+    })
+    .await;
+    let get = head(&portal, "GET", "\r\n").replace("get HTTP", "get?CHAT_ID=1777 HTTP");
+    let mut a = TcpStream::connect(portal.addr()).await.unwrap();
+    a.write_all(get.as_bytes()).await.unwrap();
+    assert_eq!(read_answer(&mut a).await.map(|r| r.0), Some(200));
+    // The second connection is made (the kernel queues it) and sends its request...
+    let mut b = TcpStream::connect(portal.addr()).await.unwrap();
+    b.write_all(get.as_bytes()).await.unwrap();
+    // ...but while the first one is open it is not accepted, however long that lasts.
+    a.write_all(get.as_bytes()).await.unwrap();
+    assert_eq!(read_answer(&mut a).await.map(|r| r.0), Some(200));
+    let c = portal.counters();
+    assert_eq!((c.connections, c.requests), (1, 2));
+    // Once the first closes, the second is served.
+    drop(a);
+    assert_eq!(read_answer(&mut b).await.map(|r| r.0), Some(200));
+    let c = portal.counters();
+    assert_eq!((c.connections, c.requests), (2, 3));
 }
