@@ -79,7 +79,10 @@ pub struct PortalConfig {
     pub utc_offset_seconds: i32,
     /// Serve the admin endpoints `GET /__mock/counters` and `POST /__mock/reset` (outside
     /// `/rest/`, so they cannot collide with a method). Default `false`: those paths answer
-    /// like any other unknown path. The binary turns them on.
+    /// like any other unknown path. The binary turns them on. They refuse (403) a request
+    /// whose `Origin` is not the portal's own or whose `Sec-Fetch-Site` is not `same-origin`,
+    /// and the reset also needs the header `X-B24-Mock-Admin` or a JSON `Content-Type`, so a
+    /// web page in a browser cannot reset the portal.
     pub admin_endpoints: bool,
     /// The application token the events this portal sends carry (`auth[application_token]`).
     pub application_token: String,

@@ -86,7 +86,7 @@ impl std::fmt::Debug for MockPortal {
 
 impl MockPortal {
     /// Starts a portal; it serves until dropped. Must run inside a Tokio runtime.
-    pub async fn start(config: PortalConfig) -> Result<MockPortal, StartError> {
+    pub async fn start(mut config: PortalConfig) -> Result<MockPortal, StartError> {
         let specs = match &config.spec_dir {
             Some(dir) => SpecSet::from_dir(dir)?,
             None => SpecSet::embedded()?,
@@ -101,6 +101,8 @@ impl MockPortal {
         };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
+        // The port picked for 0: the admin endpoints compare `Origin` with it.
+        config.port = addr.port();
         let webhook_user = config.webhook_user.clone();
         let webhook_secret = config.webhook_secret.clone();
         let engine = Arc::new(Engine::new(config, specs));

@@ -287,10 +287,50 @@ fn fault_response(
 /// Prefix of the admin endpoints; outside `/rest/`, so no method can be routed there.
 const ADMIN_PREFIX: &str = "/__mock/";
 
+/// The header `POST /__mock/reset` needs (any value), unless its body is declared JSON: a
+/// browser page cannot send either to another origin without a CORS preflight, which the
+/// portal never grants.
+pub(crate) const ADMIN_HEADER: &str = "x-b24-mock-admin";
+
+fn admin_refusal(code: &str, message: &str) -> Response<MockBody> {
+    json_response(
+        403,
+        &serde_json::json!({"error": code, "error_description": message}),
+    )
+}
+
+/// Why an admin request looks like a browser page of another site, if it does: a
+/// `Sec-Fetch-Site` other than `same-origin` or `none` (typed by the user), or an `Origin`
+/// other than the portal's own (`http(s)://127.0.0.1:PORT` or `http(s)://localhost:PORT`).
+/// Clients outside a browser (curl, test code) send neither.
+fn cross_site(cfg: &PortalConfig, headers: &HeaderMap) -> Option<&'static str> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        let site = site.to_str().unwrap_or("").trim();
+        if !site.eq_ignore_ascii_case("same-origin") && !site.eq_ignore_ascii_case("none") {
+            return Some("The admin endpoints refuse requests from other sites (Sec-Fetch-Site)");
+        }
+    }
+    if let Some(origin) = headers.get(hyper::header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("").trim();
+        let scheme = if cfg.tls { "https" } else { "http" };
+        let default_port = if cfg.tls { 443 } else { 80 };
+        let own = ["127.0.0.1", "localhost"].iter().any(|host| {
+            origin.eq_ignore_ascii_case(&format!("{scheme}://{host}:{}", cfg.port))
+                || (cfg.port == default_port
+                    && origin.eq_ignore_ascii_case(&format!("{scheme}://{host}")))
+        });
+        if !own {
+            return Some("The admin endpoints refuse requests from other origins (Origin)");
+        }
+    }
+    None
+}
+
 /// `GET /__mock/counters` and `POST /__mock/reset` (with `admin_endpoints`). They bypass the
-/// counters, the limits and the faults. `None` for any other path.
-fn admin(engine: &Engine, method: &hyper::Method, path: &str) -> Option<Response<MockBody>> {
-    let what = path.strip_prefix(ADMIN_PREFIX)?;
+/// counters, the limits and the faults, and refuse what a browser page of another site could
+/// send (see [`cross_site`] and [`ADMIN_HEADER`]). `None` for any other path.
+fn admin(engine: &Engine, parts: &hyper::http::request::Parts) -> Option<Response<MockBody>> {
+    let what = parts.uri.path().strip_prefix(ADMIN_PREFIX)?;
     let (allowed, answer) = match what {
         "counters" => (hyper::Method::GET, None),
         "reset" => (hyper::Method::POST, Some(())),
@@ -301,13 +341,31 @@ fn admin(engine: &Engine, method: &hyper::Method, path: &str) -> Option<Response
             ))
         }
     };
-    if *method != allowed {
+    if parts.method != allowed {
         return Some(json_response(
             405,
             &serde_json::json!({"error": "METHOD_NOT_ALLOWED", "error_description": format!("Use {allowed}")}),
         ));
     }
+    if let Some(why) = cross_site(&engine.cfg, &parts.headers) {
+        return Some(admin_refusal("CROSS_SITE_REQUEST", why));
+    }
     if answer.is_some() {
+        let json = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim()
+                    .get(..16)
+                    .is_some_and(|m| m.eq_ignore_ascii_case("application/json"))
+            });
+        if !json && !parts.headers.contains_key(ADMIN_HEADER) {
+            return Some(admin_refusal(
+                "ADMIN_HEADER_REQUIRED",
+                "POST /__mock/reset needs the header X-B24-Mock-Admin (any value) or Content-Type: application/json",
+            ));
+        }
         engine.reset();
         return Some(json_response(200, &serde_json::json!({"result": true})));
     }
@@ -365,7 +423,7 @@ pub(crate) async fn handle(
 ) -> Result<Response<MockBody>, Dropped> {
     let (parts, body) = req.into_parts();
     if engine.cfg.admin_endpoints {
-        if let Some(r) = admin(&engine, &parts.method, parts.uri.path()) {
+        if let Some(r) = admin(&engine, &parts) {
             return Ok(r);
         }
     }

@@ -183,8 +183,15 @@ async fn binary_admin_endpoints_read_and_reset_the_counters() {
     assert_eq!(r.status(), 405);
     let r = http.get(format!("{admin}nope")).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    // Reset zeroes the counters and empties the bucket.
+    // Reset zeroes the counters and empties the bucket; it needs the admin header.
     let r = http.post(format!("{admin}reset")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(format!("{admin}reset"))
+        .header("X-B24-Mock-Admin", "1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let c = counters(&admin).await;
     assert_eq!(c["requests"], 0);

@@ -329,3 +329,97 @@ async fn connections_past_the_cap_wait_for_a_free_slot() {
     let c = portal.counters();
     assert_eq!((c.connections, c.requests), (2, 3));
 }
+
+#[tokio::test]
+async fn a_browser_page_of_another_site_cannot_reset_the_portal() {
+    let portal = portal_with(PortalConfig {
+        admin_endpoints: true,
+        ..PortalConfig::default()
+    })
+    .await;
+    let http = common::http();
+    let call = format!(
+        "{}imopenlines.dialog.get?CHAT_ID=1777",
+        portal.webhook_url()
+    );
+    let reset = format!("{}__mock/reset", portal.base_url());
+    let counters = format!("{}__mock/counters", portal.base_url());
+    assert_eq!(common::get(&call).await.status, 200);
+    let own = portal.base_url().trim_end_matches('/').to_string();
+    let refused: [&[(&str, &str)]; 6] = [
+        // A form or a `fetch(.., {mode: "no-cors"})` of any page: only simple headers.
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &[("content-type", "text/plain")],
+        // Non-simple headers, but from another site.
+        &[("x-b24-mock-admin", "1"), ("origin", "http://evil.example")],
+        &[("x-b24-mock-admin", "1"), ("origin", "null")],
+        &[
+            ("content-type", "application/json"),
+            ("sec-fetch-site", "cross-site"),
+        ],
+        // Another port of the same host is the same site, not the same origin.
+        &[("x-b24-mock-admin", "1"), ("sec-fetch-site", "same-site")],
+    ];
+    for headers in refused {
+        let mut r = http.post(&reset);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), 403, "{headers:?}");
+        assert_eq!(
+            portal.counters().requests,
+            1,
+            "{headers:?} reset the portal"
+        );
+    }
+    // Reading the counters from another origin is refused too.
+    let r = http
+        .get(&counters)
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .get(&counters)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(common::get(&counters).await.json["requests"], 1);
+    // What a script, or the portal's own page, sends is accepted.
+    let accepted: [&[(&str, &str)]; 4] = [
+        &[("x-b24-mock-admin", "1")],
+        &[("content-type", "application/json")],
+        &[
+            ("x-b24-mock-admin", "1"),
+            ("origin", own.as_str()),
+            ("sec-fetch-site", "same-origin"),
+        ],
+        &[
+            ("content-type", "application/json; charset=utf-8"),
+            ("sec-fetch-site", "none"),
+        ],
+    ];
+    for headers in accepted {
+        assert_eq!(common::get(&call).await.status, 200);
+        let mut r = http.post(&reset);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), 200, "{headers:?}");
+        assert_eq!(portal.counters().requests, 0, "{headers:?}");
+    }
+    let localhost = own.replace("127.0.0.1", "localhost");
+    let r = http
+        .post(&reset)
+        .header("x-b24-mock-admin", "1")
+        .header("origin", localhost)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
