@@ -315,7 +315,11 @@ async fn binary_takes_the_server_limits_from_its_options() {
         "4",
     ]);
     let hook = value(&lines, "webhook").to_string();
-    let http = reqwest::Client::new();
+    // A fresh connection each time: the portal closes idle ones after 200 ms.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let post = |len: usize| {
         http.post(format!("{hook}imopenlines.dialog.get"))
             .header("content-type", "application/x-www-form-urlencoded")
