@@ -122,7 +122,7 @@ for scenario in $SCENARIOS; do
     start_portal "$scenario"
     log "scenario $scenario: burst $BURST, $(scenario_args "$scenario") ($HOOK)"
     for client in $CLIENTS; do
-        admin -X POST "${ADMIN}reset" >/dev/null || { echo "FAIL: reset" >&2; exit 1; }
+        admin -X POST -H 'X-B24-Mock-Admin: 1' "${ADMIN}reset" >/dev/null || { echo "FAIL: reset" >&2; exit 1; }
         log "  $client: $N calls (timeout ${TIMEOUT}s)"
         t0=$(date +%s.%N)
         run_driver "$client" "$scenario"

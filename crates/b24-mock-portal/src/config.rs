@@ -20,9 +20,26 @@ pub const DEFAULT_MEMBER_ID: &str = "a223c6b3710f85df22e9377d6c4f7553";
 /// (`__mock_error=ACCESS_ERROR`). It is checked after auth and limits, before the method runs.
 pub const MOCK_ERROR_PARAM: &str = "__mock_error";
 
+/// The default [`PortalConfig::max_body_bytes`]: 8 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// The default [`PortalConfig::header_read_timeout`]: 10 s.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default [`PortalConfig::body_read_timeout`]: 30 s.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default [`PortalConfig::idle_timeout`]: 60 s.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default [`PortalConfig::max_connections`]: 512.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
 /// Everything a portal is started with. `PortalConfig::default()` is a cloud portal on a free
 /// loopback port with webhook user `1` and [`DEFAULT_WEBHOOK_SECRET`].
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` leaves out the webhook secret, the OAuth tokens and the application token.
+#[derive(Clone)]
 pub struct PortalConfig {
     /// TCP port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
@@ -62,12 +79,36 @@ pub struct PortalConfig {
     pub utc_offset_seconds: i32,
     /// Serve the admin endpoints `GET /__mock/counters` and `POST /__mock/reset` (outside
     /// `/rest/`, so they cannot collide with a method). Default `false`: those paths answer
-    /// like any other unknown path. The binary turns them on.
+    /// like any other unknown path. The binary turns them on. They refuse (403) a request
+    /// whose `Origin` is not the portal's own or whose `Sec-Fetch-Site` is not `same-origin`,
+    /// and the reset also needs the header `X-B24-Mock-Admin` or a JSON `Content-Type`, so a
+    /// web page in a browser cannot reset the portal.
     pub admin_endpoints: bool,
     /// The application token the events this portal sends carry (`auth[application_token]`).
     pub application_token: String,
     /// The portal's `member_id` (in every event's `auth`).
     pub member_id: String,
+    /// Largest request body accepted, in bytes (default [`DEFAULT_MAX_BODY_BYTES`]). A request
+    /// whose `Content-Length` is larger, or whose body (chunked or not) grows past it while it
+    /// is read, is answered 413 and its connection closed; the body is never buffered whole.
+    pub max_body_bytes: usize,
+    /// How long the request line and headers may take to arrive, from their first byte
+    /// (default [`DEFAULT_HEADER_READ_TIMEOUT`]). A client that sends them slower (a
+    /// slowloris) is disconnected without an answer.
+    pub header_read_timeout: Duration,
+    /// How long a request body may take to arrive, from the end of the headers (default
+    /// [`DEFAULT_BODY_READ_TIMEOUT`]). A client that stalls mid-body is answered 408 and
+    /// disconnected.
+    pub body_read_timeout: Duration,
+    /// How long a connection may wait for the first byte of a request: after it is accepted
+    /// (or its TLS handshake, which must also end within [`PortalConfig::header_read_timeout`])
+    /// and between the requests of a keep-alive connection (default [`DEFAULT_IDLE_TIMEOUT`]).
+    /// It is then closed.
+    pub idle_timeout: Duration,
+    /// Most connections served at once (default [`DEFAULT_MAX_CONNECTIONS`]; at least 1). Past
+    /// it, new connections wait: they are not accepted (they queue in the listen backlog) until
+    /// a connection closes, so a client sees a slower answer rather than an error.
+    pub max_connections: usize,
 }
 
 impl Default for PortalConfig {
@@ -93,7 +134,47 @@ impl Default for PortalConfig {
             admin_endpoints: false,
             application_token: DEFAULT_APPLICATION_TOKEN.into(),
             member_id: DEFAULT_MEMBER_ID.into(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
+    }
+}
+
+/// What `Debug` shows instead of a secret.
+const REDACTED: &str = "<redacted>";
+
+impl std::fmt::Debug for PortalConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortalConfig")
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("spec_dir", &self.spec_dir)
+            .field("webhook_user", &self.webhook_user)
+            .field("webhook_secret", &REDACTED)
+            .field("webhook_scopes", &self.webhook_scopes)
+            .field("oauth_tokens", &self.oauth_tokens)
+            .field("require_https", &self.require_https)
+            .field("insufficient_scope_status", &self.insufficient_scope_status)
+            .field("limits", &self.limits)
+            .field("chats", &self.chats)
+            .field("lists", &self.lists)
+            .field("extra_methods", &self.extra_methods)
+            .field("error_rules", &self.error_rules)
+            .field("faults", &self.faults)
+            .field("fault_seed", &self.fault_seed)
+            .field("utc_offset_seconds", &self.utc_offset_seconds)
+            .field("admin_endpoints", &self.admin_endpoints)
+            .field("application_token", &REDACTED)
+            .field("member_id", &self.member_id)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,8 +210,8 @@ impl PortalConfig {
     }
 }
 
-/// An OAuth access token: what it may call and until when.
-#[derive(Debug, Clone)]
+/// An OAuth access token: what it may call and until when. Its `Debug` leaves out the token.
+#[derive(Clone)]
 pub struct OAuthToken {
     /// The token string (`auth`, `access_token` or `Authorization: Bearer`).
     pub token: String,
@@ -138,6 +219,16 @@ pub struct OAuthToken {
     pub scopes: Vec<String>,
     /// When it expires; `None` never.
     pub expires_at: Option<SystemTime>,
+}
+
+impl std::fmt::Debug for OAuthToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthToken")
+            .field("token", &REDACTED)
+            .field("scopes", &self.scopes)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl OAuthToken {

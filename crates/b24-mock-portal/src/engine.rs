@@ -20,6 +20,10 @@ pub const PAGE_SIZE: usize = 50;
 /// Most commands in one `batch`.
 pub const MAX_BATCH: usize = 50;
 
+/// The key of [`Counters::methods`] under which calls of every method the portal does not
+/// serve are counted together (their `errors`), so random names cannot grow the counters.
+pub const UNKNOWN_METHOD: &str = "(unknown)";
+
 /// What a test can read about the traffic a portal has seen.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counters {
@@ -36,7 +40,8 @@ pub struct Counters {
     /// Faults injected by kind (`latency`, `internal_error`, `bad_gateway_html`,
     /// `truncated_body`, `drop_connection`).
     pub faults: BTreeMap<String, u64>,
-    /// Per lower-case method name (calls inside `batch` included).
+    /// Per lower-case method name (calls inside `batch` included); calls of methods the
+    /// portal does not serve are counted together under [`UNKNOWN_METHOD`].
     pub methods: BTreeMap<String, MethodCounters>,
 }
 
@@ -508,10 +513,17 @@ impl Engine {
         let start = now_secs();
         let r = self.call_inner(auth, method, params, in_batch, start);
         if r.is_err() {
+            // Only names the portal serves get their own entry: a client sending random names
+            // must not grow the counters without bound.
+            let key = if method == "batch" || self.target(method).is_some() {
+                method
+            } else {
+                UNKNOWN_METHOD
+            };
             let mut m = self.lock();
             m.counters
                 .methods
-                .entry(method.to_string())
+                .entry(key.to_string())
                 .or_default()
                 .errors += 1;
         }

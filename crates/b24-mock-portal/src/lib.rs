@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod conn;
 mod dialogs;
 mod engine;
 mod events;
@@ -37,7 +38,11 @@ pub use config::{
     PortalConfig, SeedChat, DEFAULT_APPLICATION_TOKEN, DEFAULT_MEMBER_ID, DEFAULT_WEBHOOK_SECRET,
     MOCK_ERROR_PARAM,
 };
-pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE};
+pub use config::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
+};
+pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE, UNKNOWN_METHOD};
 pub use events::DeliveryError;
 pub use specs::embedded_spec_files;
 
@@ -81,7 +86,7 @@ impl std::fmt::Debug for MockPortal {
 
 impl MockPortal {
     /// Starts a portal; it serves until dropped. Must run inside a Tokio runtime.
-    pub async fn start(config: PortalConfig) -> Result<MockPortal, StartError> {
+    pub async fn start(mut config: PortalConfig) -> Result<MockPortal, StartError> {
         let specs = match &config.spec_dir {
             Some(dir) => SpecSet::from_dir(dir)?,
             None => SpecSet::embedded()?,
@@ -96,6 +101,8 @@ impl MockPortal {
         };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
+        // The port picked for 0: the admin endpoints compare `Origin` with it.
+        config.port = addr.port();
         let webhook_user = config.webhook_user.clone();
         let webhook_secret = config.webhook_secret.clone();
         let engine = Arc::new(Engine::new(config, specs));
@@ -103,7 +110,7 @@ impl MockPortal {
         let acceptor = tls
             .as_ref()
             .map(|t| tokio_rustls::TlsAcceptor::from(t.server_config.clone()));
-        let task = tokio::spawn(accept_loop(listener, engine.clone(), acceptor, rx));
+        let task = tokio::spawn(conn::accept_loop(listener, engine.clone(), acceptor, rx));
         Ok(MockPortal {
             addr,
             tls: tls.is_some(),
@@ -140,6 +147,19 @@ impl MockPortal {
     /// PEM of the CA that signed the HTTPS certificate (`None` over plain HTTP).
     pub fn ca_pem(&self) -> Option<&str> {
         self.ca_pem.as_deref()
+    }
+
+    /// Writes [`MockPortal::ca_pem`] to `path` for clients to trust. The file is replaced as a
+    /// whole (written next to it, then renamed over it), and whatever is at `path`, a symlink
+    /// included, is replaced rather than followed. An error over plain HTTP (there is no CA).
+    pub fn write_ca_file(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let pem = self.ca_pem.as_deref().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the portal serves plain HTTP: there is no CA",
+            )
+        })?;
+        tls::write_replacing(path, pem.as_bytes())
     }
 
     /// A snapshot of the counters.
@@ -212,42 +232,5 @@ impl Drop for MockPortal {
         if let Some(task) = self.task.take() {
             task.abort();
         }
-    }
-}
-
-async fn accept_loop(
-    listener: tokio::net::TcpListener,
-    engine: Arc<Engine>,
-    acceptor: Option<tokio_rustls::TlsAcceptor>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.changed() => break,
-            a = listener.accept() => a,
-        };
-        let Ok((stream, _peer)) = accepted else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        engine.note_connection();
-        let engine = engine.clone();
-        let rx = shutdown.clone();
-        let acceptor = acceptor.clone();
-        tokio::spawn(async move {
-            match acceptor {
-                Some(acceptor) => {
-                    let handshake = tokio::time::timeout(
-                        std::time::Duration::from_secs(10),
-                        acceptor.accept(stream),
-                    )
-                    .await;
-                    if let Ok(Ok(tls)) = handshake {
-                        server::serve_connection(engine, tls, rx).await;
-                    }
-                }
-                None => server::serve_connection(engine, stream, rx).await,
-            }
-        });
     }
 }

@@ -7,7 +7,8 @@ use b24_mock_portal::{ExtraMethod, FaultKind, FaultRule, LimitConfig, MockPortal
 use clap::Parser;
 
 /// A faithful local Bitrix24 portal for tests (spec-driven, like stripe-mock).
-#[derive(Debug, Parser)]
+// No `Debug`: it holds the webhook secret and the OAuth tokens.
+#[derive(Parser)]
 #[command(name = "b24-mock-portal", version)]
 struct Args {
     /// Port on 127.0.0.1 (0 picks a free one).
@@ -58,6 +59,34 @@ struct Args {
     /// `--fault-share`.
     #[arg(long, conflicts_with = "fault_share")]
     fault_every: Option<u64>,
+    /// Largest request body in bytes; a larger one is answered 413 without being read.
+    #[arg(long, default_value_t = b24_mock_portal::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// Milliseconds a request's head may take from its first byte (slower clients are
+    /// dropped).
+    #[arg(long, default_value_t = millis(b24_mock_portal::DEFAULT_HEADER_READ_TIMEOUT))]
+    header_timeout_ms: u64,
+    /// Milliseconds a request's body may take after its head (then 408 and closed).
+    #[arg(long, default_value_t = millis(b24_mock_portal::DEFAULT_BODY_READ_TIMEOUT))]
+    body_timeout_ms: u64,
+    /// Milliseconds a connection may wait for the next request (then closed).
+    #[arg(long, default_value_t = millis(b24_mock_portal::DEFAULT_IDLE_TIMEOUT))]
+    idle_timeout_ms: u64,
+    /// Most connections served at once; more wait (unaccepted) until one closes.
+    #[arg(long, default_value_t = b24_mock_portal::DEFAULT_MAX_CONNECTIONS, value_parser = at_least_one)]
+    max_connections: usize,
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn share(s: &str) -> Result<f64, String> {
@@ -117,6 +146,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         webhook_secret: args.secret,
         limits,
         admin_endpoints: true,
+        max_body_bytes: args.max_body_bytes,
+        header_read_timeout: std::time::Duration::from_millis(args.header_timeout_ms),
+        body_read_timeout: std::time::Duration::from_millis(args.body_timeout_ms),
+        idle_timeout: std::time::Duration::from_millis(args.idle_timeout_ms),
+        max_connections: args.max_connections,
         ..PortalConfig::default()
     };
     if let Some(ms) = args.latency_ms.filter(|ms| *ms > 0) {
@@ -146,11 +180,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let portal = MockPortal::start(config).await?;
     println!("webhook: {}", portal.webhook_url());
     println!("oauth: {}rest/", portal.base_url());
-    if let Some(pem) = portal.ca_pem() {
+    if portal.ca_pem().is_some() {
         let path = args.ca_file.unwrap_or_else(|| {
             std::env::temp_dir().join(format!("b24-mock-portal-{}-ca.pem", portal.addr().port()))
         });
-        std::fs::write(&path, pem)?;
+        // Never through a symlink someone planted at the (predictable) path.
+        portal
+            .write_ca_file(&path)
+            .map_err(|e| format!("cannot write the CA file {}: {e}", path.display()))?;
         println!("ca: {}", path.display());
     }
     println!("admin: {}__mock/", portal.base_url());

@@ -60,6 +60,39 @@ pub(crate) fn as_text(v: &Value) -> Option<String> {
     }
 }
 
+/// Most characters of a request value an error message quotes.
+pub(crate) const QUOTE_CHARS: usize = 64;
+
+/// A request value as JSON for an error message: at most [`QUOTE_CHARS`] characters, cut on a
+/// character boundary and marked with `…` when cut. A huge value is not serialised whole.
+pub(crate) fn quote_value(v: &Value) -> String {
+    /// Keeps the first bytes written and fails once it has enough.
+    struct Prefix(Vec<u8>);
+    impl std::io::Write for Prefix {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            // 4 bytes a character at most, and one more character to know it was cut.
+            let room = (QUOTE_CHARS + 1) * 4 - self.0.len();
+            if room == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            let n = buf.len().min(room);
+            self.0.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut out = Prefix(Vec::new());
+    // Stops with an error once the prefix is full; what was written is kept.
+    let _ = serde_json::to_writer(&mut out, v);
+    let text = String::from_utf8_lossy(&out.0);
+    match text.char_indices().nth(QUOTE_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.into_owned(),
+    }
+}
+
 /// A boolean the way the portal reads it: `Y`/`N`, `1`/`0`, `true`/`false`.
 pub(crate) fn parse_bool(v: &Value) -> Option<bool> {
     match v {
@@ -124,6 +157,21 @@ mod tests {
             serde_json::from_value(json!({"chat_id": 1, "Chat_Id": 2, "X": null})).unwrap();
         assert_eq!(get_ci(&m, "CHAT_ID"), Some(&json!(2)));
         assert_eq!(get_ci(&m, "x"), None);
+    }
+
+    #[test]
+    fn quoted_values_are_short_and_cut_on_a_char_boundary() {
+        assert_eq!(quote_value(&json!("abc")), r#""abc""#);
+        assert_eq!(quote_value(&json!([1, 2])), "[1,2]");
+        // 63 characters of a string fit (with its opening quote), the rest is cut.
+        let long = "я".repeat(10_000);
+        let q = quote_value(&json!(long));
+        assert_eq!(q.chars().count(), QUOTE_CHARS + 1, "{q}");
+        assert!(q.starts_with("\"я") && q.ends_with("я…"), "{q}");
+        let q = quote_value(&json!(vec![12345; 100_000]));
+        assert_eq!(q.chars().count(), QUOTE_CHARS + 1, "{q}");
+        let exact = "x".repeat(QUOTE_CHARS - 2);
+        assert_eq!(quote_value(&json!(exact)), format!("\"{exact}\""));
     }
 
     #[test]

@@ -7,18 +7,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{HeaderMap, Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
-use crate::config::FaultKind;
+use crate::config::{FaultKind, PortalConfig};
 use crate::engine::{portal_error, ApiErr, AuthCtx, Engine};
 use crate::params::{as_text, get_ci, parse_query};
-
-/// Largest request body read.
-const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// The HTML page a proxy answers with when the portal behind it is down.
 const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
@@ -290,10 +287,50 @@ fn fault_response(
 /// Prefix of the admin endpoints; outside `/rest/`, so no method can be routed there.
 const ADMIN_PREFIX: &str = "/__mock/";
 
+/// The header `POST /__mock/reset` needs (any value), unless its body is declared JSON: a
+/// browser page cannot send either to another origin without a CORS preflight, which the
+/// portal never grants.
+pub(crate) const ADMIN_HEADER: &str = "x-b24-mock-admin";
+
+fn admin_refusal(code: &str, message: &str) -> Response<MockBody> {
+    json_response(
+        403,
+        &serde_json::json!({"error": code, "error_description": message}),
+    )
+}
+
+/// Why an admin request looks like a browser page of another site, if it does: a
+/// `Sec-Fetch-Site` other than `same-origin` or `none` (typed by the user), or an `Origin`
+/// other than the portal's own (`http(s)://127.0.0.1:PORT` or `http(s)://localhost:PORT`).
+/// Clients outside a browser (curl, test code) send neither.
+fn cross_site(cfg: &PortalConfig, headers: &HeaderMap) -> Option<&'static str> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        let site = site.to_str().unwrap_or("").trim();
+        if !site.eq_ignore_ascii_case("same-origin") && !site.eq_ignore_ascii_case("none") {
+            return Some("The admin endpoints refuse requests from other sites (Sec-Fetch-Site)");
+        }
+    }
+    if let Some(origin) = headers.get(hyper::header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("").trim();
+        let scheme = if cfg.tls { "https" } else { "http" };
+        let default_port = if cfg.tls { 443 } else { 80 };
+        let own = ["127.0.0.1", "localhost"].iter().any(|host| {
+            origin.eq_ignore_ascii_case(&format!("{scheme}://{host}:{}", cfg.port))
+                || (cfg.port == default_port
+                    && origin.eq_ignore_ascii_case(&format!("{scheme}://{host}")))
+        });
+        if !own {
+            return Some("The admin endpoints refuse requests from other origins (Origin)");
+        }
+    }
+    None
+}
+
 /// `GET /__mock/counters` and `POST /__mock/reset` (with `admin_endpoints`). They bypass the
-/// counters, the limits and the faults. `None` for any other path.
-fn admin(engine: &Engine, method: &hyper::Method, path: &str) -> Option<Response<MockBody>> {
-    let what = path.strip_prefix(ADMIN_PREFIX)?;
+/// counters, the limits and the faults, and refuse what a browser page of another site could
+/// send (see [`cross_site`] and [`ADMIN_HEADER`]). `None` for any other path.
+fn admin(engine: &Engine, parts: &hyper::http::request::Parts) -> Option<Response<MockBody>> {
+    let what = parts.uri.path().strip_prefix(ADMIN_PREFIX)?;
     let (allowed, answer) = match what {
         "counters" => (hyper::Method::GET, None),
         "reset" => (hyper::Method::POST, Some(())),
@@ -304,17 +341,79 @@ fn admin(engine: &Engine, method: &hyper::Method, path: &str) -> Option<Response
             ))
         }
     };
-    if *method != allowed {
+    if parts.method != allowed {
         return Some(json_response(
             405,
             &serde_json::json!({"error": "METHOD_NOT_ALLOWED", "error_description": format!("Use {allowed}")}),
         ));
     }
+    if let Some(why) = cross_site(&engine.cfg, &parts.headers) {
+        return Some(admin_refusal("CROSS_SITE_REQUEST", why));
+    }
     if answer.is_some() {
+        let json = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim()
+                    .get(..16)
+                    .is_some_and(|m| m.eq_ignore_ascii_case("application/json"))
+            });
+        if !json && !parts.headers.contains_key(ADMIN_HEADER) {
+            return Some(admin_refusal(
+                "ADMIN_HEADER_REQUIRED",
+                "POST /__mock/reset needs the header X-B24-Mock-Admin (any value) or Content-Type: application/json",
+            ));
+        }
         engine.reset();
         return Some(json_response(200, &serde_json::json!({"result": true})));
     }
     Some(json_response(200, &engine.counters().to_json()))
+}
+
+/// An answer after which the connection closes: the rest of the request is not read.
+fn closing(status: u16, code: &str, message: &str) -> Response<MockBody> {
+    let mut r = json_response(
+        status,
+        &serde_json::json!({"error": code, "error_description": message}),
+    );
+    r.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// Reads a request body of at most `max_body_bytes` within `body_read_timeout`. A body
+/// announced larger (`Content-Length`) is refused unread; one that grows larger while it is
+/// read (chunked, or longer than announced) is refused as soon as it does, so no more than the
+/// limit is ever buffered. Both are 413, a stalled body 408; both close the connection.
+async fn read_body(
+    cfg: &PortalConfig,
+    body: Incoming,
+) -> Result<Result<Bytes, Response<MockBody>>, Dropped> {
+    let limit = cfg.max_body_bytes;
+    let too_large = || {
+        closing(
+            413,
+            "REQUEST_ENTITY_TOO_LARGE",
+            &format!("The request body is larger than {limit} bytes"),
+        )
+    };
+    // hyper's size hint of a request body is its Content-Length.
+    if body.size_hint().lower() > limit as u64 {
+        return Ok(Err(too_large()));
+    }
+    let read = Limited::new(body, limit).collect();
+    match tokio::time::timeout(cfg.body_read_timeout, read).await {
+        Ok(Ok(collected)) => Ok(Ok(collected.to_bytes())),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Ok(Err(too_large())),
+        Ok(Err(_)) => Err(Dropped("request body could not be read")),
+        Err(_) => Ok(Err(closing(
+            408,
+            "REQUEST_TIMEOUT",
+            "The request body did not arrive within the body read timeout",
+        ))),
+    }
 }
 
 /// Handles one HTTP request. An `Err` closes the connection without an answer.
@@ -324,22 +423,23 @@ pub(crate) async fn handle(
 ) -> Result<Response<MockBody>, Dropped> {
     let (parts, body) = req.into_parts();
     if engine.cfg.admin_endpoints {
-        if let Some(r) = admin(&engine, &parts.method, parts.uri.path()) {
+        if let Some(r) = admin(&engine, &parts) {
             return Ok(r);
         }
     }
     engine.note_request();
     let start = now_secs();
+    // The body first: a request refused here takes no fault decision.
+    let body = match read_body(&engine.cfg, body).await? {
+        Ok(body) => body,
+        Err(refusal) => return Ok(refusal),
+    };
     let route = route(parts.uri.path());
     let method = route.as_ref().map(|r| r.method.clone()).unwrap_or_default();
     let plan = engine.plan_faults(&method);
     if !plan.latency.is_zero() {
         tokio::time::sleep(plan.latency).await;
     }
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(_) => return Err(Dropped("request body could not be read")),
-    };
     if let Some((kind, false)) = &plan.fault {
         // A JSON 500 and a cut-off answer passed the bucket when they were planned
         // (`FaultKind::reaches_portal`); a proxy's HTML 502 and a dropped connection never
@@ -364,23 +464,4 @@ pub(crate) async fn handle(
         return fault_response(kind, status, encode(&value));
     }
     Ok(json_response(status, &value))
-}
-
-/// Serves HTTP/1.1 (keep-alive) on one accepted connection until it closes or the portal
-/// shuts down.
-pub(crate) async fn serve_connection<IO>(
-    engine: Arc<Engine>,
-    io: IO,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) where
-    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let svc = hyper::service::service_fn(move |req| handle(engine.clone(), req));
-    let conn = hyper::server::conn::http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(hyper_util::rt::TokioIo::new(io), svc);
-    tokio::select! {
-        _ = conn => {}
-        _ = shutdown.changed() => {}
-    }
 }

@@ -123,7 +123,12 @@ fn is_int_text(s: &str) -> bool {
 
 /// Whether `v` is a valid request value of type `ty` (lenient like the portal).
 pub(crate) fn check_type(spec: &Spec, ty: &TypeExpr, v: &Value) -> Result<(), String> {
-    let bad = |what: &str| Err(format!("expected {what}, got {v}"));
+    let bad = |what: &str| {
+        Err(format!(
+            "expected {what}, got {}",
+            crate::params::quote_value(v)
+        ))
+    };
     match ty {
         TypeExpr::Nullable(inner) => {
             if v.is_null() {

@@ -1,6 +1,7 @@
 //! The certificate of the HTTPS portal: a CA generated at start and a server certificate
 //! for `localhost` and `127.0.0.1` signed by it.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use rcgen::{
@@ -61,4 +62,124 @@ pub(crate) fn generate(hosts: &[String]) -> Result<TlsMaterial, crate::StartErro
         ca_pem: ca_cert.pem(),
         server_config: Arc::new(config),
     })
+}
+
+/// Writes `contents` to `path` without ever following what is at `path`: the bytes go to a
+/// new file in the same folder (created with `create_new`, so `O_CREAT | O_EXCL`, which
+/// refuses an existing name, a symlink included), which is then renamed over `path`. A
+/// symlink planted at `path` is replaced, its target untouched, and a reader sees the old
+/// file or the new one, never half of it.
+pub(crate) fn write_replacing(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::{Error, ErrorKind, Write as _};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "the path names no file"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    for _ in 0..16 {
+        let tmp = dir.join(format!(
+            ".{}.{}-{}-{}.tmp",
+            name.to_string_lossy(),
+            std::process::id(),
+            nanos,
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut file = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => f,
+            // Someone else's file (or a planted link) has that name: try another one.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        let done = file
+            .write_all(contents)
+            .and_then(|()| file.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if done.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        return done;
+    }
+    Err(Error::new(
+        ErrorKind::AlreadyExists,
+        "no free temporary name next to the file",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("b24-mock-portal-tls-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn writes_and_replaces_a_file() {
+        let dir = scratch("replace");
+        let path = dir.join("ca.pem");
+        write_replacing(&path, b"one").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        write_replacing(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        // No temporary file is left behind.
+        assert_eq!(entries(&dir), ["ca.pem"]);
+        // A folder in the way is an error, and leaves nothing behind either.
+        let sub = dir.join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("x"), b"x").unwrap();
+        assert!(write_replacing(&sub, b"three").is_err());
+        assert_eq!(entries(&dir), ["ca.pem", "sub"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_symlink_does_not_redirect_the_write() {
+        let dir = scratch("symlink");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let path = dir.join("ca.pem");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        write_replacing(&path, b"pem").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert!(!std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&path).unwrap(), b"pem");
+        // A dangling link is replaced too (`std::fs::write` would create its target).
+        let dangling = dir.join("dangling.pem");
+        let nowhere = dir.join("nowhere");
+        std::os::unix::fs::symlink(&nowhere, &dangling).unwrap();
+        write_replacing(&dangling, b"pem").unwrap();
+        assert!(!nowhere.exists());
+        assert_eq!(std::fs::read(&dangling).unwrap(), b"pem");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

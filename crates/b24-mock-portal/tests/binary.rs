@@ -78,6 +78,33 @@ async fn binary_serves_https_and_writes_the_ca() {
     let _ = std::fs::remove_file(&ca_file);
 }
 
+#[cfg(unix)]
+#[test]
+fn binary_replaces_a_symlink_planted_at_the_ca_file() {
+    let dir = std::env::temp_dir().join(format!("b24-mock-portal-ca-link-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::os::unix::fs::symlink(&victim, &ca_file).unwrap();
+    let (portal, lines) = start(&[
+        "--port",
+        "0",
+        "--tls",
+        "--ca-file",
+        ca_file.to_str().unwrap(),
+    ]);
+    assert_eq!(value(&lines, "ca"), ca_file.to_str().unwrap());
+    drop(portal);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    let meta = std::fs::symlink_metadata(&ca_file).unwrap();
+    assert!(meta.file_type().is_file(), "{meta:?}");
+    let pem = std::fs::read_to_string(&ca_file).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn binary_plain_http_with_limits_and_counter_method() {
     let (_portal, lines) = start(&[
@@ -156,8 +183,15 @@ async fn binary_admin_endpoints_read_and_reset_the_counters() {
     assert_eq!(r.status(), 405);
     let r = http.get(format!("{admin}nope")).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    // Reset zeroes the counters and empties the bucket.
+    // Reset zeroes the counters and empties the bucket; it needs the admin header.
     let r = http.post(format!("{admin}reset")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(format!("{admin}reset"))
+        .header("X-B24-Mock-Admin", "1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let c = counters(&admin).await;
     assert_eq!(c["requests"], 0);
@@ -262,6 +296,59 @@ async fn binary_latency_ms_delays_every_request() {
         assert_eq!(r.status(), 200);
         assert!(t.elapsed() >= std::time::Duration::from_millis(300));
     }
+}
+
+#[tokio::test]
+async fn binary_takes_the_server_limits_from_its_options() {
+    let (_portal, lines) = start(&[
+        "--port",
+        "0",
+        "--max-body-bytes",
+        "100",
+        "--idle-timeout-ms",
+        "200",
+        "--header-timeout-ms",
+        "5000",
+        "--body-timeout-ms",
+        "5000",
+        "--max-connections",
+        "4",
+    ]);
+    let hook = value(&lines, "webhook").to_string();
+    // A fresh connection each time: the portal closes idle ones after 200 ms.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let post = |len: usize| {
+        http.post(format!("{hook}imopenlines.dialog.get"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("CHAT_ID=1777&p={}", "x".repeat(len - 15)))
+            .send()
+    };
+    assert_eq!(post(100).await.unwrap().status(), 200);
+    assert_eq!(post(101).await.unwrap().status(), 413);
+    // An idle connection is closed by the portal.
+    let addr = hook
+        .strip_prefix("http://")
+        .and_then(|h| h.split_once('/'))
+        .map(|(a, _)| a.to_string())
+        .unwrap();
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        tokio::io::AsyncReadExt::read(&mut s, &mut buf),
+    )
+    .await
+    .expect("the idle connection is closed");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    // A cap of 0 is refused.
+    let out = Command::new(env!("CARGO_BIN_EXE_b24-mock-portal"))
+        .args(["--port", "0", "--max-connections", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }
 
 #[tokio::test]
