@@ -489,15 +489,84 @@ async fn one_unlucky_call_among_healthy_ones_retries_promptly() {
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     healthy.await.unwrap();
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let delays: Vec<u64> = log
-        .lines()
-        .filter(|l| l.contains("retrying") && l.contains("dialog.get"))
-        .filter_map(|l| l.split("next_attempt_in_ms=").nth(1))
-        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
-        .collect();
-    assert_eq!(delays.len(), 6, "{log}");
+    let delays = retry_delays(&captured);
+    assert_eq!(delays.len(), 6, "{delays:?}");
     // Per-call exponential backoff would allow up to 32 x base on the sixth retry.
     let cap = 4 * base.as_millis() as u64;
     assert!(delays.iter().all(|d| *d <= cap), "{delays:?}");
+}
+
+/// The delays (ms) the retries of `imopenlines.dialog.get` announced in the log, in order.
+fn retry_delays(captured: &Captured) -> Vec<u64> {
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    log.lines()
+        .filter(|l| l.contains("retrying") && l.contains("dialog.get"))
+        .filter_map(|l| l.split("next_attempt_in_ms=").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// A read whose answer is lost right after the portal answered is retried at once: the
+/// client's bucket, not a backoff, decides when the retry goes out (the tail of a bulk job is
+/// a faulted request waiting out its backoff). Failures in a row still back off: a portal
+/// that drops everything gets one prompt retry, then capped exponential backoff.
+#[tokio::test]
+async fn a_lost_answer_after_a_success_is_retried_at_once_and_failures_in_a_row_back_off() {
+    let (captured, _guard) = Captured::install(tracing::Level::WARN);
+    let portal = MockPortal::start(PortalConfig::default().with_fault(
+        FaultRule::new(Some("imopenlines.dialog.get"), FaultKind::DropConnection).max_count(1),
+    ))
+    .await
+    .unwrap();
+    // A backoff of up to 3 s would be drawn for this retry if it backed off.
+    let client = Client::builder_webhook(&portal.webhook_url())
+        .retry(RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_secs(3),
+            max_delay: Duration::from_secs(3),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    client
+        .call_raw(
+            "imopenlines.revision.get",
+            MethodKind::Read,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(client.call(&Request::chat_id(1777)).await.unwrap().id, 1777);
+    assert_eq!(retry_delays(&captured), [0], "retried at once");
+    let c = portal.counters();
+    assert_eq!((c.requests, c.faults_injected), (3, 1));
+
+    // Everything dropped: the first failure is retried at once, the next ones back off by
+    // the run of failures (up to 40 ms, then 80 ms, 160 ms).
+    let dying = MockPortal::start(PortalConfig::default().with_fault(FaultRule::new(
+        Some("imopenlines.dialog.get"),
+        FaultKind::DropConnection,
+    )))
+    .await
+    .unwrap();
+    let base = Duration::from_millis(40);
+    let client = Client::builder_webhook(&dying.webhook_url())
+        .retry(RetryPolicy {
+            max_attempts: 4,
+            base_delay: base,
+            max_delay: Duration::from_secs(10),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    captured.0.lock().unwrap().clear();
+    assert!(client.call(&Request::chat_id(1777)).await.is_err());
+    let delays = retry_delays(&captured);
+    let base = base.as_millis() as u64;
+    assert_eq!(delays.len(), 3, "{delays:?}");
+    assert_eq!(delays[0], 0, "{delays:?}");
+    assert!(delays[1] <= base && delays[2] <= 2 * base, "{delays:?}");
+    // Jittered, not zero: the chance that both draws are under 1 ms is 1 in 3,200.
+    assert!(delays[1] + delays[2] > 0, "{delays:?}");
+    assert_eq!(dying.counters().requests, 4);
 }

@@ -472,6 +472,16 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// The four failures, in the order [`FaultRule::rotation_every`] turns them: a JSON 500
+    /// and a cut-off answer (the portal's PHP produced them, its bucket counted the call), a
+    /// proxy's HTML 502 and a dropped connection (the call never reached the portal).
+    pub const FAILURES: [FaultKind; 4] = [
+        FaultKind::InternalError,
+        FaultKind::BadGatewayHtml,
+        FaultKind::TruncatedBody,
+        FaultKind::DropConnection,
+    ];
+
     /// Whether the request reached the portal's PHP before failing, so its leaky bucket
     /// counted it: a JSON 500 and a cut-off answer did; a proxy's HTML 502 and a dropped
     /// connection did not (for faults before execution; a call that ran was always counted).
@@ -485,10 +495,17 @@ impl FaultKind {
 pub struct FaultRule {
     /// Only calls of this method (case-insensitive; `batch` for batches); `None` any.
     pub method: Option<String>,
-    /// The fault.
+    /// The fault (ignored when `kinds` is not empty).
     pub kind: FaultKind,
+    /// When not empty: each faulted call gets one of these instead of `kind`, drawn
+    /// uniformly by the rule's generator (see [`FaultRule::random`]).
+    pub kinds: Vec<FaultKind>,
     /// Share of matching calls that get it, 0.0..=1.0 (seeded, so reproducible).
     pub probability: f64,
+    /// The seed of this rule's own generator; `None` draws from the portal's shared one
+    /// (seeded with [`PortalConfig::fault_seed`]). With its own generator the rule faults
+    /// the same calls (by their order of arrival) whatever other rules draw.
+    pub seed: Option<u64>,
     /// Instead of a probability: the matching calls numbered `offset`, `offset + n`,
     /// `offset + 2n`... (from 0) get it, an exact share of `1 / n`.
     pub every: Option<(u64, u64)>,
@@ -505,7 +522,9 @@ impl FaultRule {
         FaultRule {
             method: method.map(str::to_string),
             kind,
+            kinds: Vec::new(),
             probability: 1.0,
+            seed: None,
             every: None,
             max_count: None,
             after_execution: false,
@@ -531,16 +550,26 @@ impl FaultRule {
     pub fn rotation_every(n: u64) -> Vec<FaultRule> {
         // Four kinds in turn: the cycle is 4n calls long, so n is kept below u64::MAX / 4.
         let n = n.clamp(1, u64::MAX / 4);
-        [
-            FaultKind::InternalError,
-            FaultKind::BadGatewayHtml,
-            FaultKind::TruncatedBody,
-            FaultKind::DropConnection,
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(i, kind)| FaultRule::new(None, kind).every(4 * n, (i as u64 + 1) * n - 1))
-        .collect()
+        FaultKind::FAILURES
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| FaultRule::new(None, kind).every(4 * n, (i as u64 + 1) * n - 1))
+            .collect()
+    }
+
+    /// Each call (of any method) independently gets a fault with probability `share`, from
+    /// a generator seeded with `seed`; the kind is drawn uniformly from
+    /// [`FaultKind::FAILURES`]: a JSON 500 and a cut-off answer (counted by the portal's
+    /// bucket), a proxy's HTML 502 and a dropped connection (not counted). The same seed
+    /// faults the same calls, by their order of arrival, with the same kinds. Unlike
+    /// [`FaultRule::rotation_every`] the share is only expected, and runs of faults happen.
+    pub fn random(share: f64, seed: u64) -> FaultRule {
+        let share = if share.is_nan() { 0.0 } else { share };
+        FaultRule {
+            kinds: FaultKind::FAILURES.to_vec(),
+            seed: Some(seed),
+            ..FaultRule::new(None, FaultKind::InternalError).probability(share)
+        }
     }
 
     /// At most `n` times.

@@ -33,6 +33,11 @@ pub struct Counters {
     pub connections: u64,
     /// Requests refused with `QUERY_LIMIT_EXCEEDED`.
     pub rejected_by_limiter: u64,
+    /// Requests the leaky bucket counted (admitted): every request that reached the portal's
+    /// PHP, answered or not, including the faults it produced (a JSON 500, a cut-off answer);
+    /// not a proxy's 502, a dropped connection before the portal, or a 503. What the time of
+    /// a job is bounded by: `max(0, counted - burst) / drain`.
+    pub counted_by_limiter: u64,
     /// Calls refused with `OPERATION_TIME_LIMIT`.
     pub rejected_by_operating: u64,
     /// Faults injected, all kinds.
@@ -92,6 +97,7 @@ impl Counters {
             "requests": self.requests,
             "connections": self.connections,
             "rejected_by_limiter": self.rejected_by_limiter,
+            "counted_by_limiter": self.counted_by_limiter,
             "rejected_by_operating": self.rejected_by_operating,
             "faults_injected": self.faults_injected,
             "faults": self.faults,
@@ -227,10 +233,15 @@ impl Success {
 }
 
 /// Small seeded generator (SplitMix64) deciding which calls get a fault.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Rng(u64);
 
 impl Rng {
+    /// A number in `0..n` (`n` ≥ 1).
+    fn below(&mut self, n: usize) -> usize {
+        ((self.next_f64() * n as f64) as usize).min(n.saturating_sub(1))
+    }
+
     fn next_f64(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -246,11 +257,37 @@ struct Mutable {
     operating: Operating,
     counters: Counters,
     rng: Rng,
+    /// The own generators of rules with a `seed` (`None` for rules drawing from `rng`).
+    rule_rngs: Vec<Option<Rng>>,
     fault_fired: Vec<u64>,
     /// Matching calls seen per fault rule (for `FaultRule::every`).
     fault_seen: Vec<u64>,
     error_fired: Vec<u64>,
     counter_values: HashMap<String, u64>,
+}
+
+impl Mutable {
+    /// The next draw in `0.0..1.0` for fault rule `i`: from its own generator if it has a
+    /// seed, else from the shared one.
+    fn draw(&mut self, i: usize) -> f64 {
+        match self.rule_rngs.get_mut(i) {
+            Some(Some(rng)) => rng.next_f64(),
+            _ => self.rng.next_f64(),
+        }
+    }
+
+    /// A uniform pick in `0..n` for fault rule `i`, from the same generator as [`Self::draw`].
+    fn pick(&mut self, i: usize, n: usize) -> usize {
+        match self.rule_rngs.get_mut(i) {
+            Some(Some(rng)) => rng.below(n),
+            _ => self.rng.below(n),
+        }
+    }
+}
+
+/// A generator for each fault rule that has its own seed.
+fn rule_rngs(rules: &[FaultRule]) -> Vec<Option<Rng>> {
+    rules.iter().map(|r| r.seed.map(Rng)).collect()
 }
 
 /// The faults decided for one HTTP request.
@@ -309,6 +346,7 @@ impl Engine {
         let n_faults = cfg.faults.len();
         let n_rules = cfg.error_rules.len();
         let seed = cfg.fault_seed;
+        let rule_rngs = rule_rngs(&cfg.faults);
         Engine {
             cfg,
             specs,
@@ -318,6 +356,7 @@ impl Engine {
                 operating: Operating::default(),
                 counters: Counters::default(),
                 rng: Rng(seed),
+                rule_rngs,
                 fault_fired: vec![0; n_faults],
                 fault_seen: vec![0; n_faults],
                 error_fired: vec![0; n_rules],
@@ -357,6 +396,7 @@ impl Engine {
         m.operating.clear();
         m.counters = Counters::default();
         m.rng = Rng(self.cfg.fault_seed);
+        m.rule_rngs = rule_rngs(&self.cfg.faults);
         m.fault_fired.iter_mut().for_each(|n| *n = 0);
         m.fault_seen.iter_mut().for_each(|n| *n = 0);
         m.error_fired.iter_mut().for_each(|n| *n = 0);
@@ -378,6 +418,7 @@ impl Engine {
     pub(crate) fn admit(&self) -> Result<(), ApiErr> {
         let mut m = self.lock();
         if m.bucket.admit(&self.cfg.limits, Instant::now()) {
+            m.counters.counted_by_limiter += 1;
             Ok(())
         } else {
             m.counters.rejected_by_limiter += 1;
@@ -405,31 +446,38 @@ impl Engine {
                     }
                 }
                 None => {
-                    if rule.probability < 1.0 && m.rng.next_f64() >= rule.probability {
+                    if rule.probability < 1.0 && m.draw(i) >= rule.probability {
                         continue;
                     }
                 }
             }
-            if let FaultKind::Latency(d) = rule.kind {
+            let kind = if rule.kinds.is_empty() {
+                rule.kind.clone()
+            } else {
+                let pick = m.pick(i, rule.kinds.len());
+                rule.kinds.get(pick).unwrap_or(&rule.kind).clone()
+            };
+            if let FaultKind::Latency(d) = kind {
                 plan.latency += d;
             } else if plan.fault.is_some() {
                 continue;
             } else {
                 // A fault the portal's PHP produces passes its leaky bucket first: with the
                 // bucket full the call gets the 503 instead, and the fault does not happen.
-                if rule.kind.reaches_portal() && !rule.after_execution && !method.is_empty() {
+                if kind.reaches_portal() && !rule.after_execution && !method.is_empty() {
                     let now = Instant::now();
                     if !m.bucket.admit(&self.cfg.limits, now) {
                         continue;
                     }
+                    m.counters.counted_by_limiter += 1;
                 }
-                plan.fault = Some((rule.kind.clone(), rule.after_execution));
+                plan.fault = Some((kind.clone(), rule.after_execution));
             }
             m.fault_fired[i] += 1;
             m.counters.faults_injected += 1;
             *m.counters
                 .faults
-                .entry(fault_name(&rule.kind).to_string())
+                .entry(fault_name(&kind).to_string())
                 .or_default() += 1;
         }
         plan
@@ -834,6 +882,86 @@ mod tests {
         );
         assert_eq!(resolve_refs("$result[0][0]", &done), Some((json!(7), true)));
         assert_eq!(resolve_refs("plain", &done), None);
+    }
+
+    /// The kinds `FaultRule::random` gives `n` calls in a row (`None`: no fault), and the
+    /// counters after them.
+    fn random_faults(share: f64, seed: u64, n: usize) -> (Vec<Option<FaultKind>>, Counters) {
+        let cfg = PortalConfig {
+            limits: crate::config::LimitConfig::unlimited(),
+            ..PortalConfig::default()
+        }
+        .with_fault(FaultRule::random(share, seed));
+        let engine = Engine::new(cfg, SpecSet::embedded().unwrap());
+        let kinds = (0..n)
+            .map(|_| {
+                engine
+                    .plan_faults("imopenlines.dialog.get")
+                    .fault
+                    .map(|(k, _)| k)
+            })
+            .collect();
+        (kinds, engine.counters())
+    }
+
+    #[test]
+    fn a_random_rule_is_reproducible_by_seed() {
+        let (a, _) = random_faults(0.1, 1, 2000);
+        assert_eq!(a, random_faults(0.1, 1, 2000).0, "same seed, same calls");
+        assert_ne!(
+            a,
+            random_faults(0.1, 2, 2000).0,
+            "another seed, other calls"
+        );
+        // A reset re-seeds the rule's own generator, whatever the portal's shared seed is.
+        let cfg = PortalConfig {
+            fault_seed: 99,
+            limits: crate::config::LimitConfig::unlimited(),
+            ..PortalConfig::default()
+        }
+        .with_fault(FaultRule::random(0.1, 1));
+        let engine = Engine::new(cfg, SpecSet::embedded().unwrap());
+        for round in 0..2 {
+            let again: Vec<_> = (0..2000)
+                .map(|_| {
+                    engine
+                        .plan_faults("imopenlines.dialog.get")
+                        .fault
+                        .map(|(k, _)| k)
+                })
+                .collect();
+            assert_eq!(a, again, "round {round}");
+            engine.reset();
+        }
+    }
+
+    #[test]
+    fn a_random_rule_mixes_the_four_failures_at_the_share() {
+        let n = 20_000;
+        let (kinds, c) = random_faults(0.1, 7, n);
+        let faulted: Vec<usize> = (0..n).filter(|i| kinds[*i].is_some()).collect();
+        // 10% of 20,000 = 2,000, binomial sd ≈ 42.
+        assert!((1800..=2200).contains(&faulted.len()), "{}", faulted.len());
+        assert_eq!(c.faults_injected, faulted.len() as u64);
+        for kind in FaultKind::FAILURES {
+            let got = kinds.iter().filter(|k| k.as_ref() == Some(&kind)).count();
+            // A quarter each: 500 ± about 6 sd.
+            assert!((380..=620).contains(&got), "{kind:?}: {got}");
+            assert_eq!(c.faults.get(fault_name(&kind)), Some(&(got as u64)));
+        }
+        // Half the faults reach the portal's bucket, which counts them (nothing else ran).
+        let counted = kinds
+            .iter()
+            .flatten()
+            .filter(|k| k.reaches_portal())
+            .count();
+        assert_eq!(c.counted_by_limiter, counted as u64);
+        assert!(counted * 10 > faulted.len() * 4 && counted * 10 < faulted.len() * 6);
+        // Independent draws, not a rotation: gaps of 1 (two faulted calls in a row) and gaps
+        // far above 10 both happen.
+        let gaps: Vec<usize> = faulted.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.contains(&1), "runs of faults");
+        assert!(gaps.iter().any(|g| *g > 30), "long quiet stretches");
     }
 
     #[test]

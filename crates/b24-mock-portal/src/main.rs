@@ -47,11 +47,13 @@ struct Args {
     /// Add this many milliseconds of latency to every request.
     #[arg(long)]
     latency_ms: Option<u64>,
-    /// Share of requests (0..=1) that get a fault before they run: 500 JSON, 502 HTML,
-    /// truncated body or dropped connection, each a quarter of the share, picked at random.
+    /// Share of requests (0..=1) that get a fault before they run, each independently at
+    /// random: 500 JSON, 502 HTML, truncated body or dropped connection, each a quarter of
+    /// the share (`FaultRule::random`).
     #[arg(long, value_parser = share)]
     fault_share: Option<f64>,
-    /// Seed of the generator that picks the faulted requests.
+    /// Seed of the generator that picks the faulted requests and their kinds (the same seed
+    /// faults the same requests, by order of arrival).
     #[arg(long)]
     fault_seed: Option<u64>,
     /// Fault exactly one request in N (the N-th, 2N-th...), the four kinds in turn: 500
@@ -98,32 +100,6 @@ fn share(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Rules that fault `share` of all requests, split evenly among the four kinds. Rules are
-/// tried in order and only the first fault counts, so rule `i` fires with the probability
-/// that gives it `share / 4` of all requests given that none before it fired.
-fn fault_share_rules(share: f64) -> Vec<FaultRule> {
-    let kinds = [
-        FaultKind::InternalError,
-        FaultKind::BadGatewayHtml,
-        FaultKind::TruncatedBody,
-        FaultKind::DropConnection,
-    ];
-    let each = share / kinds.len() as f64;
-    kinds
-        .into_iter()
-        .enumerate()
-        .map(|(i, kind)| {
-            let left = 1.0 - each * i as f64;
-            let p = if left > 0.0 {
-                (each / left).min(1.0)
-            } else {
-                1.0
-            };
-            FaultRule::new(None, kind).probability(p)
-        })
-        .collect()
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
@@ -159,14 +135,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             FaultKind::Latency(std::time::Duration::from_millis(ms)),
         ));
     }
+    if let Some(seed) = args.fault_seed {
+        config.fault_seed = seed;
+    }
     if let Some(share) = args.fault_share.filter(|s| *s > 0.0) {
-        config.faults.extend(fault_share_rules(share));
+        config
+            .faults
+            .push(FaultRule::random(share, config.fault_seed));
     }
     if let Some(n) = args.fault_every.filter(|n| *n > 0) {
         config.faults.extend(FaultRule::rotation_every(n));
-    }
-    if let Some(seed) = args.fault_seed {
-        config.fault_seed = seed;
     }
     for name in args.counter_method {
         config.extra_methods.push(ExtraMethod::counter(name));

@@ -305,6 +305,7 @@ async fn faults_from_the_portal_pass_its_bucket_and_proxy_faults_do_not() {
     assert_eq!(statuses, [500, 500, 503]);
     let c = portal.counters();
     assert_eq!((c.faults_injected, c.rejected_by_limiter), (2, 1));
+    assert_eq!(c.counted_by_limiter, 2, "the two 500s, not the 503");
 
     let proxy = MockPortal::start(
         PortalConfig::default()
@@ -324,4 +325,61 @@ async fn faults_from_the_portal_pass_its_bucket_and_proxy_faults_do_not() {
         "the 502s left the bucket empty"
     );
     assert!((proxy.bucket_level() - 2.0).abs() < 0.01);
+    assert_eq!(proxy.counters().counted_by_limiter, 2, "the two 200s");
+}
+
+/// `FaultRule::random`: the seeded share of calls fails with the four kinds mixed, and the
+/// portal counts in its bucket exactly the calls that reached its PHP: the answered ones, its
+/// 500s and its cut-off answers, not the proxy's 502s or the dropped connections.
+#[tokio::test]
+async fn a_random_rule_mixes_the_kinds_and_the_bucket_counts_the_portal_ones() {
+    async fn run(seed: u64) -> (Vec<u16>, b24_mock_portal::Counters) {
+        let portal = MockPortal::start(
+            PortalConfig::default()
+                .with_limits(b24_mock_portal::LimitConfig::unlimited())
+                .with_fault(FaultRule::random(0.4, seed)),
+        )
+        .await
+        .unwrap();
+        let url = format!("{}{DG}?CHAT_ID=1777", portal.webhook_url());
+        let mut got = Vec::new();
+        for _ in 0..120 {
+            got.push(whole_answer_status(&url).await);
+        }
+        (got, portal.counters())
+    }
+    let (a, c) = run(3).await;
+    let count = |s: u16| a.iter().filter(|x| **x == s).count() as u64;
+    assert_eq!(c.requests, 120);
+    assert_eq!(
+        count(500),
+        c.faults.get("internal_error").copied().unwrap_or(0)
+    );
+    assert_eq!(
+        count(502),
+        c.faults.get("bad_gateway_html").copied().unwrap_or(0)
+    );
+    // A cut-off answer and a dropped connection both leave no whole answer.
+    let lost = c.faults.get("truncated_body").copied().unwrap_or(0)
+        + c.faults.get("drop_connection").copied().unwrap_or(0);
+    assert_eq!(count(0), lost);
+    assert_eq!(count(200) + c.faults_injected, 120);
+    for kind in [
+        "internal_error",
+        "bad_gateway_html",
+        "truncated_body",
+        "drop_connection",
+    ] {
+        assert!(
+            c.faults.get(kind).copied().unwrap_or(0) >= 3,
+            "{kind}: {:?}",
+            c.faults
+        );
+    }
+    assert_eq!(
+        c.counted_by_limiter,
+        count(200) + count(500) + c.faults.get("truncated_body").copied().unwrap_or(0)
+    );
+    let (b, _) = run(3).await;
+    assert_eq!(a, b, "same seed, same calls");
 }

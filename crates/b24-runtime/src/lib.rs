@@ -306,8 +306,8 @@ struct Inner {
     /// Per method: when its operating-time window resets (Unix seconds), from `time`.
     operating_reset: Mutex<HashMap<String, i64>>,
     /// Failed attempts since the last successful call, across every task: retries
-    /// back off by this, so one unlucky call among healthy ones retries promptly while a
-    /// portal that fails everything is backed off exponentially.
+    /// back off by this (`RetryPolicy::retry_delay`), so one unlucky call among healthy ones
+    /// retries at once while a portal that fails everything is backed off exponentially.
     failure_streak: std::sync::atomic::AtomicU32,
 }
 
@@ -629,8 +629,16 @@ impl Client {
                     }
                 }
                 Verdict::Retry => {
-                    let streak = self.inner.failure_streak.fetch_add(1, Ordering::Relaxed);
-                    policy.backoff(streak.saturating_add(1))
+                    let failures = self
+                        .inner
+                        .failure_streak
+                        .fetch_add(1, Ordering::Relaxed)
+                        .saturating_add(1);
+                    if retry::load_signal(&err) {
+                        policy.backoff(failures)
+                    } else {
+                        policy.retry_delay(failures)
+                    }
                 }
             };
             tracing::warn!(

@@ -7,9 +7,13 @@ use std::time::Duration;
 use b24_core::{ApiErrorCode, Error, MethodErrorCode, MethodKind, PortalErrorCode, TransportPhase};
 
 /// Retry settings. Backoff is capped exponential with full jitter, by the number of failed
-/// attempts in a row across the whole client (a successful answer to any call resets it): a
-/// call that fails while others succeed retries after at most `base_delay`, while a portal
-/// that fails everything is backed off exponentially. `max_attempts` counts per call.
+/// attempts in a row across the whole client (a successful answer to any call resets it).
+/// A lost answer, a proxy's error page or the portal's 500 right after a success is retried
+/// at once ([`RetryPolicy::retry_delay`]): the portal is answering, and the client's bucket,
+/// not the backoff, decides when the retry goes out. Further failures in a row back off
+/// exponentially, so a portal that fails everything is not hammered; so does a failure that
+/// hints at load (a timeout, a gateway's 503 or 504) from the first one. `max_attempts`
+/// counts per call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 disables retries).
@@ -40,6 +44,23 @@ impl RetryPolicy {
         RetryPolicy {
             max_attempts: 1,
             ..RetryPolicy::default()
+        }
+    }
+
+    /// The wait before retrying an attempt that failed without a sign of load (a lost or
+    /// cut-off answer, a proxy's error page, the portal's 500, a refused connection), given
+    /// `failures`: the failed attempts of the whole client since its last successful answer,
+    /// this one included.
+    ///
+    /// The first failure after a success (`failures` ≤ 1) is retried at once: other calls
+    /// are being answered, and the retry still waits for the client's bucket like any other
+    /// request, so it asks no more of the portal than the call would have. Every further
+    /// failure in a row waits [`RetryPolicy::backoff`] of the failures before it: at most
+    /// `base_delay` for the second, doubling up to `max_delay`.
+    pub fn retry_delay(&self, failures: u32) -> Duration {
+        match failures {
+            0 | 1 => Duration::ZERO,
+            n => self.backoff(n - 1),
         }
     }
 
@@ -103,6 +124,20 @@ pub(crate) fn classify<C: MethodErrorCode>(e: &Error<C>, kind: MethodKind) -> Ve
         } => Verdict::Retry,
         Error::Transport { .. } => lost_answer(),
         _ => Verdict::Fail,
+    }
+}
+
+/// Whether a failure hints that the portal or the way to it is overloaded rather than that
+/// one request was lost: the answer timed out, or a gateway answered 503 or 504 (the portal's
+/// own `QUERY_LIMIT_EXCEEDED` is judged apart). Such a failure backs off even right after a
+/// success.
+pub(crate) fn load_signal<C: MethodErrorCode>(e: &Error<C>) -> bool {
+    match e {
+        Error::Transport { source, .. } => source
+            .downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout),
+        Error::UnexpectedResponse { status, .. } => matches!(status, 503 | 504),
+        _ => false,
     }
 }
 
@@ -195,5 +230,40 @@ mod tests {
             (0..20).map(|_| p.backoff(3).as_micros()).collect();
         assert!(spread.len() > 1, "jitter varies the delay");
         assert!(p.backoff(1) <= p.base_delay);
+    }
+
+    /// The first failure after a success is retried without delay; the ones after it back
+    /// off as `backoff` of the failures before them: capped, exponential, jittered.
+    #[test]
+    fn only_a_failure_after_another_one_backs_off() {
+        let p = RetryPolicy {
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(8),
+            ..RetryPolicy::default()
+        };
+        for _ in 0..100 {
+            assert_eq!(p.retry_delay(0), Duration::ZERO);
+            assert_eq!(p.retry_delay(1), Duration::ZERO);
+            assert!(p.retry_delay(2) <= p.base_delay);
+            assert!(p.retry_delay(3) <= 2 * p.base_delay);
+            assert!(p.retry_delay(40) <= p.max_delay);
+        }
+        // Jittered up to the doubling ceiling: some draws of the fourth failure exceed what
+        // the third may wait.
+        let max = (0..200).map(|_| p.retry_delay(4)).max().unwrap_or_default();
+        assert!(max > 2 * p.base_delay && max <= 4 * p.base_delay, "{max:?}");
+    }
+
+    #[test]
+    fn timeouts_and_gateway_overload_are_load_signals() {
+        let page = |status: u16| {
+            decode_response::<serde_json::Value, UndocumentedCode>("m", status, None, b"<html>")
+                .unwrap_err()
+        };
+        assert!(load_signal(&page(503)));
+        assert!(load_signal(&page(504)));
+        assert!(!load_signal(&page(502)));
+        assert!(!load_signal(&api(500, "INTERNAL_SERVER_ERROR")));
+        assert!(!load_signal(&api(503, "QUERY_LIMIT_EXCEEDED")));
     }
 }
