@@ -366,26 +366,33 @@ async fn expired_token_is_refreshed_once_for_all_concurrent_callers() {
     );
 }
 
-/// Collects everything `tracing` prints.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
-impl Captured {
-    /// Captures this thread's `tracing` output at `level` and up until the guard drops.
-    fn install(level: tracing::Level) -> (Captured, tracing::subscriber::DefaultGuard) {
-        let captured = Captured::default();
-        let sink = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(level)
-            .with_writer(move || sink.clone())
-            .finish();
-        (captured, tracing::subscriber::set_default(subscriber))
+thread_local! {
+    /// Where this thread's `tracing` output goes while a test captures it.
+    static SINK: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Stops this thread's capture when dropped.
+struct CaptureGuard;
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        SINK.with(|s| s.borrow_mut().take());
     }
 }
 
-impl std::io::Write for Captured {
+/// Writes to the capture of the thread that logs, if any.
+struct ThreadSink;
+
+impl std::io::Write for ThreadSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        SINK.with(|s| {
+            if let Some(c) = s.borrow().as_ref() {
+                c.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -393,11 +400,36 @@ impl std::io::Write for Captured {
     }
 }
 
+impl Captured {
+    /// Captures this thread's `tracing` output, every level, until the guard drops.
+    ///
+    /// One global subscriber serves every test of this binary and routes each line to the
+    /// capture of the thread that wrote it (a `#[tokio::test]` runs its client and portal on
+    /// its own thread). Per-thread scoped subscribers raced: tests installing and dropping
+    /// them on other threads made tracing re-evaluate its callsite interest, and a retry line
+    /// was now and then not emitted at all.
+    fn install() -> (Captured, CaptureGuard) {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(|| ThreadSink)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("the only global subscriber");
+        });
+        let captured = Captured::default();
+        SINK.with(|s| *s.borrow_mut() = Some(captured.clone()));
+        (captured, CaptureGuard)
+    }
+}
+
 /// Every way a secret could leak (see `leaks`): no error, client or `tracing` line holds one.
 /// `log_records.rs` runs the same calls into a `log` logger.
 #[tokio::test]
 async fn no_secret_in_any_log_line_or_error() {
-    let (captured, _guard) = Captured::install(tracing::Level::TRACE);
+    let (captured, _guard) = Captured::install();
     let texts = leaks::leaky_calls().await;
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     leaks::assert_logged_without_secrets(&texts, &log);
@@ -451,7 +483,7 @@ async fn the_bucket_is_charged_only_for_attempts_the_portal_counted() {
 /// still sees exponential backoff (one call alone: the run is its own attempts).
 #[tokio::test]
 async fn one_unlucky_call_among_healthy_ones_retries_promptly() {
-    let (captured, _guard) = Captured::install(tracing::Level::WARN);
+    let (captured, _guard) = Captured::install();
 
     let portal = MockPortal::start(PortalConfig::default().with_fault(
         FaultRule::new(Some("imopenlines.dialog.get"), FaultKind::DropConnection).max_count(6),
@@ -512,7 +544,7 @@ fn retry_delays(captured: &Captured) -> Vec<u64> {
 /// that drops everything gets one prompt retry, then capped exponential backoff.
 #[tokio::test]
 async fn a_lost_answer_after_a_success_is_retried_at_once_and_failures_in_a_row_back_off() {
-    let (captured, _guard) = Captured::install(tracing::Level::WARN);
+    let (captured, _guard) = Captured::install();
     let portal = MockPortal::start(PortalConfig::default().with_fault(
         FaultRule::new(Some("imopenlines.dialog.get"), FaultKind::DropConnection).max_count(1),
     ))
