@@ -37,8 +37,8 @@ pub use family::generate_family;
 /// What to generate besides the per-method modules.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// A type to add one `async fn <rust_name>(&self, request)` per method to. It must have
-    /// `async fn call<M: Method>(&self, &M) -> Result<M::Output, Error<M::ErrorCode>>`.
+    /// A type to add one `async fn <rust_name>(&self, request)` per method to. It must
+    /// implement `b24_core::Call`; the methods send their request through it.
     pub client: Option<syn::Path>,
     /// Spec files to track with `include_bytes!` so editing one rebuilds the crate.
     pub track_files: Vec<PathBuf>,

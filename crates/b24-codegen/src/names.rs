@@ -2,7 +2,7 @@
 
 use b24_spec::{pascal_case, snake_case};
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote_spanned};
 
 /// The crate generated code uses at run time. Every path into it is built from this name:
 /// [`core`] for tokens, `format!("::{CORE_CRATE}::…")` where an attribute or a doc needs text.
@@ -10,8 +10,13 @@ pub(crate) const CORE_CRATE: &str = "b24_core";
 
 /// `::b24_core`: the runtime crate's path in generated tokens.
 pub(crate) fn core() -> TokenStream {
-    let krate = Ident::new(CORE_CRATE, Span::call_site());
-    quote!(::#krate)
+    core_at(Span::call_site())
+}
+
+/// [`core`] with the tokens at `span`, so an error about the path points there.
+pub(crate) fn core_at(span: Span) -> TokenStream {
+    let krate = Ident::new(CORE_CRATE, span);
+    quote_spanned!(span=> ::#krate)
 }
 
 const KEYWORDS: &[&str] = &[
