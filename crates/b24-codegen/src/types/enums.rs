@@ -111,7 +111,8 @@ pub(crate) fn string_enum(
 }
 
 impl Types {
-    /// A named enum of a spec: the string enum, its serde impls and its wire form.
+    /// A named enum of a spec: the string enum, its serde impls, and its wire form when a
+    /// request contains it.
     pub(super) fn enum_def(&self, e: &EnumDef) -> Result<TokenStream, SpecError> {
         let core = &self.core;
         let name = type_ident(&e.name);
@@ -139,6 +140,15 @@ impl Types {
         );
         let expecting = format!("a value of {}", e.name);
         let lenient = self.lenient_impls(&name, &visitor, false);
+        let to_param = self.in_request(&e.name).then(|| {
+            quote! {
+                impl #core::ToParam for #name {
+                    fn to_param(&self) -> #core::__private::serde_json::Value {
+                        #core::__private::serde_json::Value::String(::std::string::String::from(self.as_str()))
+                    }
+                }
+            }
+        });
         Ok(quote! {
             #base
 
@@ -169,12 +179,7 @@ impl Types {
             }
 
             #lenient
-
-            impl #core::ToParam for #name {
-                fn to_param(&self) -> #core::__private::serde_json::Value {
-                    #core::__private::serde_json::Value::String(::std::string::String::from(self.as_str()))
-                }
-            }
+            #to_param
         })
     }
 }

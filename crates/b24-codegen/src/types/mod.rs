@@ -17,23 +17,24 @@ pub(crate) use enums::{string_enum, variants};
 /// Generates the types of one file.
 pub(crate) struct Types {
     core: TokenStream,
-    /// Objects a request parameter contains: they get a constructor and setters.
-    param_objects: HashSet<String>,
+    /// Objects and enums a request parameter contains, directly or through other objects:
+    /// only they are sent, so only they get the wire form (`ToParam`), and the objects a
+    /// builder.
+    request_types: HashSet<String>,
 }
 
 impl Types {
-    /// Types for a file whose parameters use `params` (their objects get builders).
+    /// Types for a file whose request parameters have the types `params`.
     pub(crate) fn new<'t>(
         objects: &[Object],
         params: impl IntoIterator<Item = &'t TypeExpr>,
     ) -> Types {
-        let object = |n: &str| objects.iter().find(|o| o.name == n);
-        let mut param_objects = HashSet::new();
+        let mut request_types = HashSet::new();
         let mut stack: Vec<&TypeExpr> = params.into_iter().collect();
         while let Some(ty) = stack.pop() {
-            for n in ty.named() {
-                if let Some(o) = object(n) {
-                    if param_objects.insert(o.name.clone()) {
+            for name in ty.named() {
+                if request_types.insert(name.to_string()) {
+                    if let Some(o) = objects.iter().find(|o| o.name == name) {
                         stack.extend(o.fields.iter().map(|f| &f.ty));
                     }
                 }
@@ -41,8 +42,13 @@ impl Types {
         }
         Types {
             core: core(),
-            param_objects,
+            request_types,
         }
+    }
+
+    /// Whether a request contains the named type.
+    fn in_request(&self, name: &str) -> bool {
+        self.request_types.contains(name)
     }
 
     /// Every named object and enum of a file, in file order.

@@ -1,5 +1,5 @@
-//! A generated object: the struct (unknown keys kept in `extra`), its lenient decoder, and for
-//! objects a request contains, a builder and the wire form.
+//! A generated object: the struct (unknown keys kept in `extra`), its lenient decoder, and, for
+//! an object a request contains, a builder and the wire form.
 
 use std::collections::HashSet;
 
@@ -186,20 +186,18 @@ impl ObjectField<'_> {
 }
 
 impl Types {
-    /// A named object: its builder (for objects a request contains), the struct, its decoder
-    /// and its wire form.
+    /// A named object: the struct and its decoder, and, when a request contains it, its
+    /// builder and wire form.
     pub(super) fn object(&self, o: &Object) -> Result<TokenStream, SpecError> {
         let name = type_ident(&o.name);
         let visitor = format_ident!("__{}Visitor", o.name);
         let fields = self.object_fields(o)?;
-        let builder = self
-            .param_objects
-            .contains(&o.name)
-            .then(|| self.object_builder(&name, &fields));
+        let in_request = self.in_request(&o.name);
+        let builder = in_request.then(|| self.object_builder(&name, &fields));
         let declaration = self.object_struct(o, &name, &fields);
         let decoder = self.object_decoder(o, &name, &visitor, &fields);
         let lenient = self.lenient_impls(&name, &visitor, true);
-        let to_param = self.object_to_param(&name, &fields);
+        let to_param = in_request.then(|| self.object_to_param(&name, &fields));
         Ok(quote! {
             #builder
             #declaration
