@@ -8,4 +8,5 @@ fn ui() {
     t.compile_fail("ui/spec_*.rs");
     t.compile_fail("ui/request_*.rs");
     t.compile_fail("ui/client_*.rs");
+    t.compile_fail("ui/unknown_*.rs");
 }

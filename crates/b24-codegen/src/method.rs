@@ -199,7 +199,7 @@ impl<'a> MethodGen<'a> {
                     }
                 }
                 fn unknown(code: ::std::string::String) -> Self {
-                    ErrorCode::Unknown(code)
+                    ErrorCode::Unknown(#core::__private::unknown_value(code))
                 }
                 fn as_str(&self) -> &str {
                     ErrorCode::as_str(self)

@@ -75,6 +75,9 @@ fn result_only_types_get_no_wire_form_nor_builder() {
     for ty in ["Outcome", "State"] {
         assert!(!has_to_param(&code, ty), "{ty} is never sent:\n{code}");
     }
-    assert!(code.contains("impl Fields {"), "a request object has a builder");
+    assert!(
+        code.contains("impl Fields {"),
+        "a request object has a builder"
+    );
     assert!(!code.contains("impl Outcome {"), "a result object has none");
 }

@@ -19,6 +19,7 @@ pub mod lenient;
 mod method;
 pub mod php;
 mod secret;
+mod unknown;
 
 pub use envelope::{
     decode_json, decode_response, decode_value, DecodeError, Envelope, Time, EXCERPT_CHARS,
@@ -30,6 +31,7 @@ pub use error::{
 pub use lenient::Lenient;
 pub use method::{Call, Example, Method, MethodKind, PagedMethod, ToParam};
 pub use secret::Secret;
+pub use unknown::UnknownValue;
 
 /// Re-exports for generated code; not a public API.
 #[doc(hidden)]
@@ -42,4 +44,5 @@ pub mod __private {
     pub use crate::lenient::{
         deserialize, empty_map, expect_empty_seq, field_index_ignore_case, Key, Lenient, Seed,
     };
+    pub use crate::unknown::unknown_value;
 }

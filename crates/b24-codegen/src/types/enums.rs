@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 
 use super::Types;
 use crate::docs::doc_lines;
-use crate::names::{type_ident, variant_name};
+use crate::names::{core, type_ident, variant_name};
 use crate::spec_error;
 
 /// One documented value of a string enum.
@@ -48,7 +48,7 @@ pub(crate) fn variants<'v>(
     Ok(out)
 }
 
-/// A closed set of wire strings plus `Unknown`: the enum, `ALL`, `parse` (the documented
+/// A closed set of wire strings plus `Unknown` (an opaque `UnknownValue`): the enum, `ALL`, `parse` (the documented
 /// values first, then `Unknown`), `as_str` and `Display`. Enums of values and error codes
 /// are both this; each adds its own trait impls.
 pub(crate) fn string_enum(
@@ -71,6 +71,7 @@ pub(crate) fn string_enum(
         quote! { #name::#ident }
     });
     let unknown_doc = doc_lines(unknown_doc);
+    let core = core();
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -78,7 +79,7 @@ pub(crate) fn string_enum(
         pub enum #name {
             #(#decls)*
             #unknown_doc
-            Unknown(::std::string::String),
+            Unknown(#core::UnknownValue),
         }
 
         impl #name {
@@ -89,7 +90,7 @@ pub(crate) fn string_enum(
             pub fn parse(value: &str) -> Self {
                 match value {
                     #(#parse_arms)*
-                    other => #name::Unknown(::std::string::String::from(other)),
+                    other => #name::Unknown(#core::__private::unknown_value(other)),
                 }
             }
 
@@ -97,7 +98,7 @@ pub(crate) fn string_enum(
             pub fn as_str(&self) -> &str {
                 match self {
                     #(#str_arms)*
-                    #name::Unknown(v) => v,
+                    #name::Unknown(v) => v.as_str(),
                 }
             }
         }
