@@ -19,6 +19,16 @@ pub enum MethodKind {
     Write,
 }
 
+impl MethodKind {
+    /// The spelling in spec files (`kind = "read"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::Read => "read",
+            MethodKind::Write => "write",
+        }
+    }
+}
+
 /// One REST method: the generated request type of each spec implements it.
 pub trait Method: Send + Sync {
     /// REST method name (`imopenlines.dialog.get`).
