@@ -34,7 +34,7 @@ impl<'a> MethodGen<'a> {
         let method = &spec.method;
         let doc = self.module_doc();
         let request = RequestGen::new(spec, &self.types)?;
-        let request_items = request.request();
+        let request_items = request.items();
         let method_impl = self.method_impl(&request);
         let output = self.types.rust_type(&self.result_type());
         let result_doc = doc_lines(&format!(

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use b24_spec::{OneOf, Param, Spec, SpecError};
+use b24_spec::{pascal_case, OneOf, Param, Spec, SpecError};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
@@ -99,7 +99,7 @@ impl<'a> RequestGen<'a> {
     }
 
     /// The `Request` struct, its constructor and setters, and the one-of enums.
-    pub(crate) fn request(&self) -> TokenStream {
+    pub(crate) fn items(&self) -> TokenStream {
         let declarations = self.fields.iter().map(RequestField::declaration);
         let arguments: Vec<TokenStream> = self
             .fields
@@ -108,7 +108,7 @@ impl<'a> RequestGen<'a> {
             .collect();
         let inits = self.fields.iter().map(RequestField::constructor_init);
         let field_items = self.fields.iter().map(|f| f.items(&self.core));
-        let (shortcuts, from_choice) = self.sole_choice().map(OneOfField::shortcuts).unzip();
+        let (shortcuts, from_one_of) = self.sole_one_of().map(OneOfField::shortcuts).unzip();
         let doc = doc_lines(&format!(
             "Request of `{}`. Build it with [`Request::new`]{}.",
             self.spec.method,
@@ -146,7 +146,7 @@ impl<'a> RequestGen<'a> {
 
             #default
             #(#field_items)*
-            #from_choice
+            #from_one_of
         }
     }
 
@@ -163,10 +163,10 @@ impl<'a> RequestGen<'a> {
 
     /// The one-of group when it is the request's only constructor argument, so the request
     /// gets a shortcut per member (`Request::chat_id(1777)`).
-    fn sole_choice(&self) -> Option<&OneOfField<'a>> {
+    fn sole_one_of(&self) -> Option<&OneOfField<'a>> {
         let mut arguments = self.fields.iter().filter(|f| f.is_argument());
         match (arguments.next(), arguments.next()) {
-            (Some(RequestField::OneOf(choice)), None) => Some(choice),
+            (Some(RequestField::OneOf(one_of)), None) => Some(one_of),
             _ => None,
         }
     }
@@ -204,7 +204,7 @@ fn one_of_field<'a>(
     Ok(OneOfField {
         group,
         name: ident(&group.name),
-        enum_name: type_ident(&b24_spec::pascal_case(&group.name)),
+        enum_name: type_ident(&pascal_case(&group.name)),
         members,
     })
 }
@@ -247,15 +247,14 @@ impl RequestField<'_> {
 
     /// The argument of `Request::new`, for required parameters and one-of groups.
     fn constructor_argument(&self) -> Option<TokenStream> {
-        match self {
-            RequestField::Param(ParamField { param, name, ty }) if param.required => {
-                Some(quote! { #name: impl ::std::convert::Into<#ty> })
-            }
-            RequestField::Param(_) => None,
+        let (name, ty) = match self {
+            RequestField::Param(ParamField { name, ty, .. }) => (name, ty.clone()),
             RequestField::OneOf(OneOfField {
                 name, enum_name, ..
-            }) => Some(quote! { #name: impl ::std::convert::Into<#enum_name> }),
-        }
+            }) => (name, quote!(#enum_name)),
+        };
+        self.is_argument()
+            .then(|| quote! { #name: impl ::std::convert::Into<#ty> })
     }
 
     /// The field's value in `Request::new`.
@@ -273,7 +272,7 @@ impl RequestField<'_> {
     /// optional parameter.
     fn items(&self, core: &TokenStream) -> Option<TokenStream> {
         match self {
-            RequestField::OneOf(choice) => Some(choice.enum_def(core)),
+            RequestField::OneOf(one_of) => Some(one_of.enum_def(core)),
             RequestField::Param(ParamField { param, name, ty }) if !param.required => {
                 let doc = doc_lines(&format!("Sets `{}`.", param.name));
                 Some(quote! {
@@ -353,7 +352,7 @@ impl OneOfField<'_> {
         }
     }
 
-    /// For a request that is nothing but this choice: a constructor per member
+    /// For a request that is nothing but this one-of group: a constructor per member
     /// (`Request::chat_id(1777)`), and `From<enum>`.
     fn shortcuts(&self) -> (TokenStream, TokenStream) {
         let enum_name = &self.enum_name;
