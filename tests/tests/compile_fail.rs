@@ -7,4 +7,6 @@ fn ui() {
     t.pass("ui/pass_*.rs");
     t.compile_fail("ui/spec_*.rs");
     t.compile_fail("ui/request_*.rs");
+    t.compile_fail("ui/client_*.rs");
+    t.compile_fail("ui/unknown_*.rs");
 }

@@ -21,6 +21,7 @@ pub mod php;
 mod redact;
 mod secret;
 mod token_refresh;
+mod unknown;
 
 pub use envelope::{
     decode_json, decode_response, decode_response_redacted, decode_value, DecodeError, Envelope,
@@ -31,10 +32,11 @@ pub use error::{
     UndocumentedCode,
 };
 pub use lenient::Lenient;
-pub use method::{Example, Method, MethodKind, PagedMethod, ToParam};
+pub use method::{Call, Example, Method, MethodKind, PagedMethod, ToParam};
 pub use redact::{Redactor, REDACTED};
 pub use secret::Secret;
 pub use token_refresh::TokenRefreshError;
+pub use unknown::UnknownValue;
 
 /// Re-exports for generated code; not a public API.
 #[doc(hidden)]
@@ -47,4 +49,5 @@ pub mod __private {
     pub use crate::lenient::{
         deserialize, empty_map, expect_empty_seq, field_index_ignore_case, Key, Lenient, Seed,
     };
+    pub use crate::unknown::unknown_value;
 }

@@ -1,10 +1,12 @@
 //! The trait that ties one REST method together, and how parameters go on the wire.
 
+use std::future::Future;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-use crate::error::MethodErrorCode;
+use crate::error::{Error, MethodErrorCode};
 use crate::lenient::Lenient;
 
 /// Whether a method only reads or changes data; decides what may be replayed after a lost
@@ -15,6 +17,16 @@ pub enum MethodKind {
     Read,
     /// Writes; a call whose answer was lost is not replayed.
     Write,
+}
+
+impl MethodKind {
+    /// The spelling in spec files (`kind = "read"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::Read => "read",
+            MethodKind::Write => "write",
+        }
+    }
 }
 
 /// One REST method: the generated request type of each spec implements it.
@@ -33,6 +45,17 @@ pub trait Method: Send + Sync {
     type ErrorCode: MethodErrorCode;
     /// The parameters as they go on the wire (JSON body or PHP-style form keys).
     fn params(&self) -> Map<String, Value>;
+}
+
+/// A client that sends typed calls. The client methods `generate!` adds
+/// (`client.dialog_get(request)`) call through it, so the `client` given to the macro must
+/// implement it; `b24_runtime::Client` and `b24_openlines::Client` do.
+pub trait Call {
+    /// Sends `request` and decodes its `result`, or gives the method's typed error.
+    fn call<M: Method>(
+        &self,
+        request: &M,
+    ) -> impl Future<Output = Result<M::Output, Error<M::ErrorCode>>> + Send;
 }
 
 /// A list method that pages with `start` / `next` / `total` (50 items a page): its

@@ -19,7 +19,8 @@ use syn::{LitStr, Token};
 ///
 /// * `spec`: folder of `*.toml` spec files, relative to the crate's `Cargo.toml`
 ///   (`CARGO_MANIFEST_DIR`); absolute paths are refused so the crate builds anywhere.
-/// * `client` (optional): a type to add one `async fn` per method to.
+/// * `client` (optional): a type to add one `async fn` per method to; it must implement
+///   `b24_core::Call`, which the methods send their requests through.
 /// * `base` (optional): `manifest` (default) resolves `spec` against `CARGO_MANIFEST_DIR`;
 ///   `file` resolves it against the folder of the file invoking the macro, like
 ///   `include_str!` (used by compile-fail tests, whose crate lives elsewhere).

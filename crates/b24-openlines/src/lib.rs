@@ -41,7 +41,7 @@ pub use b24_core::event::{
     ApplicationToken, Delivery, EventAuth, EventError, ForgeryReason, PortalClaim,
 };
 pub use b24_core::{
-    decode_json, ApiError, ApiErrorCode, DecodeError, Envelope, Error, Example, Method,
+    decode_json, ApiError, ApiErrorCode, Call, DecodeError, Envelope, Error, Example, Method,
     MethodErrorCode, MethodKind, PortalErrorCode, Time, TokenRefreshError, TransportPhase,
     UndocumentedCode,
 };
@@ -160,6 +160,16 @@ impl Client {
         params: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Envelope<serde_json::Value>, Error> {
         self.runtime.call_raw(method, kind, params).await
+    }
+}
+
+/// The client methods `generate!` adds call through this.
+impl Call for Client {
+    fn call<M: Method>(
+        &self,
+        request: &M,
+    ) -> impl std::future::Future<Output = Result<M::Output, Error<M::ErrorCode>>> + Send {
+        self.runtime.call(request)
     }
 }
 

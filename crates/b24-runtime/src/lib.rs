@@ -744,6 +744,16 @@ impl Client {
     }
 }
 
+/// The client methods `generate!` adds call through this.
+impl b24_core::Call for Client {
+    fn call<M: Method>(
+        &self,
+        request: &M,
+    ) -> impl std::future::Future<Output = Result<M::Output, Error<M::ErrorCode>>> + Send {
+        Client::call(self, request)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,24 +22,9 @@ impl fmt::Display for Location {
     }
 }
 
-/// Whether a method only reads (safe to replay after a lost answer) or changes data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MethodKind {
-    /// Reads data; replaying it has no effect on the portal.
-    Read,
-    /// Changes data; replaying a call whose answer was lost may do it twice.
-    Write,
-}
-
-impl MethodKind {
-    /// The spelling in spec files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MethodKind::Read => "read",
-            MethodKind::Write => "write",
-        }
-    }
-}
+/// Whether a method only reads or changes data: the one type the spec and the generated
+/// `Method::KIND` share.
+pub use b24_core::MethodKind;
 
 /// One REST method, validated.
 #[derive(Debug, Clone)]

@@ -1,0 +1,64 @@
+//! The whole generated family: a module per namespace with a module per method, the `events`
+//! module, the client's methods and the tracked spec files.
+
+use std::collections::BTreeMap;
+
+use b24_spec::{EventSpec, Spec, SpecError};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::client::client_impl;
+use crate::docs::doc_lines;
+use crate::events::events_module;
+use crate::method::MethodGen;
+use crate::names::ident;
+use crate::Options;
+
+/// Generates the code for methods and events: the per-method modules as
+/// [`generate`](crate::generate) does, and, when there are events, an `events` module with one
+/// module per event and the `Event` enum that verifies and decodes a handler's POST.
+pub fn generate_family(
+    specs: &[Spec],
+    events: &[EventSpec],
+    options: &Options,
+) -> Result<TokenStream, SpecError> {
+    let mut namespaces: BTreeMap<&str, Vec<TokenStream>> = BTreeMap::new();
+    for spec in specs {
+        namespaces
+            .entry(spec.namespace())
+            .or_default()
+            .push(MethodGen::new(spec).module()?);
+    }
+    let modules = namespaces.iter().map(|(ns, methods)| {
+        let ns_ident = ident(ns);
+        let doc = doc_lines(&format!("Methods `{ns}.*`: one module per method."));
+        quote! {
+            #doc
+            pub mod #ns_ident {
+                #(#methods)*
+            }
+        }
+    });
+    let methods = specs.iter().map(|s| s.method.as_str());
+    let tracked = options.track_files.iter().map(|p| {
+        let p = p.to_string_lossy();
+        quote! { const _: &[u8] = ::core::include_bytes!(#p); }
+    });
+    let client = options
+        .client
+        .as_ref()
+        .map(|client| client_impl(client, specs));
+    let events = if events.is_empty() {
+        None
+    } else {
+        Some(events_module(events)?)
+    };
+    Ok(quote! {
+        /// Every REST method generated from the spec files, sorted.
+        pub const METHODS: &[&str] = &[#(#methods),*];
+        #(#modules)*
+        #events
+        #client
+        #(#tracked)*
+    })
+}
