@@ -69,6 +69,10 @@ pub fn generate_family(
         }
     });
     let methods = specs.iter().map(|s| s.method.as_str());
+    let visits = specs.iter().map(|s| {
+        let (ns, op) = (ident(s.namespace()), ident(&s.operation_name()));
+        quote! { visitor.visit::<#ns::#op::Request>(#ns::#op::EXAMPLES); }
+    });
     let tracked = options.track_files.iter().map(|p| {
         let p = p.to_string_lossy();
         quote! { const _: &[u8] = ::core::include_bytes!(#p); }
@@ -88,6 +92,12 @@ pub fn generate_family(
     Ok(quote! {
         /// Every REST method generated from the spec files, sorted.
         pub const METHODS: &[&str] = &[#(#methods),*];
+        /// Calls `visitor` once per generated method, in [`METHODS`] order, with its request
+        /// type and documented answers (for code that covers every method, such as tests).
+        #[allow(unused_variables)]
+        pub fn visit_methods(visitor: &mut impl ::b24_core::MethodVisitor) {
+            #(#visits)*
+        }
         #(#modules)*
         #events
         #client

@@ -28,7 +28,7 @@ pub use error::{
     UndocumentedCode,
 };
 pub use lenient::Lenient;
-pub use method::{Example, Method, MethodKind, PagedMethod, ToParam};
+pub use method::{Example, Method, MethodKind, MethodVisitor, PagedMethod, ToParam};
 pub use secret::Secret;
 
 /// Re-exports for generated code; not a public API.
