@@ -792,13 +792,11 @@ mod tests {
         }
     }
 
+    /// The `member_id` and `domain` a lookup was asked about.
+    type Asked = Option<(Option<String>, Option<String>)>;
+
     /// Parses with [`two_portals`], returning what the lookup was asked and the result.
-    fn parse_two(
-        body: &str,
-    ) -> (
-        Option<(Option<String>, Option<String>)>,
-        Result<Untyped, EventError>,
-    ) {
+    fn parse_two(body: &str) -> (Asked, Result<Untyped, EventError>) {
         let mut asked = None;
         let result = parse_with::<Untyped>(body.as_bytes(), |c| {
             asked = Some((

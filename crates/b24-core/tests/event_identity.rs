@@ -187,14 +187,11 @@ fn model(pairs: &[(Lands, String)]) -> Expected {
     }
 }
 
+/// The `member_id` and `domain` a lookup was asked about.
+type Asked = Option<(Option<String>, Option<String>)>;
+
 /// Parses with the two-portal lookup; returns the claim the lookup saw and the outcome.
-#[allow(clippy::type_complexity)]
-fn parse(
-    body: &[u8],
-) -> (
-    Option<(Option<String>, Option<String>)>,
-    Result<Untyped, EventError>,
-) {
+fn parse(body: &[u8]) -> (Asked, Result<Untyped, EventError>) {
     let asked = RefCell::new(None);
     let result = parse_with::<Untyped>(body, |c: &PortalClaim<'_>| {
         *asked.borrow_mut() = Some((
@@ -209,7 +206,7 @@ fn parse(
 /// The invariant of every accepted body: the delivery names the claim that was looked up,
 /// and the token of that portal is the one in the body's `auth`.
 fn check_accepted(
-    asked: &Option<(Option<String>, Option<String>)>,
+    asked: &Asked,
     delivery: &Delivery<Value>,
     sent_token: Option<&str>,
 ) -> Result<(), TestCaseError> {
