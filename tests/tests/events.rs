@@ -197,6 +197,56 @@ fn forged_posts_are_refused_with_a_typed_error() {
     assert!(matches!(e, EventError::Malformed { .. }), "{e:?}");
 }
 
+/// Issue 10: an attacker who installed the application on their own portal has a genuine
+/// token; a second spelling of `auth[member_id]` must not make their event the victim's.
+#[test]
+fn another_portal_cannot_be_named_with_ones_own_token() {
+    const ATTACKER: &str = "a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7";
+    let lookup = |c: &b24_openlines::PortalClaim<'_>| match c.member_id {
+        Some("ATTACKER") => Some(ApplicationToken::new(ATTACKER)),
+        Some("VICTIM") => Some(ApplicationToken::new(TOKEN)),
+        _ => None,
+    };
+    let body = format!(
+        "event=ONSESSIONSTART&auth[member_id]=ATTACKER&auth[application_token]={ATTACKER}\
+         &auth[member_id]x=VICTIM&auth[domain]x=victim.bitrix24.com"
+    );
+    let e = Event::parse_with(body.as_bytes(), lookup).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            EventError::Forged {
+                reason: ForgeryReason::DuplicateAuthKey,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // A JSON member_id that is not a string is not "no member_id".
+    let body = format!(
+        r#"{{"event":"ONSESSIONSTART","auth":{{"member_id":["VICTIM"],"application_token":"{TOKEN}"}}}}"#
+    );
+    let e = Event::parse_with(body.as_bytes(), |c| {
+        (c.member_id.is_none()).then(|| ApplicationToken::new(TOKEN))
+    })
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            EventError::Forged {
+                reason: ForgeryReason::MalformedClaim,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // The attacker's own event is theirs.
+    let own =
+        format!("event=ONSESSIONSTART&auth[member_id]=ATTACKER&auth[application_token]={ATTACKER}");
+    let event = Event::parse_with(own.as_bytes(), lookup).expect("a genuine event");
+    assert_eq!(event.auth().member_id.as_deref(), Some("ATTACKER"));
+}
+
 #[test]
 fn a_verified_payload_that_does_not_fit_names_the_path() {
     let token = ApplicationToken::new(TOKEN);

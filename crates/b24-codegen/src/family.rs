@@ -11,7 +11,7 @@ use crate::client::client_impl;
 use crate::docs::doc_lines;
 use crate::events::events_module;
 use crate::method::MethodGen;
-use crate::names::ident;
+use crate::names::{core, ident};
 use crate::Options;
 
 /// Generates the code for methods and events: the per-method modules as
@@ -40,6 +40,11 @@ pub fn generate_family(
         }
     });
     let methods = specs.iter().map(|s| s.method.as_str());
+    let core = core();
+    let visits = specs.iter().map(|s| {
+        let (ns, op) = (ident(s.namespace()), ident(&s.operation_name()));
+        quote! { visitor.visit::<#ns::#op::Request>(#ns::#op::EXAMPLES); }
+    });
     let tracked = options.track_files.iter().map(|p| {
         let p = p.to_string_lossy();
         quote! { const _: &[u8] = ::core::include_bytes!(#p); }
@@ -56,6 +61,12 @@ pub fn generate_family(
     Ok(quote! {
         /// Every REST method generated from the spec files, sorted.
         pub const METHODS: &[&str] = &[#(#methods),*];
+        /// Calls `visitor` once per generated method, in [`METHODS`] order, with its request
+        /// type and documented answers (for code that covers every method, such as tests).
+        #[allow(unused_variables)]
+        pub fn visit_methods(visitor: &mut impl #core::MethodVisitor) {
+            #(#visits)*
+        }
         #(#modules)*
         #events
         #client

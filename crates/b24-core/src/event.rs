@@ -15,6 +15,14 @@
 //! [`EventError::Forged`]; a verified payload is then decoded into the generated event type
 //! (an [`EventSet`], the `events::Event` enum of a generated crate).
 //!
+//! Who the event is from is read once: the `auth` block is parsed a single time, with PHP's
+//! own key rules ([`crate::php::parse_form`]), and the `member_id` and `domain` that
+//! [`parse_with`]'s lookup sees are the very values the [`Delivery`] carries. A body that
+//! sends any `auth` key twice, in whatever spellings PHP reads as the same key
+//! (`auth[member_id]` and `auth[member_id]x`, ` auth[member_id]`, `auth%5Bmember_id%5D`,
+//! `auth[member_id][]`...), or whose `member_id`, `domain` or `application_token` is not one
+//! string (an array, a JSON number or `null`), is refused as [`EventError::Forged`].
+//!
 //! ```
 //! use b24_core::event::{ApplicationToken, Delivery, EventError, EventSet, Verified};
 //!
@@ -140,6 +148,13 @@ pub enum ForgeryReason {
     /// The lookup knows no token for the portal the body names (`auth[member_id]`,
     /// `auth[domain]`).
     UnknownPortal,
+    /// A key of the `auth` block is sent more than once, in spellings PHP reads as the same
+    /// key (`auth[member_id]=A&auth[member_id]x=B`), or a later pair reshapes it: which
+    /// value names the portal would depend on the reader.
+    DuplicateAuthKey,
+    /// `auth[member_id]`, `auth[domain]` or `auth[application_token]` is not one string
+    /// (an array, or in a JSON body a number, boolean, `null` or object).
+    MalformedClaim,
 }
 
 impl fmt::Display for ForgeryReason {
@@ -148,6 +163,12 @@ impl fmt::Display for ForgeryReason {
             ForgeryReason::MissingToken => "no auth[application_token]",
             ForgeryReason::WrongToken => "auth[application_token] does not match",
             ForgeryReason::UnknownPortal => "no application token is known for this portal",
+            ForgeryReason::DuplicateAuthKey => {
+                "an auth key is sent more than once (in spellings PHP reads as the same key)"
+            }
+            ForgeryReason::MalformedClaim => {
+                "auth[member_id], auth[domain] or auth[application_token] is not one string"
+            }
         })
     }
 }
@@ -209,13 +230,18 @@ pub struct Delivery<D> {
 /// and the top-level keys only (the payload carries tokens).
 pub struct Verified {
     event: String,
+    /// The body without `auth`.
     payload: Map<String, Value>,
+    /// The `auth` block as it was verified (its token removed).
+    auth: AuthBlock,
 }
 
 impl fmt::Debug for Verified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verified")
             .field("event", &self.event)
+            .field("member_id", &self.auth.member_id)
+            .field("domain", &self.auth.domain)
             .field("keys", &self.payload.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -229,7 +255,11 @@ impl Verified {
 
     /// Decodes the payload, with `data` as `D`.
     pub fn decode<D: Lenient>(self) -> Result<Delivery<D>, EventError> {
-        let Verified { event, mut payload } = self;
+        let Verified {
+            event,
+            mut payload,
+            auth,
+        } = self;
         payload.remove("event");
         // A form whose data fields were all empty or null has no `data` key at all.
         let data = payload
@@ -247,21 +277,23 @@ impl Verified {
         let handler_id = optional(&mut payload, "event_handler_id", "event_handler_id", &event)?;
         let event_id = optional(&mut payload, "eventId", "eventId", &event)?;
         let ts = optional(&mut payload, "ts", "ts", &event)?;
-        let mut auth_map = match payload.remove("auth") {
-            Some(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
-        auth_map.remove("application_token");
+        let AuthBlock {
+            member_id,
+            domain,
+            rest: mut auth_map,
+            ..
+        } = auth;
         let text = |m: &mut Map<String, Value>, k: &str| match m.remove(k) {
             Some(Value::String(s)) if !s.is_empty() => Some(s),
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
         let auth = EventAuth {
-            domain: text(&mut auth_map, "domain"),
+            // Exactly what the token was checked for.
+            domain,
+            member_id,
             client_endpoint: text(&mut auth_map, "client_endpoint"),
             server_endpoint: text(&mut auth_map, "server_endpoint"),
-            member_id: text(&mut auth_map, "member_id"),
             scope: text(&mut auth_map, "scope"),
             status: text(&mut auth_map, "status"),
             access_token: text(&mut auth_map, "access_token").map(Secret::new),
@@ -312,16 +344,113 @@ fn is_json(body: &[u8]) -> bool {
     body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
-/// A JSON body as an object.
-fn json_tree(body: &[u8]) -> Result<Map<String, Value>, EventError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(EventError::Malformed {
-            reason: "expected a JSON object".into(),
-        }),
-        Err(e) => Err(EventError::Malformed {
-            reason: format!("the body starts like JSON but is not: {e}"),
-        }),
+/// A JSON body as an object, and whether its `auth` block (or `auth` itself) has a key
+/// twice (`serde_json` would keep the last one silently).
+fn json_tree(body: &[u8]) -> Result<(Map<String, Value>, bool), EventError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = serde::Deserializer::deserialize_map(&mut de, TopLevel).and_then(|t| {
+        de.end()?;
+        Ok(t)
+    });
+    parsed.map_err(|e| EventError::Malformed {
+        reason: if e.is_data() {
+            "expected a JSON object".to_string()
+        } else {
+            format!("the body starts like JSON but is not: {e}")
+        },
+    })
+}
+
+/// Reads a JSON body's top level, watching `auth` for repeated keys.
+struct TopLevel;
+
+impl<'de> serde::de::Visitor<'de> for TopLevel {
+    type Value = (Map<String, Value>, bool);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut access: A,
+    ) -> Result<Self::Value, A::Error> {
+        let repeated = std::cell::Cell::new(false);
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            let value = if key == "auth" {
+                access.next_value_seed(Strict(&repeated))?
+            } else {
+                access.next_value::<Value>()?
+            };
+            if map.insert(key.clone(), value).is_some() && key == "auth" {
+                repeated.set(true);
+            }
+        }
+        Ok((map, repeated.get()))
+    }
+}
+
+/// A JSON value whose objects, at any depth, must not repeat a key; a repeat sets the flag.
+#[derive(Clone, Copy)]
+struct Strict<'a>(&'a std::cell::Cell<bool>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            let value = access.next_value_seed(self)?;
+            if map.insert(key, value).is_some() {
+                self.0.set(true);
+            }
+        }
+        Ok(Value::Object(map))
     }
 }
 
@@ -341,51 +470,89 @@ fn shown(claim: &str) -> String {
     out
 }
 
-/// What an event body claims before it is verified: `event`, `auth[domain]`,
-/// `auth[member_id]` and `auth[application_token]`.
+/// The `auth` block of a body, read once: the `member_id` and `domain` the token is checked
+/// for are the ones a [`Delivery`] carries.
 #[derive(Default)]
-struct Claims {
-    event: Option<String>,
-    domain: Option<String>,
-    member_id: Option<String>,
+struct AuthBlock {
+    /// `application_token` (taken out once checked).
     token: Option<String>,
+    member_id: Option<String>,
+    domain: Option<String>,
+    /// The other keys.
+    rest: Map<String, Value>,
 }
 
-impl Claims {
-    /// Reads the claims of a form body in one pass without building its tree, so a forged
-    /// body costs no more than reading it (the last spelling of a key wins, as in PHP).
-    fn of_form(body: &[u8]) -> Claims {
-        let mut c = Claims::default();
-        for (k, v) in form_urlencoded::parse(body) {
-            let slot = match &*k {
-                "event" => &mut c.event,
-                "auth[domain]" => &mut c.domain,
-                "auth[member_id]" => &mut c.member_id,
-                "auth[application_token]" => &mut c.token,
-                _ => continue,
-            };
-            *slot = Some(v.into_owned());
-        }
-        c
-    }
-
-    /// The claims of an already parsed JSON body.
-    fn of_tree(tree: &Map<String, Value>) -> Claims {
-        let auth = tree.get("auth").and_then(Value::as_object);
-        let get = |k: &str| {
-            auth.and_then(|a| a.get(k))
-                .and_then(Value::as_str)
-                .map(str::to_string)
+impl AuthBlock {
+    /// Reads a body's `auth` value. `member_id`, `domain` and `application_token` must each
+    /// be one string when present; an `auth` that is not an object claims nothing.
+    fn read(auth: Option<Value>) -> Result<AuthBlock, ForgeryReason> {
+        let Some(Value::Object(mut rest)) = auth else {
+            return Ok(AuthBlock::default());
         };
-        Claims {
-            event: tree
+        let mut claim = |key: &str| match rest.remove(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ForgeryReason::MalformedClaim),
+        };
+        let token = claim("application_token")?;
+        let member_id = claim("member_id")?;
+        let domain = claim("domain")?;
+        Ok(AuthBlock {
+            token,
+            member_id,
+            domain,
+            rest,
+        })
+    }
+}
+
+/// A body split for verification: the event name, the `auth` value as parsed and whether
+/// any of its keys collided; the rest of the body is read only after the token matched.
+struct Unverified<'a> {
+    event: Option<String>,
+    auth: Option<Value>,
+    repeated: bool,
+    rest: Rest<'a>,
+}
+
+/// What is left of a body to decode once it is verified.
+enum Rest<'a> {
+    /// A JSON body's tree, without `auth`.
+    Json(Map<String, Value>),
+    /// A form body, to be read without its `auth` pairs.
+    Form(&'a [u8]),
+}
+
+impl<'a> Unverified<'a> {
+    fn read(body: &'a [u8]) -> Result<Self, EventError> {
+        if is_json(body) {
+            let (mut tree, repeated) = json_tree(body)?;
+            let auth = tree.remove("auth");
+            let event = tree
                 .get("event")
                 .and_then(Value::as_str)
-                .map(str::to_string),
-            domain: get("domain"),
-            member_id: get("member_id"),
-            token: get("application_token"),
+                .map(str::to_string);
+            return Ok(Unverified {
+                event,
+                auth,
+                repeated,
+                rest: Rest::Json(tree),
+            });
         }
+        // Only `event` and `auth` are read before the token is checked, so a forged body
+        // costs no more than one pass over it.
+        let claims = crate::php::parse_form(body, |name| name == "auth" || name == "event");
+        let mut tree = claims.tree;
+        let event = match tree.remove("event") {
+            Some(Value::String(e)) => Some(e),
+            _ => None,
+        };
+        Ok(Unverified {
+            event,
+            auth: tree.remove("auth"),
+            repeated: claims.overwritten.iter().any(|name| name == "auth"),
+            rest: Rest::Form(body),
+        })
     }
 }
 
@@ -416,16 +583,13 @@ pub fn parse_with<E: EventSet>(
     body: &[u8],
     lookup: impl FnOnce(&PortalClaim<'_>) -> Option<ApplicationToken>,
 ) -> Result<E, EventError> {
-    // The token is checked before the body's tree is built: a forged body is read once and
-    // costs nothing more.
-    let (json, claims) = if is_json(body) {
-        let tree = json_tree(body)?;
-        let claims = Claims::of_tree(&tree);
-        (Some(tree), claims)
-    } else {
-        (None, Claims::of_form(body))
-    };
-    let event = match claims.event.as_deref().map(str::trim) {
+    let Unverified {
+        event,
+        auth,
+        repeated,
+        rest,
+    } = Unverified::read(body)?;
+    let event = match event.as_deref().map(str::trim) {
         Some(e) if !e.is_empty() => e.to_string(),
         _ => {
             return Err(EventError::Malformed {
@@ -433,30 +597,42 @@ pub fn parse_with<E: EventSet>(
             })
         }
     };
+    let claimed_domain = auth
+        .as_ref()
+        .and_then(|a| a.get("domain"))
+        .and_then(Value::as_str)
+        .map(shown);
     let forged = |reason| EventError::Forged {
         event: shown(&event),
-        domain: claims.domain.as_deref().map(shown),
+        domain: claimed_domain.clone(),
         reason,
     };
-    let sent = claims
-        .token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| forged(ForgeryReason::MissingToken))?;
+    if repeated {
+        return Err(forged(ForgeryReason::DuplicateAuthKey));
+    }
+    let mut auth = AuthBlock::read(auth).map_err(forged)?;
+    let sent = match auth.token.take() {
+        Some(t) if !t.is_empty() => t,
+        _ => return Err(forged(ForgeryReason::MissingToken)),
+    };
     let claim = PortalClaim {
-        member_id: claims.member_id.as_deref(),
-        domain: claims.domain.as_deref(),
+        member_id: auth.member_id.as_deref(),
+        domain: auth.domain.as_deref(),
         event: &event,
     };
     let expected = lookup(&claim).ok_or_else(|| forged(ForgeryReason::UnknownPortal))?;
-    if !expected.matches(sent) {
+    if !expected.matches(&sent) {
         return Err(forged(ForgeryReason::WrongToken));
     }
-    let payload = match json {
-        Some(tree) => tree,
-        None => crate::php::parse_query_bytes(body),
+    let payload = match rest {
+        Rest::Json(tree) => tree,
+        Rest::Form(body) => crate::php::parse_form(body, |name| name != "auth").tree,
     };
-    E::decode(Verified { event, payload })
+    E::decode(Verified {
+        event,
+        payload,
+        auth,
+    })
 }
 
 #[cfg(test)]
@@ -495,9 +671,12 @@ mod tests {
             Some("s6p6ecl")
         );
         assert!(!d.auth.extra.contains_key("application_token"));
+        let mut payload = crate::php::parse_query(&body(TOKEN));
+        let auth = AuthBlock::read(payload.remove("auth")).unwrap();
         let verified = Verified {
             event: "ONSESSIONSTART".into(),
-            payload: crate::php::parse_query(&body(TOKEN)),
+            payload,
+            auth,
         };
         let shown = format!("{verified:?}");
         assert!(
@@ -596,6 +775,260 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    const ATTACKER_TOKEN: &str = "a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7";
+    const VICTIM_TOKEN: &str = "v1v1v1v1v1v1v1v1v1v1v1v1v1v1v1v1";
+
+    /// A multi-portal application that knows both portals' tokens (the attacker installed
+    /// it on their own portal), and looks a token up by `member_id`, else by `domain`.
+    fn two_portals(c: &PortalClaim<'_>) -> Option<ApplicationToken> {
+        match c.member_id.or(c.domain) {
+            Some("ATTACKER" | "attacker.bitrix24.com") => {
+                Some(ApplicationToken::new(ATTACKER_TOKEN))
+            }
+            Some("VICTIM" | "victim.bitrix24.com") => Some(ApplicationToken::new(VICTIM_TOKEN)),
+            _ => None,
+        }
+    }
+
+    /// The `member_id` and `domain` a lookup was asked about.
+    type Asked = Option<(Option<String>, Option<String>)>;
+
+    /// Parses with [`two_portals`], returning what the lookup was asked and the result.
+    fn parse_two(body: &str) -> (Asked, Result<Untyped, EventError>) {
+        let mut asked = None;
+        let result = parse_with::<Untyped>(body.as_bytes(), |c| {
+            asked = Some((
+                c.member_id.map(str::to_string),
+                c.domain.map(str::to_string),
+            ));
+            two_portals(c)
+        });
+        (asked, result)
+    }
+
+    fn reason(result: Result<Untyped, EventError>) -> Option<ForgeryReason> {
+        match result {
+            Err(EventError::Forged { reason, .. }) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Issue 10: the claims were read by exact key while the payload went through PHP's
+    /// rules, so `auth[member_id]x` named the victim in the delivery after the attacker's
+    /// own token had verified the attacker's `auth[member_id]`.
+    #[test]
+    fn a_second_spelling_of_member_id_cannot_name_another_portal() {
+        let body = format!(
+            "event=ONSESSIONSTART&auth[member_id]=ATTACKER&auth[application_token]={ATTACKER_TOKEN}\
+             &auth[member_id]x=VICTIM&auth[domain]x=victim.bitrix24.com"
+        );
+        let (_, result) = parse_two(&body);
+        assert!(
+            matches!(
+                result,
+                Err(EventError::Forged {
+                    reason: ForgeryReason::DuplicateAuthKey,
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+        // Without the second spelling the attacker's event is theirs, as it should be.
+        let honest = format!(
+            "event=ONSESSIONSTART&auth[member_id]=ATTACKER&auth[application_token]={ATTACKER_TOKEN}"
+        );
+        let (asked, result) = parse_two(&honest);
+        let Untyped(d) = result.unwrap();
+        assert_eq!(d.auth.member_id.as_deref(), Some("ATTACKER"));
+        assert_eq!(asked, Some((Some("ATTACKER".into()), None)));
+    }
+
+    /// Every spelling PHP reads as the same `auth` key is a duplicate, whichever value is
+    /// first and whether or not the values differ.
+    #[test]
+    fn every_php_alias_of_an_auth_key_is_a_duplicate() {
+        let genuine = |key: &str, value: &str| {
+            let mut pairs = vec![
+                "event=ONSESSIONSTART".to_string(),
+                "auth[member_id]=VICTIM".to_string(),
+                "auth[domain]=victim.bitrix24.com".to_string(),
+                format!("auth[application_token]={VICTIM_TOKEN}"),
+            ];
+            for p in &mut pairs {
+                if p.starts_with(&format!("auth[{key}]=")) {
+                    *p = format!("auth[{key}]={value}");
+                }
+            }
+            pairs
+        };
+        for (key, value, other) in [
+            ("member_id", "VICTIM", "ATTACKER"),
+            ("domain", "victim.bitrix24.com", "attacker.bitrix24.com"),
+            ("application_token", VICTIM_TOKEN, ATTACKER_TOKEN),
+            ("scope", "imopenlines", "crm"),
+        ] {
+            for alias in [
+                format!("auth[{key}]"),
+                format!("auth[{key}]x"),
+                format!("auth[{key}]]"),
+                format!("+auth[{key}]"),
+                format!("%20auth[{key}]"),
+                format!("auth%5B{key}%5D"),
+                format!("auth[{key}]%00tail"),
+                format!("auth%00x[{key}]"),
+                format!("auth[{key}][]"),
+                format!("auth[{key}][0]"),
+                format!("auth[{key}][x"),
+                format!("auth[{key}]x[y]"),
+            ] {
+                for same in [false, true] {
+                    let v = if same { value } else { other };
+                    for alias_first in [false, true] {
+                        let mut pairs = genuine(key, value);
+                        if key == "scope" {
+                            pairs.push(format!("auth[scope]={value}"));
+                        }
+                        let extra = format!("{alias}={v}");
+                        if alias_first {
+                            pairs.insert(1, extra);
+                        } else {
+                            pairs.push(extra);
+                        }
+                        let body = pairs.join("&");
+                        let (_, result) = parse_two(&body);
+                        assert_eq!(
+                            reason(result),
+                            Some(ForgeryReason::DuplicateAuthKey),
+                            "{body}"
+                        );
+                    }
+                }
+            }
+        }
+        // `auth` itself as a scalar next to the block.
+        for body in [
+            format!("event=E&auth=x&auth[member_id]=VICTIM&auth[application_token]={VICTIM_TOKEN}"),
+            format!("event=E&auth[member_id]=VICTIM&auth[application_token]={VICTIM_TOKEN}&auth=x"),
+        ] {
+            assert_eq!(
+                reason(parse_two(&body).1),
+                Some(ForgeryReason::DuplicateAuthKey),
+                "{body}"
+            );
+        }
+    }
+
+    /// Keys PHP reads as different ones are not duplicates: the body verifies and the
+    /// delivery names the portal whose token verified it.
+    #[test]
+    fn keys_php_keeps_apart_are_not_duplicates() {
+        for decoy in [
+            "auth[member_id=ATTACKER",
+            "auth[+member_id]=ATTACKER",
+            "auth.[member_id]=ATTACKER",
+            "auth_[member_id]=ATTACKER",
+            "auth[MEMBER_ID]=ATTACKER",
+            "data[auth][member_id]=ATTACKER",
+            "auth[__Host-member_id]=ATTACKER",
+            "xauth[member_id]=ATTACKER",
+        ] {
+            let body = format!(
+                "event=ONSESSIONSTART&auth[member_id]=VICTIM&{decoy}&auth[domain]=victim.bitrix24.com\
+                 &auth[application_token]={VICTIM_TOKEN}"
+            );
+            let (asked, result) = parse_two(&body);
+            let Untyped(d) = result.unwrap_or_else(|e| panic!("{body}: {e:?}"));
+            assert_eq!(d.auth.member_id.as_deref(), Some("VICTIM"), "{body}");
+            assert_eq!(
+                asked,
+                Some((Some("VICTIM".into()), Some("victim.bitrix24.com".into())))
+            );
+        }
+    }
+
+    #[test]
+    fn an_identity_claim_must_be_one_string() {
+        // A form key made an array.
+        for body in [
+            format!("event=E&auth[member_id][]=VICTIM&auth[application_token]={VICTIM_TOKEN}"),
+            format!("event=E&auth[member_id][x]=VICTIM&auth[application_token]={VICTIM_TOKEN}"),
+            format!(
+                "event=E&auth[domain][]=victim.bitrix24.com&auth[application_token]={VICTIM_TOKEN}"
+            ),
+            format!("event=E&auth[member_id]=VICTIM&auth[application_token][]={VICTIM_TOKEN}"),
+        ] {
+            assert_eq!(
+                reason(parse_two(&body).1),
+                Some(ForgeryReason::MalformedClaim),
+                "{body}"
+            );
+        }
+        // JSON: a number, boolean, null, list or object is not "no claim". (The lookup
+        // below would accept the body by its domain if member_id were ignored.)
+        for member_id in [
+            "123",
+            "1.5",
+            "true",
+            "null",
+            "[\"VICTIM\"]",
+            "{\"id\": \"VICTIM\"}",
+            "[]",
+        ] {
+            for key in ["member_id", "domain", "application_token"] {
+                let mut auth = serde_json::json!({
+                    "member_id": "VICTIM",
+                    "domain": "victim.bitrix24.com",
+                    "application_token": VICTIM_TOKEN,
+                });
+                auth[key] = serde_json::from_str(member_id).unwrap();
+                let body = serde_json::json!({"event": "E", "auth": auth}).to_string();
+                assert_eq!(
+                    reason(parse_two(&body).1),
+                    Some(ForgeryReason::MalformedClaim),
+                    "{body}"
+                );
+            }
+        }
+        let numeric = format!(
+            "{{\"event\":\"E\",\"auth\":{{\"member_id\":7,\"domain\":\"victim.bitrix24.com\",\"application_token\":\"{VICTIM_TOKEN}\"}}}}"
+        );
+        let (_, result) = parse_two(&numeric);
+        assert!(
+            matches!(result, Err(EventError::Forged { .. })),
+            "{result:?}"
+        );
+        // An `auth` that is not an object claims nothing, so it has no token.
+        for body in [
+            "{\"event\":\"E\",\"auth\":null}",
+            "{\"event\":\"E\",\"auth\":\"x\"}",
+        ] {
+            assert_eq!(
+                reason(parse_two(body).1),
+                Some(ForgeryReason::MissingToken),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_json_auth_key_twice_is_a_duplicate() {
+        for body in [
+            format!("{{\"event\":\"E\",\"auth\":{{\"member_id\":\"ATTACKER\",\"application_token\":\"{ATTACKER_TOKEN}\",\"member_id\":\"VICTIM\"}}}}"),
+            format!("{{\"event\":\"E\",\"auth\":{{\"member_id\":\"VICTIM\",\"application_token\":\"{VICTIM_TOKEN}\",\"application_token\":\"{VICTIM_TOKEN}\"}}}}"),
+            format!("{{\"event\":\"E\",\"auth\":{{\"member_id\":\"ATTACKER\",\"application_token\":\"{ATTACKER_TOKEN}\"}},\"auth\":{{\"member_id\":\"VICTIM\"}}}}"),
+            format!("{{\"event\":\"E\",\"auth\":{{\"member_id\":\"VICTIM\",\"application_token\":\"{VICTIM_TOKEN}\",\"x\":{{\"a\":1,\"a\":2}}}}}}"),
+        ] {
+            assert_eq!(reason(parse_two(&body).1), Some(ForgeryReason::DuplicateAuthKey), "{body}");
+        }
+        // Repeated keys outside `auth` keep JSON's last-one-wins.
+        let body = format!(
+            "{{\"event\":\"E\",\"data\":{{\"a\":1,\"a\":2}},\"auth\":{{\"member_id\":\"VICTIM\",\"application_token\":\"{VICTIM_TOKEN}\"}}}}"
+        );
+        let Untyped(d) = parse_two(&body).1.unwrap();
+        assert_eq!(d.data["a"], 2);
+        assert_eq!(d.auth.member_id.as_deref(), Some("VICTIM"));
     }
 
     #[test]

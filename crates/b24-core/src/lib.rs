@@ -32,7 +32,7 @@ pub use error::{
     UndocumentedCode,
 };
 pub use lenient::Lenient;
-pub use method::{Call, Example, Method, MethodKind, PagedMethod, ToParam};
+pub use method::{Call, Example, Method, MethodKind, MethodVisitor, PagedMethod, ToParam};
 pub use redact::{Redactor, REDACTED};
 pub use secret::Secret;
 pub use token_refresh::TokenRefreshError;

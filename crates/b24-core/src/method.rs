@@ -65,6 +65,14 @@ pub trait PagedMethod: Method<Output = Vec<<Self as PagedMethod>::Item>> + Clone
     type Item: Lenient + Send + 'static;
 }
 
+/// Code that handles every generated method in turn (tests, tooling): a generated crate's
+/// `visit_methods` calls [`MethodVisitor::visit`] once per method, with the method's request
+/// type and its documented answers, so such code needs no list of methods of its own.
+pub trait MethodVisitor {
+    /// Called with one method's request type `M` and its documented answers.
+    fn visit<M: Method>(&mut self, examples: &'static [Example]);
+}
+
 /// A documented answer of a method, as written in its spec file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Example {
