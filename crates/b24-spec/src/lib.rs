@@ -3,14 +3,18 @@
 //! A spec file (`spec/<namespace>/<method>.toml`) describes one REST method: its parameters,
 //! the shape of its `result`, its error codes and its documented examples; an event file
 //! (`spec/events/<Event>.toml`) describes the `data` of one event the portal posts to a
-//! handler. `spec/README.md` documents the format. This crate turns the files into a validated [`Spec`]; every mistake
-//! is a [`SpecError`] naming the file, line, column and dotted key.
+//! handler. `spec/README.md` documents the format. This crate turns the files into a validated
+//! [`Spec`]; every mistake is a [`SpecError`] naming the file, line, column and dotted key.
+//!
+//! It is also the one answer to what a spec means for the code made from it: [`wire`] gives
+//! the shape of a key or a parameter in Rust and which values are "none".
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod model;
 mod parse;
 mod types;
+pub mod wire;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
