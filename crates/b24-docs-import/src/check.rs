@@ -1,19 +1,18 @@
 //! `xtask check`: every spec validates and every documented example decodes into its type.
 //!
 //! Decoding is checked without compiling the generated code: the example's JSON is walked
-//! against the spec's type tree with the rules the generated visitors follow (see
-//! `b24-codegen`: containers default to empty, `optional` and `| null` fields are `Option`,
-//! keys match exactly then ignoring case, `[]`/`""` are "none" where `b24_core::Lenient` says
-//! so), and every scalar is decoded by `b24_core::decode_json` with the very visitors the
+//! against the spec's type tree with the rules the generated visitors follow (`b24_spec::wire`:
+//! containers default to empty, `optional` and `| null` fields are `Option`, `[]`/`""`/`false`
+//! are "none" where `b24_core::Lenient` says so; keys match exactly then ignoring case), and
+//! every scalar is decoded by `b24_core::decode_json` with the very visitors the
 //! client uses. Keys an example has and the schema lacks are errors unless the object lists
 //! them in `untyped_keys`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use b24_spec::{
-    EnumDef, EventSpec, Example, Field, Object, Scalar, Spec, SpecError, SpecFile, TypeExpr,
-};
+use b24_spec::wire::{self, strip_null};
+use b24_spec::{EnumDef, EventSpec, Example, Object, Scalar, Spec, SpecError, SpecFile, TypeExpr};
 use serde_json::{Map, Value};
 
 /// What is wrong with one value of an example.
@@ -214,24 +213,12 @@ impl<'a> Walker<'a> {
     fn value(&mut self, v: &Value, ty: &TypeExpr, path: String, ctx: &Ctx) {
         match ty {
             TypeExpr::Nullable(inner) => {
-                if v.is_null() {
-                    return;
-                }
-                if v.as_str() == Some("") && self.empty_string_is_null(inner) {
-                    return;
-                }
-                // `b24_core::Lenient::FALSE_IS_NULL`: PHP's `false` for "none", except for
-                // booleans and `any`.
-                if v == &Value::Bool(false)
-                    && !matches!(
-                        strip_null(inner),
-                        TypeExpr::Scalar(Scalar::Boolean | Scalar::Any | Scalar::File)
-                    )
-                {
+                // `null`, and `""`, `false`, `[]` where `b24_core::Lenient` says so.
+                if wire::is_none_value(inner, v, self.objects) {
                     return;
                 }
                 if let Some(items) = v.as_array() {
-                    if self.empty_array_is_null(inner) {
+                    if wire::empty_array_is_null(inner, self.objects) {
                         if !items.is_empty() {
                             self.wrong(
                                 path,
@@ -394,27 +381,6 @@ impl<'a> Walker<'a> {
             }
         }
     }
-
-    /// `b24_core::Lenient::EMPTY_STRING_IS_NULL` of the Rust type of `ty`.
-    fn empty_string_is_null(&self, ty: &TypeExpr) -> bool {
-        match ty {
-            TypeExpr::Scalar(s) => !matches!(
-                s,
-                Scalar::String | Scalar::Text | Scalar::Char | Scalar::File | Scalar::Any
-            ),
-            TypeExpr::Named(_) | TypeExpr::Array(_) | TypeExpr::Map(_) => true,
-            TypeExpr::Nullable(_) => false,
-        }
-    }
-
-    /// `b24_core::Lenient::EMPTY_ARRAY_IS_NULL` of the Rust type of `ty`.
-    fn empty_array_is_null(&self, ty: &TypeExpr) -> bool {
-        match ty {
-            TypeExpr::Scalar(Scalar::Object) => true,
-            TypeExpr::Named(n) => self.object_def(n).is_some(),
-            _ => false,
-        }
-    }
 }
 
 fn ctx_named(key: &str) -> Ctx {
@@ -425,40 +391,9 @@ fn ctx_named(key: &str) -> Ctx {
     }
 }
 
-/// The type a field is decoded as, following `b24-codegen`'s field shapes: arrays, maps,
-/// `object` and `any` default to empty (no `Option`), optional or nullable fields are
-/// `Option<base>`, the rest are the type itself.
-pub fn field_type(f: &Field) -> TypeExpr {
-    let base = strip_null(&f.ty).clone();
-    if is_defaultable(&base) {
-        base
-    } else if f.optional || f.ty.is_nullable() {
-        TypeExpr::Nullable(Box::new(base))
-    } else {
-        f.ty.clone()
-    }
-}
-
-/// Whether the generated decoder fails when the key is absent.
-pub fn is_required(f: &Field) -> bool {
-    !f.optional && !f.ty.is_nullable() && !is_defaultable(strip_null(&f.ty))
-}
-
-fn is_defaultable(t: &TypeExpr) -> bool {
-    matches!(
-        t,
-        TypeExpr::Array(_)
-            | TypeExpr::Map(_)
-            | TypeExpr::Scalar(Scalar::Object | Scalar::Any | Scalar::File)
-    )
-}
-
-fn strip_null(t: &TypeExpr) -> &TypeExpr {
-    match t {
-        TypeExpr::Nullable(inner) => inner,
-        other => other,
-    }
-}
+/// The type a field is decoded as and whether its absence is an error: `b24_spec::wire`
+/// answers for the generated code and for this check alike.
+pub use b24_spec::wire::{field_type, is_required};
 
 fn decode<T: b24_core::Lenient>(v: &Value) -> Result<T, String> {
     let bytes = serde_json::to_vec(v).map_err(|e| e.to_string())?;

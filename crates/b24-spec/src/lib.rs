@@ -3,14 +3,23 @@
 //! A spec file (`spec/<namespace>/<method>.toml`) describes one REST method: its parameters,
 //! the shape of its `result`, its error codes and its documented examples; an event file
 //! (`spec/events/<Event>.toml`) describes the `data` of one event the portal posts to a
-//! handler. `spec/README.md` documents the format. This crate turns the files into a validated [`Spec`]; every mistake
-//! is a [`SpecError`] naming the file, line, column and dotted key.
+//! handler. `spec/README.md` documents the format. This crate turns the files into a validated
+//! [`Spec`]; every mistake is a [`SpecError`] naming the file, line, column and dotted key.
+//!
+//! It is also the one answer to what a spec means for the code made from it: [`names`] gives
+//! the generated Rust names and the names a spec may not use, [`wire`] the shape of a key or a
+//! parameter in Rust and which values are "none".
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod located;
 mod model;
+pub mod names;
 mod parse;
+mod raw;
 mod types;
+mod validate;
+pub mod wire;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -135,6 +144,24 @@ impl Family {
                             "`{}` (client method `{}`) is already described by {}",
                             spec.method,
                             spec.rust_name,
+                            other.location.file.display()
+                        ),
+                    });
+                }
+                // `imopenlines.dialogGet` and `imopenlines.dialog.get` would both be
+                // `imopenlines::dialog_get`.
+                if let Some(other) = self.methods.iter().find(|s| {
+                    s.namespace() == spec.namespace() && s.operation_name() == spec.operation_name()
+                }) {
+                    return Err(SpecError {
+                        location: spec.location.clone(),
+                        key: "method".into(),
+                        message: format!(
+                            "`{}` gives the module `{}::{}`, which `{}` ({}) already has",
+                            spec.method,
+                            spec.namespace(),
+                            spec.operation_name(),
+                            other.method,
                             other.location.file.display()
                         ),
                     });
