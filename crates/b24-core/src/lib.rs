@@ -34,7 +34,7 @@ pub use lenient::Lenient;
 pub use method::{Example, Method, MethodKind, PagedMethod, ToParam};
 pub use redact::{Redactor, REDACTED};
 pub use secret::Secret;
-pub use token_refresh::TokenRefreshError;
+pub use token_refresh::{LimiterError, TokenRefreshError};
 
 /// Re-exports for generated code; not a public API.
 #[doc(hidden)]
