@@ -8,7 +8,9 @@
 //!                        [--start-at-ms <Unix ms>] [--max-attempts 10] [--timeout-ms 500]
 //! b24-fleet-worker storm --portal <portal URL> --calls 50 --redis <URL> --key <portal key>
 //!                        --access <token> --refresh <token> --token-endpoint <URL>
-//!                        [--start-at-ms <Unix ms>] [--lock-ttl-ms 10000]
+//!                        --client-id <id> --client-secret <secret>
+//!                        [--coordinator redis|none] [--start-at-ms <Unix ms>]
+//!                        [--lock-ttl-ms 10000]
 //! ```
 //!
 //! `bulk` sends `--n` `imopenlines.dialog.get` through `Client::many`; `storm` sends
@@ -158,17 +160,20 @@ async fn bulk(args: &Args) -> Result<Value, String> {
 }
 
 async fn storm(args: &Args) -> Result<Value, String> {
-    let tokens = Arc::new(fleet(args)?.tokens(args.get("key")?));
     let endpoint = args
         .get("token-endpoint")?
         .parse()
         .map_err(|_| "--token-endpoint: not a URL".to_string())?;
-    let config = OAuthConfig::new(
-        args.get("client-id").unwrap_or("app.1"),
-        args.get("client-secret")?,
-    )
-    .with_token_endpoint(endpoint)
-    .with_coordinator(tokens);
+    let mut config = OAuthConfig::new(args.get("client-id")?, args.get("client-secret")?)
+        .with_token_endpoint(endpoint);
+    match args.0.get("coordinator").map_or("redis", String::as_str) {
+        "redis" => {
+            let tokens = fleet(args)?.tokens(args.get("key")?);
+            config = config.with_coordinator(Arc::new(tokens));
+        }
+        "none" => {}
+        other => return Err(format!("--coordinator: `{other}` is not redis or none")),
+    }
     let client = Client::builder_oauth(args.get("portal")?, args.get("access")?)
         .rate_limit(None)
         .retry(retry(args)?)
