@@ -38,12 +38,12 @@ use tokio::time::Instant;
 use crate::{Fleet, FleetError};
 
 /// KEYS: the pair, the lock. ARGV: the fence, the `gen` read, access, refresh, expires.
-/// Writes the pair if `gen` is unchanged; releases the lock if it holds the fence. Returns
-/// `{written (0/1), gen now}`.
+/// Writes the pair if `gen` is unchanged or no pair is stored (Redis lost its data while
+/// down); releases the lock if it holds the fence. Returns `{written (0/1), gen now}`.
 const PUBLISH_SCRIPT: &str = r"
 local gen = tonumber(redis.call('HGET', KEYS[1], 'gen') or '0') or 0
 local written = 0
-if gen == tonumber(ARGV[2]) then
+if gen == tonumber(ARGV[2]) or redis.call('EXISTS', KEYS[1]) == 0 then
   gen = gen + 1
   redis.call('HSET', KEYS[1], 'access', ARGV[3], 'refresh', ARGV[4], 'expires', ARGV[5], 'gen', gen)
   written = 1

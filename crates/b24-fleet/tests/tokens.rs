@@ -269,3 +269,83 @@ async fn redis_down_fails_the_refresh_without_an_exchange() {
     }
     assert_eq!(portal.counters().token_requests, 0);
 }
+
+/// Redis goes down between the exchange and the write of the new pair (the token endpoint
+/// here stops it before forwarding the exchange to the portal): the call reports the store
+/// failure, the worker keeps the new pair and writes it once Redis is back (empty, as after
+/// a restart without persistence), so another worker with the stale pair picks it up
+/// instead of exchanging the spent refresh token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_that_could_not_be_written_reaches_redis_when_it_is_back() {
+    let redis = Arc::new(std::sync::Mutex::new(RedisServer::start()));
+    let port = redis.lock().unwrap().port;
+    let url = redis.lock().unwrap().url();
+    let portal = portal().await;
+    let pair = expired_pair(&portal);
+    // The token endpoint: stops Redis, then forwards to the portal's endpoint.
+    let upstream = portal.token_endpoint();
+    let stopper = redis.clone();
+    let app = axum::Router::new().route(
+        "/oauth/token/",
+        axum::routing::get(move |uri: axum::http::Uri| {
+            let upstream = upstream.clone();
+            let stopper = stopper.clone();
+            async move {
+                stopper.lock().unwrap().stop();
+                let url = format!("{upstream}?{}", uri.query().unwrap_or(""));
+                reqwest::get(url).await.unwrap().text().await.unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/oauth/token/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let config = FleetConfig::default()
+        .with_timeout(Duration::from_millis(200))
+        .with_lock_ttl(Duration::from_millis(600));
+    let fleet = Fleet::connect(&url, config).unwrap();
+    let oauth = OAuthConfig::new(ID, SECRET)
+        .with_token_endpoint(endpoint.parse().unwrap())
+        .with_coordinator(Arc::new(fleet.tokens("portal")));
+    let client = Client::builder_oauth(&portal.base_url(), pair.access_token.clone())
+        .refresh(pair.refresh_token.clone(), oauth)
+        .build()
+        .unwrap();
+    let got = client
+        .call_raw("imopenlines.dialog.get", MethodKind::Read, dialog_params())
+        .await;
+    assert!(
+        matches!(
+            &got,
+            Err(Error::TokenRefresh {
+                reason: TokenRefreshError::Store { .. },
+                ..
+            })
+        ),
+        "{got:?}"
+    );
+    let new = client.oauth_tokens().unwrap();
+    assert_ne!(new.access_token.expose(), pair.access_token);
+    assert_eq!(portal.counters().token_requests, 1);
+
+    let _back = RedisServer::start_on(port);
+    let mut stored = None;
+    for _ in 0..200 {
+        if let Ok(Some(tokens)) = fleet.tokens("portal").load().await {
+            stored = Some(tokens);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stored = stored.expect("the new pair reached Redis");
+    assert_eq!(stored.access_token, new.access_token);
+    assert_eq!(stored.refresh_token, new.refresh_token);
+    // Another worker with the stale pair takes the stored one: no second exchange.
+    let other = self::client(&portal, &pair, &fleet);
+    other
+        .call_raw("imopenlines.dialog.get", MethodKind::Read, dialog_params())
+        .await
+        .unwrap();
+    assert_eq!(portal.counters().token_requests, 1);
+}

@@ -15,10 +15,19 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts `redis-server` on a free port and waits until it answers PING.
     pub fn start() -> RedisServer {
+        Self::start_with(free_port)
+    }
+
+    /// Starts `redis-server` again on `port` (after [`RedisServer::stop`]), empty.
+    pub fn start_on(port: u16) -> RedisServer {
+        Self::start_with(|| port)
+    }
+
+    fn start_with(port: impl Fn() -> u16) -> RedisServer {
         let mut last = String::new();
         // A port found free may be taken before redis-server binds it: try a few.
         for _ in 0..5 {
-            let port = free_port();
+            let port = port();
             let spawned = Command::new("redis-server")
                 .args([
                     "--port",
