@@ -100,7 +100,12 @@ async fn bulk_row(redis: &RedisServer, limiter: &str, n: usize) -> Value {
             tokio::process::Command::new(env!("CARGO_BIN_EXE_b24-fleet-worker"))
                 .args(["bulk", "--portal", &portal.webhook_url()])
                 .args(["--n", &n.to_string(), "--limiter", limiter])
-                .args(["--redis", &redis.url(), "--key", &format!("bench-{limiter}")])
+                .args([
+                    "--redis",
+                    &redis.url(),
+                    "--key",
+                    &format!("bench-{limiter}"),
+                ])
                 .args(["--start-at-ms", &start_at.to_string()])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -143,7 +148,12 @@ async fn storm_row(redis: &RedisServer, calls: usize) -> Value {
                 .args(["storm", "--portal", &portal.base_url()])
                 .args(["--calls", &calls.to_string()])
                 .args(["--redis", &redis.url(), "--key", "bench-storm"])
-                .args(["--access", &pair.access_token, "--refresh", &pair.refresh_token])
+                .args([
+                    "--access",
+                    &pair.access_token,
+                    "--refresh",
+                    &pair.refresh_token,
+                ])
                 .args(["--token-endpoint", &portal.token_endpoint()])
                 .args(["--client-id", ID, "--client-secret", SECRET])
                 .args(["--start-at-ms", &start_at.to_string()])
@@ -172,8 +182,13 @@ async fn storm_row(redis: &RedisServer, calls: usize) -> Value {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let smoke = args.iter().any(|a| a == "--test");
-    let filters: Vec<&String> = args.iter().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let wanted = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
+    let filters: Vec<&String> = args
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted =
+        |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
     let n: usize = std::env::var("B24_FLEET_N")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -181,7 +196,10 @@ async fn main() {
     let redis = Arc::new(RedisServer::start());
     println!("b24-fleet: {WORKERS} worker processes, one local portal, one local redis-server");
     if wanted("acquire") {
-        println!("{}", acquire_row(&redis, if smoke { 200 } else { 5000 }).await);
+        println!(
+            "{}",
+            acquire_row(&redis, if smoke { 200 } else { 5000 }).await
+        );
     }
     if wanted("storm") {
         println!("{}", storm_row(&redis, 50).await);

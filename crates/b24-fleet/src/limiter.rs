@@ -373,3 +373,37 @@ impl RateLimiter for RedisLimiter {
         Box::pin(self.inner.adjust(Op::Saturate))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any number of workers and any valid limit: each worker's share is a valid limit
+        /// of at least one request, and the workers together never drain faster than the
+        /// portal (unless the slowest valid rate already is more than their share) nor burst
+        /// more than the portal's burst or one request each.
+        #[test]
+        fn shares_add_up_to_at_most_the_portal_rate(
+            workers in 0u32..10_000,
+            burst in 1u32..100_000,
+            drain in RateLimit::MIN_DRAIN_PER_SEC..1e6,
+        ) {
+            let limit = RateLimit::custom(burst, drain).unwrap();
+            let fallback = LocalFallback::new(workers);
+            let share = fallback.share(limit);
+            let n = f64::from(fallback.workers);
+            prop_assert!(fallback.workers >= 1);
+            prop_assert!(share.burst() >= 1);
+            prop_assert!(u64::from(share.burst()) * u64::from(fallback.workers)
+                <= u64::from(burst).max(u64::from(fallback.workers)));
+            if drain / n >= RateLimit::MIN_DRAIN_PER_SEC {
+                prop_assert!(share.drain_per_sec() * n <= drain * (1.0 + 1e-12));
+            } else {
+                prop_assert_eq!(share.drain_per_sec(), RateLimit::MIN_DRAIN_PER_SEC);
+            }
+        }
+    }
+}

@@ -298,7 +298,10 @@ async fn a_pair_not_shared_is_reported_and_kept() {
     );
     assert_eq!(portal.counters().token_requests, 1);
     let now = client.oauth_tokens().unwrap();
-    assert_eq!(store.0.lock().unwrap().as_slice(), std::slice::from_ref(&now));
+    assert_eq!(
+        store.0.lock().unwrap().as_slice(),
+        std::slice::from_ref(&now)
+    );
     client
         .call_raw("imopenlines.dialog.get", MethodKind::Read, dialog_params())
         .await
