@@ -267,6 +267,16 @@ pub enum Error<C = UndocumentedCode> {
         #[source]
         reason: crate::TokenRefreshError,
     },
+    /// The client's rate limiter could not give the request a slot (a limiter shared
+    /// through another service, such as Redis, that is down or slow): nothing was sent.
+    #[error("{method}: not sent: {source}")]
+    RateLimiter {
+        /// REST method.
+        method: String,
+        /// Why.
+        #[source]
+        source: crate::LimiterError,
+    },
     /// The request could not be built (bad parameters, bad configuration).
     #[error("{method}: invalid request: {message}")]
     InvalidRequest {
@@ -300,6 +310,7 @@ impl<C: MethodErrorCode> Error<C> {
             | Error::OutcomeUnknown { method, .. }
             | Error::NotExecuted { method, .. }
             | Error::TokenRefresh { method, .. }
+            | Error::RateLimiter { method, .. }
             | Error::InvalidRequest { method, .. } => method,
         }
     }
@@ -380,6 +391,7 @@ impl<C: MethodErrorCode> Error<C> {
             Error::OutcomeUnknown { method, source } => Error::OutcomeUnknown { method, source },
             Error::NotExecuted { method, reason } => Error::NotExecuted { method, reason },
             Error::TokenRefresh { method, reason } => Error::TokenRefresh { method, reason },
+            Error::RateLimiter { method, source } => Error::RateLimiter { method, source },
             Error::InvalidRequest { method, message } => Error::InvalidRequest { method, message },
         }
     }

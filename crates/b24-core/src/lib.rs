@@ -35,7 +35,7 @@ pub use lenient::Lenient;
 pub use method::{Call, Example, Method, MethodKind, MethodVisitor, PagedMethod, ToParam};
 pub use redact::{Redactor, REDACTED};
 pub use secret::Secret;
-pub use token_refresh::TokenRefreshError;
+pub use token_refresh::{LimiterError, TokenRefreshError};
 pub use unknown::UnknownValue;
 
 /// Re-exports for generated code; not a public API.

@@ -79,6 +79,15 @@ pub enum TokenRefreshError {
         /// The configured timeout.
         timeout: Duration,
     },
+    /// The store that shares the tokens between processes (Redis) could not be reached, did
+    /// not answer in time, or another process's refresh did not end in time: no token was
+    /// exchanged by this process.
+    #[error("the shared token store failed: {source}")]
+    Coordination {
+        /// The store's error (never carries a token).
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
     /// The refresh stopped before it finished (the async runtime is shutting down).
     #[error("the token refresh was interrupted")]
     Interrupted,
@@ -103,4 +112,24 @@ impl TokenRefreshError {
                 | TokenRefreshError::InvalidClient { .. }
         )
     }
+}
+
+/// Why a rate limiter shared between processes (through Redis, say) could not give a request
+/// its slot. The request was not sent.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum LimiterError {
+    /// The shared limiter did not answer within its timeout.
+    #[error("the shared rate limiter did not answer within {timeout:?}")]
+    Timeout {
+        /// The configured timeout.
+        timeout: Duration,
+    },
+    /// The shared limiter could not be reached or refused the request.
+    #[error("the shared rate limiter is unavailable: {source}")]
+    Unavailable {
+        /// The cause.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
 }

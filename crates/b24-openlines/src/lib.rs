@@ -46,8 +46,9 @@ pub use b24_core::{
     UndocumentedCode,
 };
 pub use b24_runtime::{
-    Batch, BatchResults, ConfigError, Handle, LeakyBucket, OAuthConfig, OAuthTokens, RateLimit,
-    RetryPolicy, Secret, StoreError, TokenStore, BATCH_LIMIT, DEFAULT_MAX_RESPONSE_BYTES,
+    Batch, BatchResults, ConfigError, Exchange, Handle, LeakyBucket, LimiterError, LimiterFuture,
+    OAuthConfig, OAuthTokens, RateLimit, RateLimiter, Refreshed, RetryPolicy, Secret, StoreError,
+    TokenCoordinator, TokenFuture, TokenStore, BATCH_LIMIT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TOKEN_ENDPOINT,
 };
 

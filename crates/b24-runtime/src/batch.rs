@@ -302,6 +302,7 @@ fn never_ran(e: &Error) -> bool {
             ..
         }
         | Error::InvalidRequest { .. }
+        | Error::RateLimiter { .. }
         | Error::NotExecuted { .. }
         // The portal answered `expired_token` (nothing ran), and the refresh failed, so the
         // request was not sent again.

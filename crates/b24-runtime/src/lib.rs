@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use b24_core::php::encode_query;
+pub use b24_core::LimiterError;
 pub use b24_core::Secret;
 pub use b24_core::{
     decode_response, ApiError, ApiErrorCode, Envelope, Error, Method, MethodErrorCode, MethodKind,
@@ -34,10 +35,11 @@ pub use b24_core::{
 };
 use b24_core::{decode_response_redacted, Redactor};
 pub use batch::{Batch, BatchResults, Handle, BATCH_LIMIT};
-pub use limiter::{LeakyBucket, RateLimit};
+pub use limiter::{LeakyBucket, LimiterFuture, RateLimit, RateLimiter};
 pub use oauth::{
-    OAuthConfig, OAuthTokens, StoreError, TokenStore, DEFAULT_STORE_TIMEOUT,
-    DEFAULT_TOKEN_ENDPOINT, MAX_TOKEN_ANSWER_BYTES, MAX_TOKEN_LIFETIME,
+    Exchange, OAuthConfig, OAuthTokens, Refreshed, StoreError, TokenCoordinator, TokenFuture,
+    TokenStore, DEFAULT_STORE_TIMEOUT, DEFAULT_TOKEN_ENDPOINT, MAX_TOKEN_ANSWER_BYTES,
+    MAX_TOKEN_LIFETIME,
 };
 pub use retry::RetryPolicy;
 use serde_json::{Map, Value};
@@ -103,6 +105,7 @@ pub struct ClientBuilder<C = Client> {
     user_agent: String,
     rate_limit: Option<RateLimit>,
     bucket: Option<LeakyBucket>,
+    limiter: Option<Arc<dyn RateLimiter>>,
     retry: RetryPolicy,
     max_in_flight: usize,
     client: PhantomData<fn() -> C>,
@@ -136,6 +139,7 @@ impl<C> ClientBuilder<C> {
             user_agent: concat!("b24-openlines/", env!("CARGO_PKG_VERSION")).to_string(),
             rate_limit: Some(RateLimit::STANDARD),
             bucket: None,
+            limiter: None,
             retry: RetryPolicy::default(),
             max_in_flight: 16,
             client: PhantomData,
@@ -155,6 +159,7 @@ impl<C> ClientBuilder<C> {
             user_agent: self.user_agent,
             rate_limit: self.rate_limit,
             bucket: self.bucket,
+            limiter: self.limiter,
             retry: self.retry,
             max_in_flight: self.max_in_flight,
             client: PhantomData,
@@ -202,6 +207,14 @@ impl<C> ClientBuilder<C> {
     /// and source address, so clients of one process should share one bucket).
     pub fn shared_bucket(mut self, bucket: LeakyBucket) -> Self {
         self.bucket = Some(bucket);
+        self
+    }
+
+    /// Another rate limiter instead of the in-process bucket: one shared by every process
+    /// that calls the portal from the same address (`b24_fleet::RedisLimiter`). Takes
+    /// precedence over [`ClientBuilder::rate_limit`] and [`ClientBuilder::shared_bucket`].
+    pub fn limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
         self
     }
 
@@ -261,9 +274,16 @@ impl<C> ClientBuilder<C> {
         let http = http
             .build()
             .map_err(|e| ConfigError::Http(e.without_url().to_string()))?;
-        let bucket = self
-            .bucket
-            .or_else(|| self.rate_limit.map(LeakyBucket::new));
+        let (bucket, limiter) = match self.limiter {
+            Some(limiter) => (None, Some(limiter)),
+            None => {
+                let bucket = self
+                    .bucket
+                    .or_else(|| self.rate_limit.map(LeakyBucket::new));
+                let limiter = bucket.clone().map(|b| Arc::new(b) as Arc<dyn RateLimiter>);
+                (bucket, limiter)
+            }
+        };
         let (auth, oauth) = match self.auth {
             Auth::OAuth { tokens, config } => {
                 (None, Some(Arc::new(OAuthSession::new(tokens, config))))
@@ -278,6 +298,7 @@ impl<C> ClientBuilder<C> {
                 oauth,
                 max_response_bytes: self.max_response_bytes,
                 bucket,
+                limiter,
                 retry: self.retry,
                 max_in_flight: self.max_in_flight,
                 operating_reset: Mutex::new(HashMap::new()),
@@ -300,7 +321,9 @@ struct Inner {
     webhook: Option<(String, Secret)>,
     oauth: Option<Arc<OAuthSession>>,
     max_response_bytes: usize,
+    /// The in-process bucket, when that is the limiter.
     bucket: Option<LeakyBucket>,
+    limiter: Option<Arc<dyn RateLimiter>>,
     retry: RetryPolicy,
     max_in_flight: usize,
     /// Per method: when its operating-time window resets (Unix seconds), from `time`.
@@ -323,7 +346,7 @@ impl fmt::Debug for Client {
         }
         d.field(
             "rate_limit",
-            &self.inner.bucket.as_ref().map(LeakyBucket::limit),
+            &self.inner.limiter.as_ref().map(|l| l.limit()),
         );
         d.finish()
     }
@@ -453,9 +476,15 @@ impl Client {
         &self.inner.portal
     }
 
-    /// The client-side bucket, if any.
+    /// The client-side bucket, if the client uses the in-process one.
     pub fn bucket(&self) -> Option<&LeakyBucket> {
         self.inner.bucket.as_ref()
+    }
+
+    /// The rate limiter the client waits on, if any (the in-process bucket or the one given
+    /// to [`ClientBuilder::limiter`]).
+    pub fn limiter(&self) -> Option<&Arc<dyn RateLimiter>> {
+        self.inner.limiter.as_ref()
     }
 
     /// The current OAuth tokens (after refreshes), if this is an OAuth client.
@@ -541,8 +570,14 @@ impl Client {
         let mut refreshed = false;
         loop {
             attempt += 1;
-            if let Some(bucket) = &self.inner.bucket {
-                bucket.acquire().await;
+            if let Some(limiter) = &self.inner.limiter {
+                if let Err(source) = limiter.acquire().await {
+                    tracing::warn!(method, error = %source, "not sent: no rate-limiter slot");
+                    return Err(Error::RateLimiter {
+                        method: method.to_string(),
+                        source,
+                    });
+                }
             }
             let seen = self.inner.oauth.as_ref().map(|o| o.current().1);
             let err = match self.send_once::<T, C>(method, params.clone()).await {
@@ -565,9 +600,9 @@ impl Client {
                 }
                 Err(e) => e,
             };
-            if let Some(bucket) = &self.inner.bucket {
+            if let Some(limiter) = &self.inner.limiter {
                 if retry::slot_unused(&err) {
-                    bucket.refund();
+                    limiter.refund().await;
                 }
             }
             let verdict = classify(&err, kind);
@@ -602,11 +637,11 @@ impl Client {
                     continue;
                 }
                 _ if exhausted => return Err(err),
-                Verdict::RateLimited => match &self.inner.bucket {
+                Verdict::RateLimited => match &self.inner.limiter {
                     // The portal's bucket is full whatever ours says: fill ours so every task
                     // waits for the drain, plus a little jitter.
-                    Some(bucket) => {
-                        bucket.saturate();
+                    Some(limiter) => {
+                        limiter.saturate().await;
                         policy.backoff(1)
                     }
                     None => policy.backoff(attempt),

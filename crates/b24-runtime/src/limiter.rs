@@ -19,13 +19,51 @@
 //! Hand-written rather than `governor`: the client must be able to resynchronise its bucket
 //! with the portal's verdict (a 503 means the portal's bucket is full, whatever ours says),
 //! which GCRA limiters do not expose.
+//!
+//! [`LeakyBucket`] counts for one process. Several processes that call the same portal from
+//! the same address drain the same bucket at the portal, so they need one shared count: the
+//! [`RateLimiter`] trait lets a client use another implementation (`b24-fleet` keeps the
+//! bucket in Redis) through [`crate::ClientBuilder::limiter`].
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use b24_core::LimiterError;
 use tokio::time::Instant;
 
 use crate::ConfigError;
+
+/// The boxed future a [`RateLimiter`] returns.
+pub type LimiterFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A client-side copy of the portal's leaky bucket that decides when each request may be
+/// sent. [`LeakyBucket`] is the in-process one (the default); `b24-fleet` shares one bucket
+/// between processes through Redis.
+///
+/// The client calls [`RateLimiter::acquire`] before every HTTP request, then
+/// [`RateLimiter::refund`] when the attempt most likely never reached the portal's limiter,
+/// or [`RateLimiter::saturate`] when the portal answered `QUERY_LIMIT_EXCEEDED`.
+pub trait RateLimiter: Send + Sync + fmt::Debug {
+    /// The portal's limits this limiter enforces.
+    fn limit(&self) -> RateLimit;
+
+    /// Waits until one more request may be sent and counts it. Waiters are released in the
+    /// order they called, one per `1 / drain_per_sec` once the burst is used. An error means
+    /// the request must not be sent (the client returns [`b24_core::Error::RateLimiter`]). A
+    /// waiter dropped before its departure gives its slot back.
+    fn acquire(&self) -> LimiterFuture<'_, Result<(), LimiterError>>;
+
+    /// Gives back the slot of a request the portal never counted. Best effort: an
+    /// implementation that cannot reach its store logs and keeps the slot (the safe side).
+    fn refund(&self) -> LimiterFuture<'_, ()>;
+
+    /// The portal said its bucket is full: fill ours, so every waiter waits for the drain.
+    /// Best effort, like [`RateLimiter::refund`].
+    fn saturate(&self) -> LimiterFuture<'_, ()>;
+}
 
 /// Request-rate limits of a portal: [`RateLimit::STANDARD`], [`RateLimit::ENTERPRISE`] or
 /// [`RateLimit::custom`]. Always valid: a burst of at least one and a finite drain rate of
@@ -201,6 +239,29 @@ impl LeakyBucket {
     /// not yet released.
     pub fn level(&self) -> f64 {
         self.with_state(|s, _| s.level)
+    }
+}
+
+impl RateLimiter for LeakyBucket {
+    fn limit(&self) -> RateLimit {
+        self.limit
+    }
+
+    fn acquire(&self) -> LimiterFuture<'_, Result<(), LimiterError>> {
+        Box::pin(async move {
+            LeakyBucket::acquire(self).await;
+            Ok(())
+        })
+    }
+
+    fn refund(&self) -> LimiterFuture<'_, ()> {
+        LeakyBucket::refund(self);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn saturate(&self) -> LimiterFuture<'_, ()> {
+        LeakyBucket::saturate(self);
+        Box::pin(std::future::ready(()))
     }
 }
 

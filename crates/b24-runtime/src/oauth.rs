@@ -7,6 +7,14 @@
 //! authorization server answers. Its outcome is recorded: callers that were waiting for it,
 //! or whose call was sent with the old token before it ended, get its error at once instead
 //! of trying again one after another.
+//!
+//! That makes the refresh single-flight within one process. Several processes holding the
+//! same pair (replicas of one application) would still each refresh it, and the portal
+//! rotates the refresh token on each refresh: the second exchange of a spent refresh token
+//! fails, and the pair issued to the first is lost if the second overwrites it. A
+//! [`TokenCoordinator`] ([`OAuthConfig::with_coordinator`]) makes the refresh fleet-wide:
+//! the client hands it the exchange, and the coordinator runs it in at most one process and
+//! gives every other process the pair it issued (`b24-fleet` does this through Redis).
 
 use std::fmt;
 use std::future::Future;
@@ -73,9 +81,57 @@ pub trait TokenStore: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'a>>;
 }
 
+/// The boxed future of a [`TokenCoordinator`].
+pub type TokenFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The exchange of a refresh token for a new pair at the token endpoint, which a client hands
+/// to [`TokenCoordinator::refresh`]. It only asks the endpoint: the client puts the pair in
+/// use and saves it to its [`TokenStore`] once the coordinator returns it.
+pub type Exchange<'a> =
+    Box<dyn FnOnce(Secret) -> TokenFuture<'a, Result<OAuthTokens, TokenRefreshError>> + Send + 'a>;
+
+/// What [`TokenCoordinator::refresh`] got: a pair newer than the stale one.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Refreshed {
+    /// Another process (or an earlier refresh) had already put this newer pair in place; no
+    /// token was exchanged here.
+    Found(OAuthTokens),
+    /// This call ran the exchange and got `tokens`. `shared` is `Err` (a
+    /// [`TokenRefreshError::Store`]) when the coordinator could not make the pair known to
+    /// the other processes yet; the tokens are valid and in use here all the same.
+    Exchanged {
+        /// The new pair.
+        tokens: OAuthTokens,
+        /// Whether the other processes can see the new pair.
+        shared: Result<(), TokenRefreshError>,
+    },
+}
+
+/// Makes an OAuth refresh fleet-wide: every process that holds the pair of one portal asks the
+/// same coordinator, which runs the exchange in one of them at a time and hands the issued
+/// pair to the others, so a refresh token is never exchanged twice. One coordinator serves
+/// one portal (one pair); a store of many portals hands out one per portal.
+///
+/// Without one, a client refreshes on its own (single-flight within the process only).
+pub trait TokenCoordinator: Send + Sync {
+    /// The pair the processes share now, if the coordinator holds one.
+    fn current(&self) -> TokenFuture<'_, Result<Option<OAuthTokens>, TokenRefreshError>>;
+
+    /// The portal refused the access token of `stale` as expired: returns a newer pair,
+    /// either one another process already put in place ([`Refreshed::Found`]) or the one
+    /// `exchange` got, run by at most one process of the fleet at a time
+    /// ([`Refreshed::Exchanged`]), stored before any other process may run an exchange.
+    fn refresh<'a>(
+        &'a self,
+        stale: &'a OAuthTokens,
+        exchange: Exchange<'a>,
+    ) -> TokenFuture<'a, Result<Refreshed, TokenRefreshError>>;
+}
+
 /// OAuth settings of a client: `OAuthConfig::new(client_id, client_secret)`, then
 /// optionally [`OAuthConfig::with_store`], [`OAuthConfig::with_token_endpoint`],
-/// [`OAuthConfig::with_store_timeout`].
+/// [`OAuthConfig::with_store_timeout`], [`OAuthConfig::with_coordinator`].
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct OAuthConfig {
@@ -91,6 +147,8 @@ pub struct OAuthConfig {
     pub store: Option<Arc<dyn TokenStore>>,
     /// How long [`TokenStore::save`] may take (default [`DEFAULT_STORE_TIMEOUT`]).
     pub store_timeout: Duration,
+    /// Shares the pair with other processes and makes the refresh fleet-wide.
+    pub coordinator: Option<Arc<dyn TokenCoordinator>>,
 }
 
 impl OAuthConfig {
@@ -103,7 +161,15 @@ impl OAuthConfig {
             token_endpoint: default_token_endpoint(),
             store: None,
             store_timeout: DEFAULT_STORE_TIMEOUT,
+            coordinator: None,
         }
+    }
+
+    /// Refreshes through `coordinator`, shared with the other processes of the portal
+    /// (`b24_fleet::RedisTokens`), instead of on this process's own.
+    pub fn with_coordinator(mut self, coordinator: Arc<dyn TokenCoordinator>) -> Self {
+        self.coordinator = Some(coordinator);
+        self
     }
 
     /// Another token endpoint (a local authorization server, a test double).
@@ -139,6 +205,7 @@ impl fmt::Debug for OAuthConfig {
             .field("token_endpoint", &self.token_endpoint.as_str())
             .field("store", &self.store.is_some())
             .field("store_timeout", &self.store_timeout)
+            .field("coordinator", &self.coordinator.is_some())
             .finish()
     }
 }
@@ -226,7 +293,13 @@ impl OAuthSession {
             if let Some(failure) = &s.failure {
                 // The caller sent with the old token before that refresh ended, so it was
                 // queued behind it; or no retry can help.
-                if s.finished != seen.finished || failure.is_permanent() {
+                // With a coordinator, another process may put a new pair in place after a
+                // permanent failure here: ask it again.
+                let coordinated = self
+                    .config
+                    .as_ref()
+                    .is_some_and(|c| c.coordinator.is_some());
+                if s.finished != seen.finished || (failure.is_permanent() && !coordinated) {
                     return Err(failure.clone());
                 }
             }
@@ -239,11 +312,11 @@ impl OAuthSession {
                         return Err(TokenRefreshError::Interrupted);
                     };
                     let (tx, rx) = watch::channel(None);
-                    let refresh_token = s.tokens.refresh_token.clone();
+                    let stale = s.tokens.clone();
                     let session = Arc::clone(self);
                     let http = http.clone();
                     runtime.spawn(async move {
-                        let result = session.exchange(&http, &refresh_token).await;
+                        let result = session.renew(&http, &stale).await;
                         session.finish(&result);
                         tx.send_replace(Some(result));
                     });
@@ -270,12 +343,84 @@ impl OAuthSession {
         };
     }
 
-    /// Exchanges `refresh_token` for a new pair, puts it in use and saves it.
+    /// Gets a pair newer than `stale` (through the coordinator, if there is one), puts it in
+    /// use and saves it.
+    async fn renew(
+        &self,
+        http: &reqwest::Client,
+        stale: &OAuthTokens,
+    ) -> Result<(), TokenRefreshError> {
+        let Some(config) = &self.config else {
+            return Err(TokenRefreshError::NotConfigured);
+        };
+        let Some(coordinator) = &config.coordinator else {
+            let tokens = self.exchange(http, &stale.refresh_token).await?;
+            return self.install(config, tokens, true).await;
+        };
+        let exchange: Exchange<'_> =
+            Box::new(move |refresh_token| Box::pin(self.exchange_owned(http, refresh_token)));
+        match coordinator.refresh(stale, exchange).await? {
+            Refreshed::Found(tokens) => {
+                tracing::info!("OAuth access token taken from the shared store");
+                self.install(config, tokens, false).await
+            }
+            Refreshed::Exchanged { tokens, shared } => {
+                let saved = self.install(config, tokens, true).await;
+                // Both say the tokens are in use; the shared store's failure comes first.
+                shared.and(saved)
+            }
+        }
+    }
+
+    async fn exchange_owned(
+        &self,
+        http: &reqwest::Client,
+        refresh_token: Secret,
+    ) -> Result<OAuthTokens, TokenRefreshError> {
+        self.exchange(http, &refresh_token).await
+    }
+
+    /// Puts `tokens` in use, and saves them to the store if this process `exchanged` them.
+    async fn install(
+        &self,
+        config: &OAuthConfig,
+        tokens: OAuthTokens,
+        exchanged: bool,
+    ) -> Result<(), TokenRefreshError> {
+        {
+            let mut s = self.lock();
+            s.tokens = tokens.clone();
+            s.generation = s.generation.wrapping_add(1);
+        }
+        if !exchanged {
+            return Ok(());
+        }
+        // The old refresh token is spent: the new pair is in use from here on, and a store
+        // failure is reported so the application knows a restart would lose it.
+        if let Some(store) = &config.store {
+            match tokio::time::timeout(config.store_timeout, store.save(&tokens)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    return Err(TokenRefreshError::Store {
+                        source: Arc::from(e),
+                    })
+                }
+                Err(_) => {
+                    return Err(TokenRefreshError::StoreTimeout {
+                        timeout: config.store_timeout,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Exchanges `refresh_token` for a new pair at the token endpoint.
     async fn exchange(
         &self,
         http: &reqwest::Client,
         refresh_token: &Secret,
-    ) -> Result<(), TokenRefreshError> {
+    ) -> Result<OAuthTokens, TokenRefreshError> {
         let Some(config) = &self.config else {
             return Err(TokenRefreshError::NotConfigured);
         };
@@ -317,30 +462,8 @@ impl OAuthSession {
         }
         let secrets = [config.client_secret.expose(), refresh_token.expose()];
         let tokens = parse_token_answer(status, &body, SystemTime::now(), &secrets)?;
-        {
-            let mut s = self.lock();
-            s.tokens = tokens.clone();
-            s.generation = s.generation.wrapping_add(1);
-        }
         tracing::info!("OAuth access token refreshed");
-        // The old refresh token is spent: the new pair is in use from here on, and a store
-        // failure is reported so the application knows a restart would lose it.
-        if let Some(store) = &config.store {
-            match tokio::time::timeout(config.store_timeout, store.save(&tokens)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    return Err(TokenRefreshError::Store {
-                        source: Arc::from(e),
-                    })
-                }
-                Err(_) => {
-                    return Err(TokenRefreshError::StoreTimeout {
-                        timeout: config.store_timeout,
-                    })
-                }
-            }
-        }
-        Ok(())
+        Ok(tokens)
     }
 }
 
