@@ -41,6 +41,8 @@ pub(crate) struct Binding {
     pub(crate) user_id: i64,
     /// The `auth_connector` it was bound with (offline bindings).
     pub(crate) connector_id: String,
+    /// `options[minTimeout]` (ONOFFLINEEVENT): seconds between two notifications.
+    pub(crate) min_timeout: Option<i64>,
 }
 
 impl Binding {
@@ -69,6 +71,8 @@ pub(crate) struct OfflineRecord {
 pub(crate) struct Subscriptions {
     pub(crate) bindings: Vec<Binding>,
     pub(crate) queue: Vec<OfflineRecord>,
+    /// When each ONOFFLINEEVENT binding was last notified.
+    notified: std::collections::HashMap<u64, std::time::Instant>,
     next_binding: u64,
     next_record: u64,
 }
@@ -100,6 +104,13 @@ fn access(message: &str) -> ApiErr {
         format!("Access denied! {message}")
     };
     ApiErr::new(403, "ACCESS_DENIED", &text)
+}
+
+/// A key of an object parameter, ignoring case.
+fn key_ci<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    v.as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+        .map(|(_, v)| v)
 }
 
 /// A parameter as text, `""` when absent (PHP `$query['X'] ?? ''`).
@@ -371,6 +382,11 @@ impl Subscriptions {
                 "Unable to set event handler: Handler already binded",
             ));
         }
+        // `allowOptions` of ONOFFLINEEVENT: `minTimeout` (int).
+        let min_timeout = (event == "ONOFFLINEEVENT")
+            .then(|| get_ci(params, "options").and_then(|o| key_ci(o, "minTimeout")))
+            .flatten()
+            .map(php_intval);
         self.next_binding += 1;
         self.bindings.push(Binding {
             id: self.next_binding,
@@ -379,6 +395,7 @@ impl Subscriptions {
             handler,
             user_id: user,
             connector_id,
+            min_timeout,
         });
         Ok(Value::Bool(true))
     }
@@ -466,6 +483,32 @@ impl Subscriptions {
             .filter(|b| b.event == event && client_id.is_none_or(|c| b.client_id == c))
             .cloned()
             .collect()
+    }
+
+    /// The ONOFFLINEEVENT handlers of `client_id` due a notification at `now`: never
+    /// notified, or `minTimeout` (default 1 s) ago; 0 means once per raising call, which each
+    /// call of this is. Marks them notified.
+    pub(crate) fn offline_notifications(
+        &mut self,
+        client_id: &str,
+        now: std::time::Instant,
+    ) -> Vec<Binding> {
+        let due: Vec<Binding> = self
+            .bindings
+            .iter()
+            .filter(|b| b.client_id == client_id && b.event == "ONOFFLINEEVENT" && !b.offline())
+            .filter(|b| {
+                let wait = std::time::Duration::from_secs(b.min_timeout.unwrap_or(1).max(0) as u64);
+                self.notified
+                    .get(&b.id)
+                    .is_none_or(|at| wait.is_zero() || now.duration_since(*at) >= wait)
+            })
+            .cloned()
+            .collect();
+        for b in &due {
+            self.notified.insert(b.id, now);
+        }
+        due
     }
 
     /// Drops every binding and queued record of an application (an uninstall).
