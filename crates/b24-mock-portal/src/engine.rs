@@ -210,7 +210,6 @@ pub(crate) fn portal_error(code: &str) -> ApiErr {
 
 /// Who is calling.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // read by the application methods (event.*) of the next steps
 pub(crate) struct AuthCtx {
     /// Granted scopes; `None` all.
     pub(crate) scopes: Option<Vec<String>>,
@@ -336,6 +335,12 @@ pub(crate) struct Engine {
     pub(crate) oauth: Mutex<crate::oauth::Registry>,
     /// Where this portal is (base URL, domain, member_id).
     pub(crate) place: crate::oauth::Place,
+    /// Event bindings and the offline queue.
+    subs: Mutex<crate::subscriptions::Subscriptions>,
+    /// Events on their way to handlers.
+    pub(crate) deliveries: Arc<crate::events::Deliveries>,
+    /// Custom connectors and open-line conversations.
+    lines: Mutex<crate::openlines::Lines>,
 }
 
 enum Target {
@@ -391,6 +396,9 @@ impl Engine {
         Engine {
             oauth,
             place,
+            subs: Mutex::new(crate::subscriptions::Subscriptions::default()),
+            deliveries: Arc::new(crate::events::Deliveries::new()),
+            lines: Mutex::new(crate::openlines::Lines::default()),
             cfg,
             specs,
             epoch: Instant::now(),
@@ -461,6 +469,330 @@ impl Engine {
         m.error_fired.iter_mut().for_each(|n| *n = 0);
         drop(m);
         *self.registry() = crate::oauth::Registry::new(&self.cfg.apps, &self.cfg.oauth_tokens);
+        *self.subs() = crate::subscriptions::Subscriptions::default();
+        *self.lines() = crate::openlines::Lines::default();
+        self.deliveries.clear();
+    }
+
+    /// Installs `client_id` afresh: the tokens and handlers of an earlier install are gone,
+    /// a new application token and token pair (for the administrator) are issued. Returns the
+    /// pair and the application token.
+    pub(crate) fn install(
+        &self,
+        client_id: &str,
+    ) -> Result<(crate::oauth::TokenPair, String), crate::oauth::AppError> {
+        let mut registry = self.registry();
+        if registry.app(client_id).is_none() {
+            return Err(crate::oauth::AppError::UnknownApp(client_id.to_string()));
+        }
+        registry.revoke(client_id);
+        let application_token = crate::oauth::new_hex32();
+        if let Some(app) = registry.app_mut(client_id) {
+            app.application_token = Some(application_token.clone());
+        }
+        let pair = registry.issue(client_id, crate::oauth::ADMIN_USER, &self.place)?;
+        drop(registry);
+        // "When an application is deleted or updated, its actions will be removed": the
+        // handlers are bound again by the installer of each version.
+        self.subs().drop_app(client_id);
+        Ok((pair, application_token))
+    }
+
+    /// Uninstalls `client_id`: its ONAPPUNINSTALL handlers and application token (to post
+    /// the event with) are returned, and its tokens, handlers, queue and connectors are gone.
+    pub(crate) fn uninstall(
+        &self,
+        client_id: &str,
+    ) -> Result<(Vec<crate::subscriptions::Binding>, String, String), crate::oauth::AppError> {
+        let mut registry = self.registry();
+        let app = registry
+            .app_mut(client_id)
+            .ok_or_else(|| crate::oauth::AppError::UnknownApp(client_id.to_string()))?;
+        let token = app
+            .application_token
+            .take()
+            .ok_or_else(|| crate::oauth::AppError::NotInstalled(client_id.to_string()))?;
+        let status = app.app.status.clone();
+        registry.revoke(client_id);
+        drop(registry);
+        let mut handlers = self.subs().bindings_of("ONAPPUNINSTALL", Some(client_id));
+        handlers.retain(|b| !b.offline());
+        self.subs().drop_app(client_id);
+        self.lines().drop_app(client_id);
+        Ok((handlers, token, status))
+    }
+
+    /// Connectors and conversations.
+    pub(crate) fn lines(&self) -> MutexGuard<'_, crate::openlines::Lines> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Raises the events a state change asked for.
+    pub(crate) fn raise_all(
+        &self,
+        events: Vec<crate::openlines::Raise>,
+        user_id: i64,
+        skip_connector: Option<&str>,
+    ) {
+        for (name, data, only) in events {
+            self.raise(name, &data, only.as_deref(), user_id, skip_connector);
+        }
+    }
+
+    /// The `imconnector.*` methods: the application-only ones refuse a webhook, then the
+    /// parameters are checked against the spec and the state changes.
+    fn run_imconnector(
+        &self,
+        auth: &AuthCtx,
+        spec: &Spec,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
+        // CustomConnectors: these check `Auth::AUTH_TYPE` first.
+        const APP_ONLY: &[&str] = &[
+            "imconnector.register",
+            "imconnector.unregister",
+            "imconnector.send.messages",
+            "imconnector.update.messages",
+            "imconnector.delete.messages",
+            "imconnector.send.status.delivery",
+            "imconnector.send.status.reading",
+        ];
+        if APP_ONLY.contains(&method) && (auth.webhook || auth.client_id.is_none()) {
+            return Err(ApiErr::new(
+                403,
+                "WRONG_AUTH_TYPE",
+                "Current authorization type is denied for this method Application context required",
+            ));
+        }
+        validate(spec, params).map_err(|m| ApiErr::new(400, "ERROR_ARGUMENT", &m))?;
+        let example = example_result(spec)
+            .cloned()
+            .unwrap_or_else(|| default_result(&spec.result.ty));
+        let client_id = auth.client_id.as_deref();
+        match method {
+            "imconnector.register" => self.lines().register(client_id, params),
+            "imconnector.unregister" => self.lines().unregister(client_id, params),
+            "imconnector.activate" => self.lines().activate(params),
+            "imconnector.send.status.delivery" => self.lines().status(params, false),
+            "imconnector.send.status.reading" => self.lines().status(params, true),
+            "imconnector.send.messages" => {
+                let (result, events) = self.lines().receive(params);
+                let source = get_ci(params, "auth_connector").and_then(as_text);
+                self.raise_all(events, auth.user_id, source.as_deref());
+                return Ok((result, None, None));
+            }
+            _ => {}
+        }
+        Ok((example, None, None))
+    }
+
+    /// Bindings and the offline queue.
+    pub(crate) fn subs(&self) -> MutexGuard<'_, crate::subscriptions::Subscriptions> {
+        self.subs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `event` (upper case) can be bound with a token of `scopes`: an event of the
+    /// global scope, or an event spec of one of the scopes.
+    fn event_known(&self, event: &str, scopes: Option<&[String]>) -> bool {
+        if crate::subscriptions::GLOBAL_EVENTS.contains(&event) {
+            return true;
+        }
+        self.specs.event(event).is_some_and(|spec| {
+            scopes.is_none_or(|s| s.iter().any(|s| s.eq_ignore_ascii_case(&spec.scope)))
+        })
+    }
+
+    /// The scope an event's `auth[scope]` names.
+    fn event_scope(&self, event: &str) -> String {
+        self.specs
+            .event(event)
+            .map_or_else(|| "basic".to_string(), |s| s.scope.clone())
+    }
+
+    /// Raises `event` with `data`: every binding of it (of `only_app`, or of every
+    /// installed application) gets it, an online one as a POST from the delivery task, an
+    /// offline one in the queue (unless it was bound with `skip_connector`, the source that
+    /// made the change). `user_id` is the user whose action raised it. Returns how many
+    /// bindings it reached.
+    pub(crate) fn raise(
+        &self,
+        event: &str,
+        data: &Value,
+        only_app: Option<&str>,
+        user_id: i64,
+        skip_connector: Option<&str>,
+    ) -> usize {
+        let name = event.to_uppercase();
+        let bindings = self.subs().bindings_of(&name, only_app);
+        let scope = self.event_scope(&name);
+        let mut offline = Vec::new();
+        let mut reached = 0;
+        for b in bindings {
+            if !self.installed(&b.client_id) {
+                // Events go to installed applications only.
+                continue;
+            }
+            if b.offline() {
+                if !b.connector_id.is_empty() && skip_connector == Some(b.connector_id.as_str()) {
+                    continue;
+                }
+                offline.push(b);
+                reached += 1;
+                continue;
+            }
+            let user = if b.user_id > 0 { b.user_id } else { user_id };
+            if self.post_event(&b, &name, data.clone(), &scope, user, false) {
+                reached += 1;
+            }
+        }
+        let mut notify: Vec<String> = Vec::new();
+        {
+            let mut subs = self.subs();
+            for b in &offline {
+                subs.enqueue(b, data, user_id);
+                if !notify.contains(&b.client_id) {
+                    notify.push(b.client_id.clone());
+                }
+            }
+        }
+        // New records in an application's queue: its ONOFFLINEEVENT handlers hear of it, at
+        // most once per `minTimeout` (EventOfflineTable::prepareOfflineEvent).
+        for client_id in notify {
+            let due = self
+                .subs()
+                .offline_notifications(&client_id, Instant::now());
+            for b in due {
+                self.post_event(
+                    &b,
+                    "ONOFFLINEEVENT",
+                    Value::Array(Vec::new()),
+                    "basic",
+                    user_id,
+                    true,
+                );
+            }
+        }
+        reached
+    }
+
+    /// Whether `client_id` is installed (has an application token).
+    fn installed(&self, client_id: &str) -> bool {
+        self.registry()
+            .app(client_id)
+            .is_some_and(|a| a.application_token.is_some())
+    }
+
+    /// Queues the POST of `event` to an online binding, with the `auth` block: a fresh access
+    /// token for `user` (and a refresh token with `with_refresh`, as ONOFFLINEEVENT sends),
+    /// the portal's identity and the application's token. `false` if the application is gone.
+    fn post_event(
+        &self,
+        b: &crate::subscriptions::Binding,
+        event: &str,
+        data: Value,
+        scope: &str,
+        user: i64,
+        with_refresh: bool,
+    ) -> bool {
+        let (app, application_token, access, refresh) = {
+            let mut registry = self.registry();
+            let Some((app, application_token)) = registry
+                .app(&b.client_id)
+                .and_then(|a| Some((a.app.clone(), a.application_token.clone()?)))
+            else {
+                return false;
+            };
+            let (access, refresh) = if with_refresh {
+                match registry.issue(&b.client_id, user, &self.place) {
+                    Ok(pair) => {
+                        let at = registry
+                            .access(&pair.access_token)
+                            .and_then(|a| a.expires_at);
+                        ((pair.access_token, at), Some(pair.refresh_token))
+                    }
+                    Err(_) => return false,
+                }
+            } else {
+                match registry.issue_access(&b.client_id, user) {
+                    Some(a) => ((a.token, a.expires_at), None),
+                    None => return false,
+                }
+            };
+            (app, application_token, access, refresh)
+        };
+        let mut auth = Map::new();
+        auth.insert("access_token".into(), Value::from(access.0));
+        let expires = access
+            .1
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        auth.insert("expires".into(), Value::from(expires));
+        auth.insert(
+            "expires_in".into(),
+            Value::from(app.access_lifetime.as_secs()),
+        );
+        auth.insert("scope".into(), Value::from(scope));
+        auth.insert("domain".into(), Value::from(self.place.domain.clone()));
+        auth.insert(
+            "server_endpoint".into(),
+            Value::from(self.place.client_endpoint()),
+        );
+        auth.insert("status".into(), Value::from(app.status.clone()));
+        auth.insert(
+            "client_endpoint".into(),
+            Value::from(self.place.client_endpoint()),
+        );
+        auth.insert(
+            "member_id".into(),
+            Value::from(self.place.member_id.clone()),
+        );
+        auth.insert("user_id".into(), Value::from(user));
+        if let Some(r) = refresh {
+            auth.insert("refresh_token".into(), Value::from(r));
+        }
+        auth.insert("application_token".into(), Value::from(application_token));
+        let payload = crate::events::envelope(event, b.id, data, auth);
+        self.deliveries.send(crate::events::Job {
+            event: event.to_string(),
+            handler: b.handler.clone(),
+            client_id: b.client_id.clone(),
+            body: crate::events::form_body(&payload),
+        });
+        true
+    }
+
+    /// The `event.*` methods, for an application's token only.
+    fn run_event_method(
+        &self,
+        auth: &AuthCtx,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
+        let client_id = match (&auth.client_id, auth.webhook) {
+            (Some(c), false) => c.as_str(),
+            _ => return Err(wrong_auth_type()),
+        };
+        let caller = crate::subscriptions::AppCaller {
+            client_id,
+            user_id: auth.user_id,
+            admin: auth.admin,
+        };
+        let offset = self.cfg.utc_offset_seconds;
+        let mut subs = self.subs();
+        let one = |r: Result<Value, ApiErr>| r.map(|v| (v, None, None));
+        match method {
+            "event.bind" => one(subs.bind(&caller, params, |e| {
+                self.event_known(e, auth.scopes.as_deref())
+            })),
+            "event.unbind" => one(subs.unbind(&caller, params)),
+            "event.get" => Ok((subs.list_bindings(&caller), None, None)),
+            "event.offline.get" => one(subs.offline_get(&caller, params, offset)),
+            "event.offline.clear" => one(subs.offline_clear(&caller, params)),
+            "event.offline.error" => one(subs.offline_error(&caller, params)),
+            "event.offline.list" => subs.offline_list(&caller, params, offset),
+            _ => Err(portal_error("ERROR_METHOD_NOT_FOUND")),
+        }
     }
 
     pub(crate) fn bucket_level(&self) -> f64 {
@@ -659,7 +991,8 @@ impl Engine {
         };
         let spec = spec.as_deref();
         if let Some(scopes) = &auth.scopes {
-            if !scopes.iter().any(|s| s.eq_ignore_ascii_case(&scope)) {
+            // `basic` stands for the global scope (`event.*`): every token has it.
+            if scope != "basic" && !scopes.iter().any(|s| s.eq_ignore_ascii_case(&scope)) {
                 return Err(self.error_for(None, "insufficient_scope"));
             }
         }
@@ -691,7 +1024,7 @@ impl Engine {
         }
         // The method runs.
         let outcome = match &target {
-            Target::Spec(s) => self.run_spec(s, method, params),
+            Target::Spec(s) => self.run_spec(auth, s, method, params),
             Target::Extra(i) => self.run_extra(*i, method, params),
         };
         let processing = limits
@@ -723,10 +1056,17 @@ impl Engine {
 
     fn run_spec(
         &self,
+        auth: &AuthCtx,
         spec: &Spec,
         method: &str,
         params: &Map<String, Value>,
     ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
+        if method.starts_with("event.") {
+            return self.run_event_method(auth, method, params);
+        }
+        if method.starts_with("imconnector.") {
+            return self.run_imconnector(auth, spec, method, params);
+        }
         if method == "imopenlines.dialog.get" {
             return crate::dialogs::dialog_get(&self.cfg.chats, spec, params)
                 .map(|v| (v, None, None));
@@ -840,8 +1180,21 @@ fn rule_matches(rule: &FaultRule, method: &str) -> bool {
         .is_none_or(|m| m.eq_ignore_ascii_case(method))
 }
 
+/// `WRONG_AUTH_TYPE`: a method for applications called with a webhook (or a token of no
+/// application).
+pub(crate) fn wrong_auth_type() -> ApiErr {
+    ApiErr::new(
+        403,
+        "WRONG_AUTH_TYPE",
+        "Current authorization type is denied for this method",
+    )
+}
+
 /// One page of `items` from `start` (50 a page).
-fn page(items: &[Value], params: &Map<String, Value>) -> (Value, Option<u64>, Option<u64>) {
+pub(crate) fn page(
+    items: &[Value],
+    params: &Map<String, Value>,
+) -> (Value, Option<u64>, Option<u64>) {
     let start = get_ci(params, "start").map(php_intval).unwrap_or(0);
     let no_count = start < 0;
     let from = usize::try_from(start.max(0))

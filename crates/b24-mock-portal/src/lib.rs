@@ -24,11 +24,14 @@ mod conn;
 mod dialogs;
 mod engine;
 mod events;
+mod install;
 mod limits;
 mod oauth;
+mod openlines;
 mod params;
 mod server;
 mod specs;
+mod subscriptions;
 mod tls;
 
 use std::net::SocketAddr;
@@ -44,8 +47,12 @@ pub use config::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
 };
 pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE, UNKNOWN_METHOD};
-pub use events::DeliveryError;
+pub use events::{DeliveryError, EventDelivery};
+pub use install::Installation;
 pub use oauth::{AppError, OAuthApp, TokenPair, DEFAULT_ACCESS_LIFETIME};
+pub use openlines::{
+    LineConversation, LineMessage, OperatorMessage, RegisteredConnector, DEFAULT_OPERATOR,
+};
 pub use specs::embedded_spec_files;
 
 use engine::Engine;
@@ -76,6 +83,8 @@ pub struct MockPortal {
     engine: Arc<Engine>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The task that POSTs events to handlers.
+    delivery: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for MockPortal {
@@ -113,6 +122,7 @@ impl MockPortal {
             .as_ref()
             .map(|t| tokio_rustls::TlsAcceptor::from(t.server_config.clone()));
         let task = tokio::spawn(conn::accept_loop(listener, engine.clone(), acceptor, rx));
+        let delivery = engine.deliveries.worker().map(tokio::spawn);
         Ok(MockPortal {
             addr,
             tls: tls.is_some(),
@@ -122,6 +132,7 @@ impl MockPortal {
             engine,
             shutdown,
             task: Some(task),
+            delivery,
         })
     }
 
@@ -180,7 +191,9 @@ impl MockPortal {
     }
 
     /// Back to the state at start, as `POST /__mock/reset` does: counters zeroed, bucket
-    /// empty, operating time forgotten, the fault generator re-seeded.
+    /// empty, operating time forgotten, the fault generator re-seeded; the tokens issued, the
+    /// installs, event handlers, offline queues, finished deliveries, connectors and
+    /// conversations forgotten.
     pub fn reset(&self) {
         self.engine.reset();
     }
@@ -250,8 +263,15 @@ impl MockPortal {
     /// (user 1), as the full OAuth protocol would. An application that was never installed
     /// gets an application token here, as if installed without an install handler.
     pub fn issue_tokens(&self, client_id: &str) -> Result<TokenPair, AppError> {
+        self.issue_user_tokens(client_id, oauth::ADMIN_USER)
+    }
+
+    /// Issues a token pair to `client_id` for another user of the portal: user 1 is the
+    /// administrator, any other id an ordinary user (`event.offline.*` answer it
+    /// `ACCESS_DENIED`, `event.bind` binds for that user only).
+    pub fn issue_user_tokens(&self, client_id: &str, user_id: i64) -> Result<TokenPair, AppError> {
         let mut registry = self.engine.registry();
-        let pair = registry.issue(client_id, oauth::ADMIN_USER, &self.engine.place)?;
+        let pair = registry.issue(client_id, user_id, &self.engine.place)?;
         if let Some(app) = registry.app_mut(client_id) {
             app.application_token.get_or_insert_with(oauth::new_hex32);
         }
@@ -291,8 +311,211 @@ impl MockPortal {
         self.engine.registry().forced_error = code.map(str::to_string);
     }
 
+    /// Raises `event` (any case, e.g. `OnImConnectorMessageAdd` or `ONAPPTEST`) with `data`
+    /// as the portal does when something happens: every installed application bound to it
+    /// gets it, an online binding as a POST to its handler (form-encoded, with the `auth`
+    /// block: a fresh access token for the binding's user, or user 1, and the application's
+    /// token) from a background task, an offline binding in its queue (coalesced with an
+    /// unreserved record of the same event and data). Returns how many bindings it reached;
+    /// see [`MockPortal::deliveries`] for the POSTs.
+    pub fn raise_event(&self, event: &str, data: serde_json::Value) -> usize {
+        self.engine
+            .raise(event, &data, None, oauth::ADMIN_USER, None)
+    }
+
+    /// Installs the application `client_id` (configured in [`PortalConfig::apps`]) the way
+    /// the portal installs an application without interface: it POSTs the `ONAPPINSTALL`
+    /// event to `handler` (the "installation handler URL" of the application's form; a
+    /// loopback `http://` URL), form-encoded as PHP writes it, with `data[VERSION]`,
+    /// `data[ACTIVE]=Y`, `data[INSTALLED]=Y`, `data[LANGUAGE_ID]` and the `auth` block:
+    /// `access_token`, `expires`, `expires_in`, `scope`, `domain`, `server_endpoint`,
+    /// `status`, `client_endpoint`, `member_id`, `user_id`, `refresh_token` and
+    /// `application_token`. Every install issues a fresh token pair and application token;
+    /// a reinstall revokes the old tokens and drops the handlers the application bound (it
+    /// binds them again, as after an update). The application is installed whatever the
+    /// handler answers ([`Installation::handler`]).
+    pub async fn install_app(
+        &self,
+        client_id: &str,
+        handler: &str,
+    ) -> Result<Installation, AppError> {
+        self.install(client_id, handler, install::Style::Callback)
+            .await
+    }
+
+    /// Installs `client_id` the way an application with interface is installed: its install
+    /// page `page` (loopback `http://`) gets the POST a page opened in Bitrix24's frame gets
+    /// (`settings/oauth/simple-way.md`): `AUTH_ID`, `AUTH_EXPIRES`, `REFRESH_ID`,
+    /// `SERVER_ENDPOINT`, `APPLICATION_TOKEN`, `APPLICATION_SCOPE`, `member_id`, `status`,
+    /// `PLACEMENT=DEFAULT`, `PLACEMENT_OPTIONS` in the body and `DOMAIN`, `PROTOCOL`, `LANG`,
+    /// `APP_SID` in the query. The page's `BX24.installFinish()` is taken as done: events flow
+    /// at once.
+    pub async fn install_app_page(
+        &self,
+        client_id: &str,
+        page: &str,
+    ) -> Result<Installation, AppError> {
+        self.install(client_id, page, install::Style::Page).await
+    }
+
+    async fn install(
+        &self,
+        client_id: &str,
+        url: &str,
+        style: install::Style,
+    ) -> Result<Installation, AppError> {
+        let (tokens, application_token) = self.engine.install(client_id)?;
+        let app = self
+            .engine
+            .registry()
+            .app(client_id)
+            .map(|a| a.app.clone())
+            .ok_or_else(|| AppError::UnknownApp(client_id.to_string()))?;
+        let handler = match style {
+            install::Style::Callback => {
+                let payload = install::install_event(&app, &tokens, &application_token, "en", 1);
+                events::post_form(url, events::form_body(&payload)).await
+            }
+            install::Style::Page => {
+                let (body, query) =
+                    install::install_page(&tokens, &application_token, "en", self.tls);
+                events::post_form(&install::with_query(url, &query), events::form_body(&body)).await
+            }
+        }
+        .map_err(|e| e.to_string());
+        Ok(Installation {
+            tokens,
+            application_token,
+            handler,
+        })
+    }
+
+    /// Uninstalls `client_id`: every `ONAPPUNINSTALL` handler it bound gets the event
+    /// (`data[LANGUAGE_ID]`, `data[CLEAN]` = `clean`, and an `auth` block with `domain`,
+    /// `server_endpoint`, `client_endpoint`, `member_id` and the gone install's
+    /// `application_token`, no tokens), awaited here and listed in
+    /// [`MockPortal::deliveries`]; then its tokens (access and refresh), handlers, offline
+    /// queue and connectors are gone, and events stop. Returns those POSTs.
+    pub async fn uninstall_app(
+        &self,
+        client_id: &str,
+        clean: bool,
+    ) -> Result<Vec<EventDelivery>, AppError> {
+        let (handlers, application_token, _status) = self.engine.uninstall(client_id)?;
+        let mut sent = Vec::new();
+        for b in handlers {
+            let payload =
+                install::uninstall_event(&self.engine.place, &application_token, "en", clean, b.id);
+            let outcome = events::post_form(&b.handler, events::form_body(&payload))
+                .await
+                .map_err(|e| e.to_string());
+            let delivery = EventDelivery {
+                event: "ONAPPUNINSTALL".into(),
+                handler: b.handler.clone(),
+                client_id: client_id.to_string(),
+                outcome,
+            };
+            self.engine.deliveries.record(delivery.clone());
+            sent.push(delivery);
+        }
+        Ok(sent)
+    }
+
+    /// Whether `client_id` is installed (by [`MockPortal::install_app`], or implicitly by
+    /// [`MockPortal::issue_tokens`]).
+    pub fn is_installed(&self, client_id: &str) -> bool {
+        self.application_token(client_id).is_some()
+    }
+
+    /// An operator (user [`DEFAULT_OPERATOR`]) writes `text` in the open line `line`, in the
+    /// conversation with the external chat `chat` (the `chat.id` a connector sent with
+    /// `imconnector.send.messages`). As on the real portal (`imopenlines` Connector::
+    /// sendMessage), this raises `OnImConnectorMessageAdd` for the application that
+    /// registered the conversation's connector, and `OnOpenLineMessageAdd` for every
+    /// application bound to it. The message waits in the conversation, `delivered: false`,
+    /// until the connector calls `imconnector.send.status.delivery`. An error when no such
+    /// conversation exists.
+    pub fn operator_message(
+        &self,
+        line: i64,
+        chat: &str,
+        text: &str,
+    ) -> Result<OperatorMessage, AppError> {
+        self.operator_message_as(DEFAULT_OPERATOR, line, chat, text)
+    }
+
+    /// [`MockPortal::operator_message`] from another operator (a user id).
+    pub fn operator_message_as(
+        &self,
+        operator: i64,
+        line: i64,
+        chat: &str,
+        text: &str,
+    ) -> Result<OperatorMessage, AppError> {
+        let (sent, events) = self
+            .engine
+            .lines()
+            .operator_message(line, chat, operator, text)
+            .ok_or_else(|| AppError::UnknownChat {
+                line,
+                chat: chat.to_string(),
+            })?;
+        self.engine.raise_all(events, operator, None);
+        Ok(sent)
+    }
+
+    /// The conversations of the open line `line` (every line with `None`), in the order
+    /// they began, with their messages: what connectors delivered into the portal and what
+    /// operators wrote back.
+    pub fn conversations(&self, line: Option<i64>) -> Vec<LineConversation> {
+        self.engine
+            .lines()
+            .conversations
+            .iter()
+            .filter(|c| line.is_none_or(|l| c.line == l))
+            .cloned()
+            .collect()
+    }
+
+    /// The connectors applications registered (`imconnector.register`), with the lines they
+    /// are active on.
+    pub fn connectors(&self) -> Vec<RegisteredConnector> {
+        self.engine.lines().connectors.clone()
+    }
+
+    /// The events POSTed to handlers so far (finished: answered or failed), oldest first.
+    pub fn deliveries(&self) -> Vec<EventDelivery> {
+        self.engine.deliveries.finished()
+    }
+
+    /// Waits until at least `n` events have been POSTed (answered or failed) since the start
+    /// (or the last reset), then returns them all. Wrap it in a timeout.
+    pub async fn wait_for_deliveries(&self, n: usize) -> Vec<EventDelivery> {
+        self.engine.deliveries.wait(n).await
+    }
+
+    /// The handlers `client_id` has bound (`event.bind`), oldest first, as `event.get`
+    /// lists them to an administrator.
+    pub fn bindings(&self, client_id: &str) -> Vec<BoundHandler> {
+        self.engine
+            .subs()
+            .bindings
+            .iter()
+            .filter(|b| b.client_id == client_id)
+            .map(|b| BoundHandler {
+                event: b.event.clone(),
+                handler: (!b.offline()).then(|| b.handler.clone()),
+                auth_type: b.user_id,
+                connector_id: b.connector_id.clone(),
+            })
+            .collect()
+    }
+
     /// Stops accepting, closes every connection and waits for the listener to end.
     pub async fn shutdown(mut self) {
+        if let Some(d) = self.delivery.take() {
+            d.abort();
+        }
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -300,8 +523,24 @@ impl MockPortal {
     }
 }
 
+/// A handler an application has bound ([`MockPortal::bindings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundHandler {
+    /// The event, upper case.
+    pub event: String,
+    /// The handler URL; `None` for an offline binding (the queue).
+    pub handler: Option<String>,
+    /// The user the handler is authorized as; 0 for the user who raised the event.
+    pub auth_type: i64,
+    /// The `auth_connector` of an offline binding (`""` for none).
+    pub connector_id: String,
+}
+
 impl Drop for MockPortal {
     fn drop(&mut self) {
+        if let Some(d) = self.delivery.take() {
+            d.abort();
+        }
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             task.abort();
