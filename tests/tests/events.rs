@@ -274,10 +274,7 @@ async fn the_local_portal_delivers_every_event_to_a_handler() {
                 event.auth().domain.as_deref(),
                 Some(expected_domain.as_str())
             );
-            assert_eq!(
-                event.auth().member_id.as_deref(),
-                Some(b24_mock_portal::DEFAULT_MEMBER_ID)
-            );
+            assert_eq!(event.auth().member_id.as_deref(), Some(portal.member_id()));
         }
     }
 

@@ -13,7 +13,9 @@ pub const DEFAULT_WEBHOOK_SECRET: &str = "mocksecret0123456789";
 /// it sends (32 hex digits, as the portal's own).
 pub const DEFAULT_APPLICATION_TOKEN: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 
-/// The default `member_id` of the portal.
+/// The `member_id` of the docs' examples. `PortalConfig::default()` draws a fresh one for
+/// every portal (32 hex digits), so that two portals of one test are told apart; set
+/// [`PortalConfig::member_id`] to this constant for a fixed one.
 pub const DEFAULT_MEMBER_ID: &str = "a223c6b3710f85df22e9377d6c4f7553";
 
 /// The well-known parameter that makes any call fail with the named error code
@@ -53,8 +55,13 @@ pub struct PortalConfig {
     pub webhook_secret: String,
     /// Scopes of the webhook; `None` grants every scope.
     pub webhook_scopes: Option<Vec<String>>,
-    /// OAuth access tokens the portal accepts.
+    /// OAuth access tokens the portal accepts from the start (it issues more to
+    /// [`PortalConfig::apps`]).
     pub oauth_tokens: Vec<OAuthToken>,
+    /// The applications the portal knows (`client_id`, `client_secret`): their tokens are
+    /// refreshed at `/oauth/token/`, they can be installed
+    /// ([`MockPortal::install_app`](crate::MockPortal::install_app)) and bind events.
+    pub apps: Vec<crate::oauth::OAuthApp>,
     /// Answer webhook calls over plain HTTP with 400 `INVALID_REQUEST` "Https required." as the
     /// cloud does (default `false`, so plain-HTTP tests work).
     pub require_https: bool,
@@ -86,7 +93,8 @@ pub struct PortalConfig {
     pub admin_endpoints: bool,
     /// The application token the events this portal sends carry (`auth[application_token]`).
     pub application_token: String,
-    /// The portal's `member_id` (in every event's `auth`).
+    /// The portal's `member_id` (in every event's `auth`, in installs and token answers);
+    /// by default a fresh random one for each `PortalConfig::default()`.
     pub member_id: String,
     /// Largest request body accepted, in bytes (default [`DEFAULT_MAX_BODY_BYTES`]). A request
     /// whose `Content-Length` is larger, or whose body (chunked or not) grows past it while it
@@ -121,6 +129,7 @@ impl Default for PortalConfig {
             webhook_secret: DEFAULT_WEBHOOK_SECRET.into(),
             webhook_scopes: None,
             oauth_tokens: Vec::new(),
+            apps: Vec::new(),
             require_https: false,
             insufficient_scope_status: 403,
             limits: LimitConfig::default(),
@@ -133,7 +142,7 @@ impl Default for PortalConfig {
             utc_offset_seconds: 3 * 3600,
             admin_endpoints: false,
             application_token: DEFAULT_APPLICATION_TOKEN.into(),
-            member_id: DEFAULT_MEMBER_ID.into(),
+            member_id: crate::oauth::new_hex32(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
@@ -144,7 +153,7 @@ impl Default for PortalConfig {
 }
 
 /// What `Debug` shows instead of a secret.
-const REDACTED: &str = "<redacted>";
+pub(crate) const REDACTED: &str = "<redacted>";
 
 impl std::fmt::Debug for PortalConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -156,6 +165,7 @@ impl std::fmt::Debug for PortalConfig {
             .field("webhook_secret", &REDACTED)
             .field("webhook_scopes", &self.webhook_scopes)
             .field("oauth_tokens", &self.oauth_tokens)
+            .field("apps", &self.apps)
             .field("require_https", &self.require_https)
             .field("insufficient_scope_status", &self.insufficient_scope_status)
             .field("limits", &self.limits)
@@ -182,6 +192,12 @@ impl PortalConfig {
     /// Adds an OAuth token.
     pub fn with_token(mut self, token: OAuthToken) -> Self {
         self.oauth_tokens.push(token);
+        self
+    }
+
+    /// Adds an application (see [`PortalConfig::apps`]).
+    pub fn with_app(mut self, app: crate::oauth::OAuthApp) -> Self {
+        self.apps.push(app);
         self
     }
 
@@ -219,6 +235,10 @@ pub struct OAuthToken {
     pub scopes: Vec<String>,
     /// When it expires; `None` never.
     pub expires_at: Option<SystemTime>,
+    /// The application ([`PortalConfig::apps`]) it belongs to: calls made with it are in
+    /// that application's context (`event.bind`, `imconnector.register`...). `None`: no
+    /// application, and those methods answer `WRONG_AUTH_TYPE`.
+    pub client_id: Option<String>,
 }
 
 impl std::fmt::Debug for OAuthToken {
@@ -227,6 +247,7 @@ impl std::fmt::Debug for OAuthToken {
             .field("token", &REDACTED)
             .field("scopes", &self.scopes)
             .field("expires_at", &self.expires_at)
+            .field("client_id", &self.client_id)
             .finish()
     }
 }
@@ -238,7 +259,14 @@ impl OAuthToken {
             token: token.into(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             expires_at: None,
+            client_id: None,
         }
+    }
+
+    /// The same token, issued to the application `client_id` (see [`OAuthToken::client_id`]).
+    pub fn for_app(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
     }
 
     /// The same token, already expired.

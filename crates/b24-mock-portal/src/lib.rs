@@ -25,6 +25,7 @@ mod dialogs;
 mod engine;
 mod events;
 mod limits;
+mod oauth;
 mod params;
 mod server;
 mod specs;
@@ -44,6 +45,7 @@ pub use config::{
 };
 pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE, UNKNOWN_METHOD};
 pub use events::DeliveryError;
+pub use oauth::{AppError, OAuthApp, TokenPair, DEFAULT_ACCESS_LIFETIME};
 pub use specs::embedded_spec_files;
 
 use engine::Engine;
@@ -215,6 +217,78 @@ impl MockPortal {
             .event_body(event)
             .ok_or_else(|| DeliveryError::UnknownEvent(event.to_string()))?;
         events::post_form(handler, body).await
+    }
+
+    /// The portal's `member_id` ([`PortalConfig::member_id`]).
+    pub fn member_id(&self) -> &str {
+        &self.engine.place.member_id
+    }
+
+    /// The portal's domain as its events and installs name it: `127.0.0.1:PORT`.
+    pub fn domain(&self) -> &str {
+        &self.engine.place.domain
+    }
+
+    /// `http://127.0.0.1:PORT/rest/`: where OAuth calls go (`client_endpoint`).
+    pub fn client_endpoint(&self) -> String {
+        self.engine.place.client_endpoint()
+    }
+
+    /// The authorization server's REST address the portal names (`server_endpoint`): this
+    /// portal plays the authorization server too, so it is [`MockPortal::client_endpoint`].
+    pub fn server_endpoint(&self) -> String {
+        self.engine.place.client_endpoint()
+    }
+
+    /// `http://127.0.0.1:PORT/oauth/token/`: the token endpoint (what `oauth.bitrix.info`
+    /// is for a real portal), for `OAuthConfig::with_token_endpoint`.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}oauth/token/", self.base_url())
+    }
+
+    /// Issues a new token pair to the application `client_id` for the portal's administrator
+    /// (user 1), as the full OAuth protocol would. An application that was never installed
+    /// gets an application token here, as if installed without an install handler.
+    pub fn issue_tokens(&self, client_id: &str) -> Result<TokenPair, AppError> {
+        let mut registry = self.engine.registry();
+        let pair = registry.issue(client_id, oauth::ADMIN_USER, &self.engine.place)?;
+        if let Some(app) = registry.app_mut(client_id) {
+            app.application_token.get_or_insert_with(oauth::new_hex32);
+        }
+        Ok(pair)
+    }
+
+    /// The application token of `client_id`'s current install (`auth[application_token]` of
+    /// the events it receives); `None` while it is not installed.
+    pub fn application_token(&self, client_id: &str) -> Option<String> {
+        self.engine
+            .registry()
+            .app(client_id)
+            .and_then(|a| a.application_token.clone())
+    }
+
+    /// Makes every access token the portal knows expired (issued ones and
+    /// [`PortalConfig::oauth_tokens`]): the next call with one answers 401 `expired_token`.
+    /// Refresh tokens stay valid. Returns how many tokens it expired. Also
+    /// `POST /__mock/expire_tokens` (see the README).
+    pub fn expire_access_tokens(&self) -> usize {
+        self.engine.registry().expire(None)
+    }
+
+    /// Makes the access tokens of one application expired; how many.
+    pub fn expire_app_tokens(&self, client_id: &str) -> usize {
+        self.engine.registry().expire(Some(client_id))
+    }
+
+    /// Makes one access token expired; whether the portal knew it.
+    pub fn expire_access_token(&self, token: &str) -> bool {
+        self.engine.registry().expire_one(token)
+    }
+
+    /// Makes every request to the token endpoint answer this error code
+    /// (`PAYMENT_REQUIRED`, `invalid_client`...), or answer normally again with `None`.
+    pub fn set_token_endpoint_error(&self, code: Option<&str>) {
+        self.engine.registry().forced_error = code.map(str::to_string);
     }
 
     /// Stops accepting, closes every connection and waits for the listener to end.

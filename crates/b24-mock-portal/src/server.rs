@@ -158,9 +158,8 @@ fn authenticate(
             return Err(portal_error("INVALID_REQUEST"));
         }
         return if *user == cfg.webhook_user && *secret == cfg.webhook_secret {
-            Ok(AuthCtx {
-                scopes: cfg.webhook_scopes.clone(),
-            })
+            let user_id = crate::params::php_intval(&Value::String(user.clone()));
+            Ok(AuthCtx::webhook(cfg.webhook_scopes.clone(), user_id))
         } else {
             Err(portal_error("NO_AUTH_FOUND"))
         };
@@ -179,10 +178,9 @@ fn authenticate(
         .filter(|t| !t.is_empty())
         .or(bearer)
         .ok_or_else(|| portal_error("NO_AUTH_FOUND"))?;
-    let known = cfg
-        .oauth_tokens
-        .iter()
-        .find(|t| t.token == token)
+    let registry = engine.registry();
+    let known = registry
+        .access(&token)
         .ok_or_else(|| portal_error("NO_AUTH_FOUND"))?;
     if known
         .expires_at
@@ -192,6 +190,10 @@ fn authenticate(
     }
     Ok(AuthCtx {
         scopes: Some(known.scopes.clone()),
+        webhook: false,
+        client_id: known.client_id.clone(),
+        user_id: known.user_id,
+        admin: known.admin,
     })
 }
 
@@ -333,7 +335,7 @@ fn admin(engine: &Engine, parts: &hyper::http::request::Parts) -> Option<Respons
     let what = parts.uri.path().strip_prefix(ADMIN_PREFIX)?;
     let (allowed, answer) = match what {
         "counters" => (hyper::Method::GET, None),
-        "reset" => (hyper::Method::POST, Some(())),
+        "reset" | "expire_tokens" => (hyper::Method::POST, Some(())),
         _ => {
             return Some(json_response(
                 404,
@@ -363,8 +365,12 @@ fn admin(engine: &Engine, parts: &hyper::http::request::Parts) -> Option<Respons
         if !json && !parts.headers.contains_key(ADMIN_HEADER) {
             return Some(admin_refusal(
                 "ADMIN_HEADER_REQUIRED",
-                "POST /__mock/reset needs the header X-B24-Mock-Admin (any value) or Content-Type: application/json",
+                "POST /__mock/reset and /__mock/expire_tokens need the header X-B24-Mock-Admin (any value) or Content-Type: application/json",
             ));
+        }
+        if what == "expire_tokens" {
+            let n = engine.registry().expire(None);
+            return Some(json_response(200, &serde_json::json!({"result": n})));
         }
         engine.reset();
         return Some(json_response(200, &serde_json::json!({"result": true})));
@@ -416,6 +422,35 @@ async fn read_body(
     }
 }
 
+/// `/oauth/token/` (with or without the last slash): the authorization server's token
+/// endpoint, which this portal plays too.
+fn is_token_endpoint(path: &str) -> bool {
+    path == "/oauth/token/" || path == "/oauth/token"
+}
+
+/// The token endpoint: `grant_type=refresh_token&client_id&client_secret&refresh_token` in the
+/// query (a GET, as the docs show it) or a form body; answers like `oauth.bitrix.info`. It is
+/// not a REST call: no bucket, no faults, not in `requests` (in `token_requests`).
+async fn token_endpoint(
+    engine: &Engine,
+    parts: &hyper::http::request::Parts,
+    body: Incoming,
+) -> Result<Response<MockBody>, Dropped> {
+    let body = match read_body(&engine.cfg, body).await? {
+        Ok(body) => body,
+        Err(refusal) => return Ok(refusal),
+    };
+    if parts.method != hyper::Method::GET && parts.method != hyper::Method::POST {
+        return Ok(json_response(
+            405,
+            &serde_json::json!({"error": "invalid_request", "error_description": "Use GET or POST"}),
+        ));
+    }
+    let params = request_params(&parts.headers, parts.uri.query().unwrap_or(""), &body);
+    let (status, answer) = engine.token_request(&params);
+    Ok(json_response(status, &answer))
+}
+
 /// Handles one HTTP request. An `Err` closes the connection without an answer.
 pub(crate) async fn handle(
     engine: Arc<Engine>,
@@ -426,6 +461,9 @@ pub(crate) async fn handle(
         if let Some(r) = admin(&engine, &parts) {
             return Ok(r);
         }
+    }
+    if is_token_endpoint(parts.uri.path()) {
+        return token_endpoint(&engine, &parts, body).await;
     }
     engine.note_request();
     let start = now_secs();
