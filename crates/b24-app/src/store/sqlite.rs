@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: the embedded store, one SQLite file (compiled in, no system library).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,12 +19,18 @@ const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_ini
 /// An [`AppStore`] in one SQLite file.
 ///
 /// Queries run on Tokio's blocking pool, one at a time on one connection (writes are a few
-/// per hour per portal; reads are single-row lookups by primary key). The file is created
+/// per hour per portal; reads are single-row lookups by primary key). Installations read are
+/// kept in memory and every write updates them under the same lock, so the events endpoint's
+/// lookup costs no query; the file must therefore have one writer, this store (open it once
+/// per process, and from one process). The file is created
 /// with mode 0600 on Unix, in WAL mode with `synchronous=FULL`: a refreshed token pair is on
 /// disk before the refresh is reported done, because the old refresh token is already spent.
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Installations as last read or written, by member_id; changed only while `conn` is
+    /// locked, after the write committed.
+    cache: Arc<Mutex<HashMap<String, Installation>>>,
     path: Arc<PathBuf>,
 }
 
@@ -56,6 +63,7 @@ impl SqliteStore {
             .map_err(|e| AppStoreError::Task(e.to_string()))??;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            cache: Arc::default(),
             path: Arc::new(path),
         })
     }
@@ -65,24 +73,31 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `f` with the connection and the cache on the blocking pool.
     async fn with<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, AppStoreError> + Send + 'static,
+        f: impl FnOnce(
+                &mut Connection,
+                &Mutex<HashMap<String, Installation>>,
+            ) -> Result<T, AppStoreError>
+            + Send
+            + 'static,
     ) -> Result<T, AppStoreError> {
         let conn = Arc::clone(&self.conn);
+        let cache = Arc::clone(&self.cache);
         tokio::task::spawn_blocking(move || {
             let mut guard = lock(&conn);
-            f(&mut guard)
+            f(&mut guard, &cache)
         })
         .await
         .map_err(|e| AppStoreError::Task(e.to_string()))?
     }
 }
 
-fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    // A panic mid-query leaves SQLite consistent (the statement's transaction rolls back).
-    conn.lock().unwrap_or_else(|p| p.into_inner())
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic mid-query leaves SQLite consistent (the statement's transaction rolls back),
+    // and the cache is only changed after a commit.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn open_blocking(path: &Path) -> Result<Connection, AppStoreError> {
@@ -179,7 +194,7 @@ fn installation(row: PortalRow) -> Result<Installation, AppStoreError> {
 impl AppStore for SqliteStore {
     fn install<'a>(&'a self, installation: &'a Installation) -> StoreFuture<'a, ()> {
         let i = installation.clone();
-        Box::pin(self.with(move |conn| {
+        Box::pin(self.with(move |conn, cache| {
             let tx = conn.transaction()?;
             tx.execute(
                 "INSERT INTO portals (member_id, install_id, domain, client_endpoint, \
@@ -218,13 +233,18 @@ impl AppStore for SqliteStore {
                 ],
             )?;
             tx.commit()?;
+            lock(cache).insert(i.member_id.clone(), i);
             Ok(())
         }))
     }
 
     fn portal<'a>(&'a self, member_id: &'a str) -> StoreFuture<'a, Option<Installation>> {
+        if let Some(i) = lock(&self.cache).get(member_id) {
+            let i = i.clone();
+            return Box::pin(async move { Ok(Some(i)) });
+        }
         let member_id = member_id.to_string();
-        Box::pin(self.with(move |conn| {
+        Box::pin(self.with(move |conn, cache| {
             let sql = format!(
                 "SELECT {PORTAL_COLUMNS} FROM portals p JOIN tokens t USING (member_id) \
                  WHERE p.member_id = ?1"
@@ -248,12 +268,16 @@ impl AppStore for SqliteStore {
                     ))
                 })
                 .optional()?;
-            row.map(installation).transpose()
+            let found = row.map(installation).transpose()?;
+            if let Some(i) = &found {
+                lock(cache).insert(i.member_id.clone(), i.clone());
+            }
+            Ok(found)
         }))
     }
 
     fn portals(&self) -> StoreFuture<'_, Vec<String>> {
-        Box::pin(self.with(|conn| {
+        Box::pin(self.with(|conn, _| {
             let mut stmt =
                 conn.prepare_cached("SELECT member_id FROM portals ORDER BY member_id")?;
             let ids = stmt
@@ -274,7 +298,7 @@ impl AppStore for SqliteStore {
             install_id.to_string(),
             tokens.clone(),
         );
-        Box::pin(self.with(move |conn| {
+        Box::pin(self.with(move |conn, cache| {
             let n = conn
                 .prepare_cached(
                     "UPDATE tokens SET access_token = ?3, refresh_token = ?4, expires_at = ?5, \
@@ -288,25 +312,31 @@ impl AppStore for SqliteStore {
                     tokens.expires_at.map(unix),
                     unix(SystemTime::now()),
                 ])?;
+            if n == 1 {
+                if let Some(i) = lock(cache).get_mut(&member_id) {
+                    i.tokens = tokens;
+                }
+            }
             Ok(n == 1)
         }))
     }
 
     fn uninstall<'a>(&'a self, member_id: &'a str) -> StoreFuture<'a, bool> {
         let member_id = member_id.to_string();
-        Box::pin(self.with(move |conn| {
+        Box::pin(self.with(move |conn, cache| {
             // Tokens go with the portal (ON DELETE CASCADE).
             let n = conn.execute(
                 "DELETE FROM portals WHERE member_id = ?1",
                 params![member_id],
             )?;
+            lock(cache).remove(&member_id);
             Ok(n == 1)
         }))
     }
 
     fn offline_process_id<'a>(&'a self, member_id: &'a str) -> StoreFuture<'a, Option<String>> {
         let member_id = member_id.to_string();
-        Box::pin(self.with(move |conn| {
+        Box::pin(self.with(move |conn, _| {
             let id: Option<Option<String>> = conn
                 .prepare_cached("SELECT offline_process_id FROM portals WHERE member_id = ?1")?
                 .query_row(params![member_id], |r| r.get(0))
@@ -321,7 +351,7 @@ impl AppStore for SqliteStore {
         process_id: &'a str,
     ) -> StoreFuture<'a, ()> {
         let (member_id, process_id) = (member_id.to_string(), process_id.to_string());
-        Box::pin(self.with(move |conn| {
+        Box::pin(self.with(move |conn, _| {
             conn.prepare_cached("UPDATE portals SET offline_process_id = ?2 WHERE member_id = ?1")?
                 .execute(params![member_id, process_id])?;
             Ok(())
