@@ -511,6 +511,9 @@ impl App {
     /// `OnAppUninstall`) and, with [`AppBuilder::offline_events`], to the offline queue.
     /// Bindings the portal already has (`event.get`) are not repeated.
     pub async fn bind_events(&self, member_id: &str) -> Result<usize, AppError> {
+        if self.inner.events_url.is_none() && !self.inner.offline {
+            return Ok(0);
+        }
         let client = self.client(member_id).await?;
         let call_error = |method: &'static str| {
             let member_id = member_id.to_string();
