@@ -1,31 +1,37 @@
 //! The offline queue consumer: events the portal keeps until the application takes them
 //! (`event.offline.*`), handed to the same typed handlers as HTTP events.
 //!
-//! At least once, nothing lost, nothing cleared that was not handled:
+//! At least once, nothing lost, nothing cleared that was not handled. One poll of a portal:
 //!
-//! 1. `event.offline.get` with `clear=0` and this application's `process_id` for the portal
-//!    (kept in the store, so a restarted consumer asks with the same one): the portal reserves
-//!    a batch for that process and returns it, together with anything it reserved for the
-//!    process before and that was never cleared.
+//! 1. `event.offline.get` with `clear=0`: the portal reserves a batch under a new
+//!    `process_id` and returns it. The `process_id` is stored before any handler runs.
 //! 2. Each event goes to its handler, in queue order.
 //! 3. `event.offline.clear` with the `process_id` and exactly the `ID`s whose handler
 //!    succeeded.
 //! 4. `event.offline.error` with the `MESSAGE_ID`s whose handler failed (or that no handler
 //!    takes): they stay in the portal's queue, marked, for `event.offline.list`.
+//! 5. The stored `process_id` is forgotten.
 //!
-//! A crash anywhere before step 3 leaves the batch reserved for the stored `process_id`: the
-//! next poll gets it again and the handlers see those events a second time. Handlers must
-//! therefore be idempotent (the queue's `MESSAGE_ID` is in [`EventSource::Offline`]).
+//! A batch the store still names at the next poll (a crash, or a failed clear, between 1 and
+//! 5) is asked for again with its `process_id` (the portal returns what is still reserved
+//! under it) and handled before any new batch; so is, on a consumer's first poll of a
+//! portal, a batch the queue shows reserved (`event.offline.list`) that the store never
+//! learnt of (a crash between the answer of 1 and its `process_id` being stored). The
+//! handlers then see those events a second time: they must be idempotent (the record's
+//! `MESSAGE_ID` is in [`EventSource::Offline`]). One consumer per application and portal: a
+//! second one running at the same time would take over the first one's reservations.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use b24_openlines::{ApplicationToken, MethodKind};
+use b24_openlines::{ApplicationToken, Client, MethodKind};
 use serde_json::{json, Map, Value};
 
 use crate::app::{App, AppError, DispatchError, Dispatched};
 use crate::events::Event;
 use crate::handlers::EventSource;
-use crate::store::new_install_id;
+use crate::store::Installation;
 
 /// Settings of an [`OfflineConsumer`].
 #[derive(Debug, Clone)]
@@ -88,6 +94,8 @@ pub struct PollReport {
 pub struct OfflineConsumer {
     app: App,
     config: OfflineConfig,
+    /// Portals this consumer has looked for orphaned reservations on.
+    scanned: Arc<Mutex<HashSet<String>>>,
 }
 
 impl App {
@@ -97,6 +105,7 @@ impl App {
         OfflineConsumer {
             app: self.clone(),
             config,
+            scanned: Arc::default(),
         }
     }
 }
@@ -108,6 +117,49 @@ struct Record {
     name: String,
     data: Value,
     additional: Value,
+}
+
+/// The elements of a JSON array, or the values of an object (PHP's list as a map).
+fn items(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(m) => m.values().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn call_error(
+    member_id: &str,
+    method: &'static str,
+) -> impl FnOnce(b24_openlines::Error) -> AppError {
+    let member_id = member_id.to_string();
+    move |e| AppError::Call {
+        member_id,
+        method,
+        source: Box::new(e),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A queue record as a typed event. The record comes from an authenticated answer of the
+/// portal, so there is no application token to check; the generated decoder only decodes
+/// verified payloads, so the record is wrapped with a one-off token it is checked against.
+fn decode(member_id: &str, domain: &str, rec: &Record) -> Result<Event, String> {
+    let nonce = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+    let body = json!({
+        "event": rec.name,
+        "data": rec.data,
+        "auth": {"member_id": member_id, "domain": domain, "application_token": nonce},
+        "offline_id": rec.id,
+        "message_id": rec.message_id,
+        "event_additional": rec.additional,
+    });
+    let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+    let token = ApplicationToken::new(nonce);
+    Event::parse_with(&bytes, |_| Some(token)).map_err(|e| e.to_string())
 }
 
 fn record(item: &Value) -> Option<Record> {
@@ -135,18 +187,56 @@ impl OfflineConsumer {
         &self.config
     }
 
-    /// The process id for `member_id`: the stored one, or a new one stored before use.
-    async fn process_id(&self, member_id: &str) -> Result<String, AppError> {
+    /// The `process_id` of a batch reserved before and never finished: the one stored, or,
+    /// on this consumer's first poll of the portal, one the queue shows reserved
+    /// (`event.offline.list`; a crash right after `event.offline.get` answered, before its
+    /// `process_id` was stored, leaves such a batch).
+    async fn pending_batch(
+        &self,
+        member_id: &str,
+        client: &Client,
+    ) -> Result<Option<String>, AppError> {
         let store = self.app.store();
-        if let Some(id) = store.offline_process_id(member_id).await? {
-            return Ok(id);
+        if let Some(pid) = store.offline_process_id(member_id).await? {
+            return Ok(Some(pid));
         }
-        let id = new_install_id();
-        store.set_offline_process_id(member_id, &id).await?;
-        Ok(id)
+        let first_poll = lock(&self.scanned).insert(member_id.to_string());
+        if !first_poll {
+            return Ok(None);
+        }
+        let mut params = json!({"filter": {"!PROCESS_ID": "", "ERROR": 0}, "order": {"ID": "ASC"}});
+        self.connector(&mut params);
+        let Value::Object(params) = params else {
+            return Ok(None);
+        };
+        let listed = client
+            .call_raw("event.offline.list", MethodKind::Read, params)
+            .await
+            .map_err(call_error(member_id, "event.offline.list"))?
+            .result;
+        let orphan = items(&listed)
+            .into_iter()
+            .filter_map(|r| r.get("PROCESS_ID").and_then(Value::as_str))
+            .find(|p| !p.is_empty())
+            .map(str::to_string);
+        if let Some(pid) = &orphan {
+            tracing::info!(
+                member_id,
+                "resuming an offline batch reserved before a crash"
+            );
+            store.set_offline_process_id(member_id, Some(pid)).await?;
+        }
+        Ok(orphan)
     }
 
-    /// One poll of one portal's queue: get, handle, clear the handled, report the failed.
+    fn connector(&self, params: &mut Value) {
+        if let (Some(key), Value::Object(p)) = (&self.config.auth_connector, params) {
+            p.insert("auth_connector".into(), Value::from(key.clone()));
+        }
+    }
+
+    /// One poll of one portal's queue: a batch (the unfinished one, else a new one) taken
+    /// with `clear=0`, handled, the handled cleared, the failed reported.
     pub async fn poll_portal(&self, member_id: &str) -> Result<PollReport, AppError> {
         let installation =
             self.app
@@ -157,55 +247,60 @@ impl OfflineConsumer {
                     member_id: member_id.to_string(),
                 })?;
         let client = self.app.client_for(&installation)?;
-        let call_error = |method: &'static str| {
-            move |e: b24_openlines::Error| AppError::Call {
-                member_id: member_id.to_string(),
-                method,
-                source: Box::new(e),
+        if let Some(pid) = self.pending_batch(member_id, &client).await? {
+            let report = self.batch(&installation, &client, Some(pid)).await?;
+            if report.fetched > 0 {
+                return Ok(report);
             }
-        };
-        let mut process_id = self.process_id(member_id).await?;
-        let mut params = json!({
-            "clear": 0,
-            "limit": self.config.batch_size,
-            "process_id": process_id,
-        });
-        if let (Some(key), Value::Object(p)) = (&self.config.auth_connector, &mut params) {
-            p.insert("auth_connector".into(), Value::from(key.clone()));
         }
+        self.batch(&installation, &client, None).await
+    }
+
+    /// Takes a batch (`process_id` given: the records reserved under it; else a new
+    /// reservation), handles it and resolves it in the queue.
+    async fn batch(
+        &self,
+        installation: &Installation,
+        client: &Client,
+        process_id: Option<String>,
+    ) -> Result<PollReport, AppError> {
+        let member_id = installation.member_id.as_str();
+        let store = self.app.store();
+        let mut params = json!({"clear": 0, "limit": self.config.batch_size});
+        if let (Some(pid), Value::Object(p)) = (&process_id, &mut params) {
+            p.insert("process_id".into(), Value::from(pid.clone()));
+        }
+        self.connector(&mut params);
         let Value::Object(params) = params else {
             return Ok(PollReport::default());
         };
-        // A read as far as replaying goes: with clear=0 and the same process_id a second get
-        // returns the same reserved batch.
+        // With clear=0 nothing is deleted: a lost answer is asked again, and the records it
+        // reserved are found again by `pending_batch` after a restart.
         let answer = client
             .call_raw("event.offline.get", MethodKind::Read, params)
             .await
-            .map_err(call_error("event.offline.get"))?
+            .map_err(call_error(member_id, "event.offline.get"))?
             .result;
-        if let Some(returned) = answer.get("process_id").and_then(Value::as_str) {
-            if !returned.is_empty() && returned != process_id {
-                // The portal chose its own: keep that one, so a crash from here on still finds
-                // the batch again.
-                self.app
-                    .store()
-                    .set_offline_process_id(member_id, returned)
-                    .await?;
-                process_id = returned.to_string();
-            }
-        }
-        let items: Vec<&Value> = match answer.get("events") {
-            Some(Value::Array(a)) => a.iter().collect(),
-            Some(Value::Object(m)) => m.values().collect(),
-            _ => Vec::new(),
+        let records = items(answer.get("events").unwrap_or(&Value::Null));
+        let process_id = match answer.get("process_id").and_then(Value::as_str) {
+            Some(p) if !p.is_empty() => p.to_string(),
+            _ => process_id.unwrap_or_default(),
         };
+        if records.is_empty() {
+            store.set_offline_process_id(member_id, None).await?;
+            return Ok(PollReport::default());
+        }
+        // Stored before any handler runs: a crash from here on finds the batch again.
+        store
+            .set_offline_process_id(member_id, Some(&process_id))
+            .await?;
         let mut report = PollReport {
-            fetched: items.len(),
+            fetched: records.len(),
             ..PollReport::default()
         };
         let mut cleared: Vec<i64> = Vec::new();
         let mut errors: Vec<String> = Vec::new();
-        for item in items {
+        for item in records {
             let Some(rec) = record(item) else {
                 tracing::warn!(
                     member_id,
@@ -213,7 +308,7 @@ impl OfflineConsumer {
                 );
                 continue;
             };
-            let event = match self.decode(&installation.member_id, &installation.domain, &rec) {
+            let event = match decode(member_id, &installation.domain, &rec) {
                 Ok(e) => e,
                 Err(reason) => {
                     tracing::warn!(member_id, id = rec.id, %reason, "offline event does not decode");
@@ -226,7 +321,7 @@ impl OfflineConsumer {
                 id: rec.id,
                 message_id: rec.message_id.clone(),
             };
-            match self.app.dispatch(&installation, event, source).await {
+            match self.app.dispatch(installation, event, source).await {
                 Ok(Dispatched::Handled) => {
                     report.handled += 1;
                     cleared.push(rec.id);
@@ -245,43 +340,29 @@ impl OfflineConsumer {
             }
         }
         if !cleared.is_empty() {
-            let params = json!({"process_id": process_id, "id": cleared});
+            let mut params = json!({"process_id": process_id, "id": cleared});
+            self.connector(&mut params);
             if let Value::Object(p) = params {
                 client
                     .call_raw("event.offline.clear", MethodKind::Write, p)
                     .await
-                    .map_err(call_error("event.offline.clear"))?;
+                    .map_err(call_error(member_id, "event.offline.clear"))?;
             }
         }
-        let errors: Vec<String> = errors.into_iter().filter(|m| !m.is_empty()).collect();
+        errors.retain(|m| !m.is_empty());
         if !errors.is_empty() {
-            let params = json!({"process_id": process_id, "message_id": errors});
+            let mut params = json!({"process_id": process_id, "message_id": errors});
+            self.connector(&mut params);
             if let Value::Object(p) = params {
                 client
                     .call_raw("event.offline.error", MethodKind::Write, p)
                     .await
-                    .map_err(call_error("event.offline.error"))?;
+                    .map_err(call_error(member_id, "event.offline.error"))?;
             }
         }
+        // Every record of the batch is cleared or marked failed: nothing left under it.
+        store.set_offline_process_id(member_id, None).await?;
         Ok(report)
-    }
-
-    /// A queue record as a typed event. The record comes from an authenticated answer of the
-    /// portal, so there is no application token to check; the generated decoder only decodes
-    /// verified payloads, so the record is wrapped with a one-off token it is checked against.
-    fn decode(&self, member_id: &str, domain: &str, rec: &Record) -> Result<Event, String> {
-        let nonce = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-        let body = json!({
-            "event": rec.name,
-            "data": rec.data,
-            "auth": {"member_id": member_id, "domain": domain, "application_token": nonce},
-            "offline_id": rec.id,
-            "message_id": rec.message_id,
-            "event_additional": rec.additional,
-        });
-        let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
-        let token = ApplicationToken::new(nonce);
-        Event::parse_with(&bytes, |_| Some(token)).map_err(|e| e.to_string())
     }
 
     /// One round: every installed portal polled once, concurrently. Per portal, its report

@@ -162,15 +162,15 @@ pub trait AppStore: Send + Sync + 'static {
     /// process id). Returns whether it was installed.
     fn uninstall<'a>(&'a self, member_id: &'a str) -> StoreFuture<'a, bool>;
 
-    /// The process id the offline consumer uses on `member_id` (`None` before the first
-    /// poll, or when the portal is not installed).
+    /// The `process_id` of the offline batch the consumer reserved on `member_id` and has not
+    /// finished (`None` when there is none, or the portal is not installed).
     fn offline_process_id<'a>(&'a self, member_id: &'a str) -> StoreFuture<'a, Option<String>>;
 
-    /// Records the offline consumer's process id for `member_id` (no-op if the portal is not
-    /// installed).
+    /// Records (`Some`) or forgets (`None`) the `process_id` of the offline batch under way
+    /// on `member_id` (no-op if the portal is not installed).
     fn set_offline_process_id<'a>(
         &'a self,
         member_id: &'a str,
-        process_id: &'a str,
+        process_id: Option<&'a str>,
     ) -> StoreFuture<'a, ()>;
 }

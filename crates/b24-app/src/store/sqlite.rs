@@ -348,9 +348,9 @@ impl AppStore for SqliteStore {
     fn set_offline_process_id<'a>(
         &'a self,
         member_id: &'a str,
-        process_id: &'a str,
+        process_id: Option<&'a str>,
     ) -> StoreFuture<'a, ()> {
-        let (member_id, process_id) = (member_id.to_string(), process_id.to_string());
+        let (member_id, process_id) = (member_id.to_string(), process_id.map(str::to_string));
         Box::pin(self.with(move |conn, _| {
             conn.prepare_cached("UPDATE portals SET offline_process_id = ?2 WHERE member_id = ?1")?
                 .execute(params![member_id, process_id])?;
@@ -393,7 +393,10 @@ mod tests {
             .unwrap());
         let got = store.portal("m1").await.unwrap().unwrap();
         assert_eq!(got.tokens.refresh_token.expose(), "refresh-2");
-        store.set_offline_process_id("m1", "proc-1").await.unwrap();
+        store
+            .set_offline_process_id("m1", Some("proc-1"))
+            .await
+            .unwrap();
 
         let second = install("m1", "apptoken-2");
         store.install(&second).await.unwrap();
