@@ -2,6 +2,8 @@
 //! portal with a request built from the spec's documented example parameters. Each call must
 //! succeed and decode to the documented example's `result` (the portal answers with the
 //! spec's first 200 example; `dialog.get` fills the seeded chat's values into its example).
+//! The `event.*` methods belong to applications: they are called with an application's token
+//! and answer the state the calls before them left.
 
 use b24_mock_portal::{MockPortal, PortalConfig};
 use b24_openlines::{decode_json, Client, Example, Method};
@@ -37,11 +39,19 @@ macro_rules! call {
     }};
 }
 
+/// The application whose token calls `event.*`.
+const APP: &str = "local.family.test";
+
 #[tokio::test]
 async fn every_method_is_callable_and_answers_its_documented_result() {
-    let portal = MockPortal::start(PortalConfig::default())
-        .await
-        .expect("the local portal starts");
+    // 57 calls in a row: more than the portal's burst of 50.
+    let portal = MockPortal::start(
+        PortalConfig::default()
+            .with_limits(b24_mock_portal::LimitConfig::unlimited())
+            .with_app(b24_mock_portal::OAuthApp::new(APP, "app-secret")),
+    )
+    .await
+    .expect("the local portal starts");
     let client: Client = b24_runtime::Client::builder_webhook(&portal.webhook_url())
         .retry(b24_runtime::RetryPolicy::none())
         .rate_limit(None)
@@ -50,6 +60,66 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         .into();
     let c = &client;
     let mut called: Vec<&str> = Vec::new();
+
+    // event.*: methods of an application (a webhook gets WRONG_AUTH_TYPE), called with its
+    // token; the portal keeps their state, so each answer is the state the calls before it
+    // left (the documented answers are other portals' states).
+    let pair = portal.issue_tokens(APP).expect("the configured app");
+    let app: Client = b24_runtime::Client::builder_oauth(&portal.base_url(), pair.access_token)
+        .retry(b24_runtime::RetryPolicy::none())
+        .rate_limit(None)
+        .build()
+        .expect("an OAuth client")
+        .into();
+    {
+        use b24_openlines::event::{
+            bind, get, offline_clear, offline_error, offline_get, offline_list, unbind,
+        };
+        let url = "https://www.my-domain.ru/handler/";
+        assert!(app
+            .event_bind(bind::Request::new("ONAPPTEST").handler(url))
+            .await
+            .expect("event.bind"));
+        let listed = app.event_get(get::Request::new()).await.expect("event.get");
+        assert_eq!((listed.len(), listed[0].handler.as_deref()), (1, Some(url)));
+        let gone = app
+            .event_unbind(unbind::Request::new("ONAPPTEST").handler(url))
+            .await
+            .expect("event.unbind");
+        assert_eq!(gone.count, 1);
+        let batch = app
+            .event_offline_get(offline_get::Request::new())
+            .await
+            .expect("event.offline.get");
+        assert_eq!((batch.process_id, batch.events.len()), (None, 0));
+        assert!(app
+            .event_offline_clear(offline_clear::Request::new(
+                "yh3gu929sf0d32lsfysqas2y1hlpp09q"
+            ))
+            .await
+            .expect("event.offline.clear"));
+        assert!(app
+            .event_offline_error(offline_error::Request::new(
+                "yh3gu929sf0d32lsfysqas2y1hlpp09q",
+                vec!["0123456789abcdef0123456789abcdef".to_string()]
+            ))
+            .await
+            .expect("event.offline.error"));
+        let queue = app
+            .event_offline_list(offline_list::Request::new())
+            .await
+            .expect("event.offline.list");
+        assert!(queue.is_empty());
+        called.extend([
+            "event.bind",
+            "event.get",
+            "event.unbind",
+            "event.offline.get",
+            "event.offline.clear",
+            "event.offline.error",
+            "event.offline.list",
+        ]);
+    }
 
     // imconnector.*
     call!(
@@ -493,7 +563,7 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         b24_openlines::METHODS,
         "one call per generated method"
     );
-    assert_eq!(called.len(), 50);
+    assert_eq!(called.len(), 57, "50 open-lines methods and 7 `event.*`");
     let counters = portal.counters();
     for method in b24_openlines::METHODS {
         assert_eq!(

@@ -210,7 +210,6 @@ pub(crate) fn portal_error(code: &str) -> ApiErr {
 
 /// Who is calling.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // read by the application methods (event.*) of the next steps
 pub(crate) struct AuthCtx {
     /// Granted scopes; `None` all.
     pub(crate) scopes: Option<Vec<String>>,
@@ -336,6 +335,10 @@ pub(crate) struct Engine {
     pub(crate) oauth: Mutex<crate::oauth::Registry>,
     /// Where this portal is (base URL, domain, member_id).
     pub(crate) place: crate::oauth::Place,
+    /// Event bindings and the offline queue.
+    subs: Mutex<crate::subscriptions::Subscriptions>,
+    /// Events on their way to handlers.
+    pub(crate) deliveries: Arc<crate::events::Deliveries>,
 }
 
 enum Target {
@@ -391,6 +394,8 @@ impl Engine {
         Engine {
             oauth,
             place,
+            subs: Mutex::new(crate::subscriptions::Subscriptions::default()),
+            deliveries: Arc::new(crate::events::Deliveries::new()),
             cfg,
             specs,
             epoch: Instant::now(),
@@ -461,6 +466,144 @@ impl Engine {
         m.error_fired.iter_mut().for_each(|n| *n = 0);
         drop(m);
         *self.registry() = crate::oauth::Registry::new(&self.cfg.apps, &self.cfg.oauth_tokens);
+        *self.subs() = crate::subscriptions::Subscriptions::default();
+        self.deliveries.clear();
+    }
+
+    /// Bindings and the offline queue.
+    pub(crate) fn subs(&self) -> MutexGuard<'_, crate::subscriptions::Subscriptions> {
+        self.subs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `event` (upper case) can be bound with a token of `scopes`: an event of the
+    /// global scope, or an event spec of one of the scopes.
+    fn event_known(&self, event: &str, scopes: Option<&[String]>) -> bool {
+        if crate::subscriptions::GLOBAL_EVENTS.contains(&event) {
+            return true;
+        }
+        self.specs.event(event).is_some_and(|spec| {
+            scopes.is_none_or(|s| s.iter().any(|s| s.eq_ignore_ascii_case(&spec.scope)))
+        })
+    }
+
+    /// The scope an event's `auth[scope]` names.
+    fn event_scope(&self, event: &str) -> String {
+        self.specs
+            .event(event)
+            .map_or_else(|| "basic".to_string(), |s| s.scope.clone())
+    }
+
+    /// Raises `event` with `data`: every binding of it (of `only_app`, or of every
+    /// installed application) gets it, an online one as a POST from the delivery task, an
+    /// offline one in the queue (unless it was bound with `skip_connector`, the source that
+    /// made the change). `user_id` is the user whose action raised it. Returns how many
+    /// bindings it reached.
+    pub(crate) fn raise(
+        &self,
+        event: &str,
+        data: &Value,
+        only_app: Option<&str>,
+        user_id: i64,
+        skip_connector: Option<&str>,
+    ) -> usize {
+        let name = event.to_uppercase();
+        let bindings = self.subs().bindings_of(&name, only_app);
+        let scope = self.event_scope(&name);
+        let mut offline = Vec::new();
+        let mut reached = 0;
+        for b in bindings {
+            let (app, application_token) = {
+                let registry = self.registry();
+                match registry.app(&b.client_id) {
+                    // Events go to installed applications only.
+                    Some(a) => match &a.application_token {
+                        Some(t) => (a.app.clone(), t.clone()),
+                        None => continue,
+                    },
+                    None => continue,
+                }
+            };
+            if b.offline() {
+                if !b.connector_id.is_empty() && skip_connector == Some(b.connector_id.as_str()) {
+                    continue;
+                }
+                offline.push(b);
+                reached += 1;
+                continue;
+            }
+            let user = if b.user_id > 0 { b.user_id } else { user_id };
+            let Some(access) = self.registry().issue_access(&b.client_id, user) else {
+                continue;
+            };
+            let mut auth = Map::new();
+            auth.insert("access_token".into(), Value::from(access.token));
+            auth.insert(
+                "expires_in".into(),
+                Value::from(app.access_lifetime.as_secs()),
+            );
+            auth.insert("scope".into(), Value::from(scope.clone()));
+            auth.insert("domain".into(), Value::from(self.place.domain.clone()));
+            auth.insert(
+                "server_endpoint".into(),
+                Value::from(self.place.client_endpoint()),
+            );
+            auth.insert("status".into(), Value::from(app.status.clone()));
+            auth.insert(
+                "client_endpoint".into(),
+                Value::from(self.place.client_endpoint()),
+            );
+            auth.insert(
+                "member_id".into(),
+                Value::from(self.place.member_id.clone()),
+            );
+            auth.insert("application_token".into(), Value::from(application_token));
+            let payload = crate::events::envelope(&name, b.id, data.clone(), auth);
+            self.deliveries.send(crate::events::Job {
+                event: name.clone(),
+                handler: b.handler.clone(),
+                client_id: b.client_id.clone(),
+                body: crate::events::form_body(&payload),
+            });
+            reached += 1;
+        }
+        let mut subs = self.subs();
+        for b in &offline {
+            subs.enqueue(b, data, user_id);
+        }
+        reached
+    }
+
+    /// The `event.*` methods, for an application's token only.
+    fn run_event_method(
+        &self,
+        auth: &AuthCtx,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
+        let client_id = match (&auth.client_id, auth.webhook) {
+            (Some(c), false) => c.as_str(),
+            _ => return Err(wrong_auth_type()),
+        };
+        let caller = crate::subscriptions::AppCaller {
+            client_id,
+            user_id: auth.user_id,
+            admin: auth.admin,
+        };
+        let offset = self.cfg.utc_offset_seconds;
+        let mut subs = self.subs();
+        let one = |r: Result<Value, ApiErr>| r.map(|v| (v, None, None));
+        match method {
+            "event.bind" => one(subs.bind(&caller, params, |e| {
+                self.event_known(e, auth.scopes.as_deref())
+            })),
+            "event.unbind" => one(subs.unbind(&caller, params)),
+            "event.get" => Ok((subs.list_bindings(&caller), None, None)),
+            "event.offline.get" => one(subs.offline_get(&caller, params, offset)),
+            "event.offline.clear" => one(subs.offline_clear(&caller, params)),
+            "event.offline.error" => one(subs.offline_error(&caller, params)),
+            "event.offline.list" => subs.offline_list(&caller, params, offset),
+            _ => Err(portal_error("ERROR_METHOD_NOT_FOUND")),
+        }
     }
 
     pub(crate) fn bucket_level(&self) -> f64 {
@@ -659,7 +802,8 @@ impl Engine {
         };
         let spec = spec.as_deref();
         if let Some(scopes) = &auth.scopes {
-            if !scopes.iter().any(|s| s.eq_ignore_ascii_case(&scope)) {
+            // `basic` stands for the global scope (`event.*`): every token has it.
+            if scope != "basic" && !scopes.iter().any(|s| s.eq_ignore_ascii_case(&scope)) {
                 return Err(self.error_for(None, "insufficient_scope"));
             }
         }
@@ -691,7 +835,7 @@ impl Engine {
         }
         // The method runs.
         let outcome = match &target {
-            Target::Spec(s) => self.run_spec(s, method, params),
+            Target::Spec(s) => self.run_spec(auth, s, method, params),
             Target::Extra(i) => self.run_extra(*i, method, params),
         };
         let processing = limits
@@ -723,10 +867,14 @@ impl Engine {
 
     fn run_spec(
         &self,
+        auth: &AuthCtx,
         spec: &Spec,
         method: &str,
         params: &Map<String, Value>,
     ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
+        if method.starts_with("event.") {
+            return self.run_event_method(auth, method, params);
+        }
         if method == "imopenlines.dialog.get" {
             return crate::dialogs::dialog_get(&self.cfg.chats, spec, params)
                 .map(|v| (v, None, None));
@@ -840,8 +988,21 @@ fn rule_matches(rule: &FaultRule, method: &str) -> bool {
         .is_none_or(|m| m.eq_ignore_ascii_case(method))
 }
 
+/// `WRONG_AUTH_TYPE`: a method for applications called with a webhook (or a token of no
+/// application).
+pub(crate) fn wrong_auth_type() -> ApiErr {
+    ApiErr::new(
+        403,
+        "WRONG_AUTH_TYPE",
+        "Current authorization type is denied for this method",
+    )
+}
+
 /// One page of `items` from `start` (50 a page).
-fn page(items: &[Value], params: &Map<String, Value>) -> (Value, Option<u64>, Option<u64>) {
+pub(crate) fn page(
+    items: &[Value],
+    params: &Map<String, Value>,
+) -> (Value, Option<u64>, Option<u64>) {
     let start = get_ci(params, "start").map(php_intval).unwrap_or(0);
     let no_count = start < 0;
     let from = usize::try_from(start.max(0))

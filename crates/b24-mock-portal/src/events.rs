@@ -135,3 +135,132 @@ pub(crate) async fn post_form(handler: &str, body: String) -> Result<u16, Delive
         .await
         .map_err(|_| DeliveryError::Http("timed out after 10 s".into()))?
 }
+
+/// One event the portal POSTed (or tried to) to an application's handler.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EventDelivery {
+    /// The event, upper case as the portal sends it (`ONIMCONNECTORMESSAGEADD`).
+    pub event: String,
+    /// The handler URL.
+    pub handler: String,
+    /// The application whose binding it was.
+    pub client_id: String,
+    /// The handler's HTTP status, or why there was none.
+    pub outcome: Result<u16, String>,
+}
+
+impl std::fmt::Debug for EventDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The handler URL may carry a secret in its query; show its path only.
+        let shown = self
+            .handler
+            .split_once('?')
+            .map_or(self.handler.as_str(), |(path, _)| path);
+        f.debug_struct("EventDelivery")
+            .field("event", &self.event)
+            .field("handler", &shown)
+            .field("client_id", &self.client_id)
+            .field("outcome", &self.outcome)
+            .finish()
+    }
+}
+
+/// A POST waiting for the delivery task.
+pub(crate) struct Job {
+    pub(crate) event: String,
+    pub(crate) handler: String,
+    pub(crate) client_id: String,
+    pub(crate) body: String,
+}
+
+/// The portal's outgoing events: a queue served by one background task, in the order the
+/// events were raised, so that an API call that raises one never waits for the handler.
+pub(crate) struct Deliveries {
+    tx: tokio::sync::mpsc::UnboundedSender<Job>,
+    rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Job>>>,
+    log: std::sync::Mutex<Vec<EventDelivery>>,
+    done: tokio::sync::watch::Sender<usize>,
+}
+
+impl Deliveries {
+    pub(crate) fn new() -> Self {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        Deliveries {
+            tx,
+            rx: std::sync::Mutex::new(Some(rx)),
+            log: std::sync::Mutex::new(Vec::new()),
+            done: tokio::sync::watch::channel(0).0,
+        }
+    }
+
+    /// Queues a POST.
+    pub(crate) fn send(&self, job: Job) {
+        // The receiver lives as long as the portal's delivery task; a send after shutdown
+        // has nobody to deliver to.
+        let _ = self.tx.send(job);
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, Vec<EventDelivery>> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The deliveries finished so far, oldest first.
+    pub(crate) fn finished(&self) -> Vec<EventDelivery> {
+        self.log().clone()
+    }
+
+    /// Waits until at least `n` deliveries have finished; all of them.
+    pub(crate) async fn wait(&self, n: usize) -> Vec<EventDelivery> {
+        let mut rx = self.done.subscribe();
+        let _ = rx.wait_for(|done| *done >= n).await;
+        self.finished()
+    }
+
+    /// Forgets the finished deliveries (a reset).
+    pub(crate) fn clear(&self) {
+        self.log().clear();
+        self.done.send_replace(0);
+    }
+
+    /// The task that POSTs the queued events; `None` if it was started already.
+    pub(crate) fn worker(
+        self: &std::sync::Arc<Self>,
+    ) -> Option<impl std::future::Future<Output = ()>> {
+        let mut rx = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+        let me = std::sync::Arc::clone(self);
+        Some(async move {
+            while let Some(job) = rx.recv().await {
+                let outcome = post_form(&job.handler, job.body)
+                    .await
+                    .map_err(|e| e.to_string());
+                me.log().push(EventDelivery {
+                    event: job.event,
+                    handler: job.handler,
+                    client_id: job.client_id,
+                    outcome,
+                });
+                me.done.send_modify(|n| *n += 1);
+            }
+        })
+    }
+}
+
+/// The envelope of an event the portal POSTs: `event`, `event_handler_id`, `data`, `ts`,
+/// `auth`, in the portal's order.
+pub(crate) fn envelope(
+    event: &str,
+    handler_id: u64,
+    data: Value,
+    auth: Map<String, Value>,
+) -> Value {
+    let ts = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut root = Map::new();
+    root.insert("event".into(), Value::from(event));
+    root.insert("event_handler_id".into(), Value::from(handler_id));
+    root.insert("data".into(), data);
+    root.insert("ts".into(), Value::from(ts));
+    root.insert("auth".into(), Value::Object(auth));
+    Value::Object(root)
+}

@@ -29,6 +29,7 @@ mod oauth;
 mod params;
 mod server;
 mod specs;
+mod subscriptions;
 mod tls;
 
 use std::net::SocketAddr;
@@ -44,7 +45,7 @@ pub use config::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
 };
 pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE, UNKNOWN_METHOD};
-pub use events::DeliveryError;
+pub use events::{DeliveryError, EventDelivery};
 pub use oauth::{AppError, OAuthApp, TokenPair, DEFAULT_ACCESS_LIFETIME};
 pub use specs::embedded_spec_files;
 
@@ -76,6 +77,8 @@ pub struct MockPortal {
     engine: Arc<Engine>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The task that POSTs events to handlers.
+    delivery: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for MockPortal {
@@ -113,6 +116,7 @@ impl MockPortal {
             .as_ref()
             .map(|t| tokio_rustls::TlsAcceptor::from(t.server_config.clone()));
         let task = tokio::spawn(conn::accept_loop(listener, engine.clone(), acceptor, rx));
+        let delivery = engine.deliveries.worker().map(tokio::spawn);
         Ok(MockPortal {
             addr,
             tls: tls.is_some(),
@@ -122,6 +126,7 @@ impl MockPortal {
             engine,
             shutdown,
             task: Some(task),
+            delivery,
         })
     }
 
@@ -250,8 +255,15 @@ impl MockPortal {
     /// (user 1), as the full OAuth protocol would. An application that was never installed
     /// gets an application token here, as if installed without an install handler.
     pub fn issue_tokens(&self, client_id: &str) -> Result<TokenPair, AppError> {
+        self.issue_user_tokens(client_id, oauth::ADMIN_USER)
+    }
+
+    /// Issues a token pair to `client_id` for another user of the portal: user 1 is the
+    /// administrator, any other id an ordinary user (`event.offline.*` answer it
+    /// `ACCESS_DENIED`, `event.bind` binds for that user only).
+    pub fn issue_user_tokens(&self, client_id: &str, user_id: i64) -> Result<TokenPair, AppError> {
         let mut registry = self.engine.registry();
-        let pair = registry.issue(client_id, oauth::ADMIN_USER, &self.engine.place)?;
+        let pair = registry.issue(client_id, user_id, &self.engine.place)?;
         if let Some(app) = registry.app_mut(client_id) {
             app.application_token.get_or_insert_with(oauth::new_hex32);
         }
@@ -291,8 +303,51 @@ impl MockPortal {
         self.engine.registry().forced_error = code.map(str::to_string);
     }
 
+    /// Raises `event` (any case, e.g. `OnImConnectorMessageAdd` or `ONAPPTEST`) with `data`
+    /// as the portal does when something happens: every installed application bound to it
+    /// gets it, an online binding as a POST to its handler (form-encoded, with the `auth`
+    /// block: a fresh access token for the binding's user, or user 1, and the application's
+    /// token) from a background task, an offline binding in its queue (coalesced with an
+    /// unreserved record of the same event and data). Returns how many bindings it reached;
+    /// see [`MockPortal::deliveries`] for the POSTs.
+    pub fn raise_event(&self, event: &str, data: serde_json::Value) -> usize {
+        self.engine
+            .raise(event, &data, None, oauth::ADMIN_USER, None)
+    }
+
+    /// The events POSTed to handlers so far (finished: answered or failed), oldest first.
+    pub fn deliveries(&self) -> Vec<EventDelivery> {
+        self.engine.deliveries.finished()
+    }
+
+    /// Waits until at least `n` events have been POSTed (answered or failed) since the start
+    /// (or the last reset), then returns them all. Wrap it in a timeout.
+    pub async fn wait_for_deliveries(&self, n: usize) -> Vec<EventDelivery> {
+        self.engine.deliveries.wait(n).await
+    }
+
+    /// The handlers `client_id` has bound (`event.bind`), oldest first, as `event.get`
+    /// lists them to an administrator.
+    pub fn bindings(&self, client_id: &str) -> Vec<BoundHandler> {
+        self.engine
+            .subs()
+            .bindings
+            .iter()
+            .filter(|b| b.client_id == client_id)
+            .map(|b| BoundHandler {
+                event: b.event.clone(),
+                handler: (!b.offline()).then(|| b.handler.clone()),
+                auth_type: b.user_id,
+                connector_id: b.connector_id.clone(),
+            })
+            .collect()
+    }
+
     /// Stops accepting, closes every connection and waits for the listener to end.
     pub async fn shutdown(mut self) {
+        if let Some(d) = self.delivery.take() {
+            d.abort();
+        }
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -300,8 +355,24 @@ impl MockPortal {
     }
 }
 
+/// A handler an application has bound ([`MockPortal::bindings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundHandler {
+    /// The event, upper case.
+    pub event: String,
+    /// The handler URL; `None` for an offline binding (the queue).
+    pub handler: Option<String>,
+    /// The user the handler is authorized as; 0 for the user who raised the event.
+    pub auth_type: i64,
+    /// The `auth_connector` of an offline binding (`""` for none).
+    pub connector_id: String,
+}
+
 impl Drop for MockPortal {
     fn drop(&mut self) {
+        if let Some(d) = self.delivery.take() {
+            d.abort();
+        }
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             task.abort();

@@ -316,7 +316,6 @@ impl Registry {
     }
 
     /// An access token alone (what an event's `auth` carries), for `user_id`.
-    #[allow(dead_code)]
     pub(crate) fn issue_access(&mut self, client_id: &str, user_id: i64) -> Option<AccessRecord> {
         let app = self.app(client_id)?.app.clone();
         let record = AccessRecord {
