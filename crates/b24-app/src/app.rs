@@ -78,6 +78,13 @@ pub enum BuildError {
 
 type Tune = Arc<dyn Fn(ClientBuilder) -> ClientBuilder + Send + Sync>;
 
+/// A hook run after each install.
+pub(crate) type InstallHook = Arc<
+    dyn Fn(Installation, Client) -> Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// Settings and handlers of an [`App`]; from [`App::builder`].
 #[must_use]
 pub struct AppBuilder {
@@ -90,6 +97,7 @@ pub struct AppBuilder {
     store: Option<Arc<dyn AppStore>>,
     tune: Option<Tune>,
     handlers: Handlers,
+    on_install: Option<InstallHook>,
     verify_timeout: Duration,
     max_body_bytes: usize,
 }
@@ -189,6 +197,23 @@ impl AppBuilder {
         self
     }
 
+    /// Runs after every verified install (and reinstall), once the portal is stored and its
+    /// events are bound, with the installation and the portal's client: register a connector,
+    /// create settings. An error fails the install request (502); the portal stays stored.
+    pub fn on_install<F, Fut, E>(mut self, hook: F) -> Self
+    where
+        F: Fn(Installation, Client) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<HandlerError>,
+    {
+        let hook = Arc::new(hook);
+        self.on_install = Some(Arc::new(move |i: Installation, c: Client| {
+            let hook = Arc::clone(&hook);
+            Box::pin(async move { hook(i, c).await.map_err(Into::into) })
+        }));
+        self
+    }
+
     /// Handles the event `T`: `.on(|e: OnImConnectorMessageAdd, ctx| async move { .. })`.
     /// Install binds `T`. A second handler for the same event replaces the first.
     pub fn on<T, F, Fut, E>(mut self, handler: F) -> Self
@@ -242,6 +267,7 @@ impl AppBuilder {
                 store,
                 tune: self.tune,
                 handlers: self.handlers,
+                on_install: self.on_install,
                 clients: Mutex::new(HashMap::new()),
                 http,
                 max_body_bytes: self.max_body_bytes,
@@ -286,6 +312,7 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn AppStore>,
     tune: Option<Tune>,
     pub(crate) handlers: Handlers,
+    pub(crate) on_install: Option<InstallHook>,
     /// One client per portal, with the install it was built for.
     clients: Mutex<HashMap<String, (String, Client)>>,
     pub(crate) http: reqwest::Client,
@@ -374,6 +401,7 @@ impl App {
             store: None,
             tune: None,
             handlers: Handlers::default(),
+            on_install: None,
             verify_timeout: Duration::from_secs(15),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }

@@ -163,7 +163,7 @@ impl App {
                     InstallError::Unverified { .. } => StatusCode::UNAUTHORIZED,
                     InstallError::VerifierUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                     InstallError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-                    InstallError::Bind(_) => StatusCode::BAD_GATEWAY,
+                    InstallError::Bind(_) | InstallError::Hook(_) => StatusCode::BAD_GATEWAY,
                 };
                 tracing::warn!(error = %e, "install refused or failed");
                 reply(status, "error")

@@ -57,6 +57,9 @@ pub enum InstallError {
     /// [`App::bind_events`] retries).
     #[error(transparent)]
     Bind(AppError),
+    /// The [`crate::AppBuilder::on_install`] hook failed (the installation is stored).
+    #[error("the install hook failed: {0}")]
+    Hook(crate::HandlerError),
 }
 
 /// What an install request claims (unverified).
@@ -307,6 +310,12 @@ impl App {
         self.bind_events(&installation.member_id)
             .await
             .map_err(InstallError::Bind)?;
+        if let Some(hook) = &self.inner.on_install {
+            let client = self.client_for(&installation).map_err(InstallError::Bind)?;
+            hook(installation.clone(), client)
+                .await
+                .map_err(InstallError::Hook)?;
+        }
         Ok(installation)
     }
 
