@@ -1,7 +1,9 @@
 //! Events per second through the events endpoint (look up the portal, verify its
 //! application token, decode the typed event, dispatch to a no-op handler), beside a plain
 //! axum handler that only reads the body; in process (the router called directly) and over
-//! loopback HTTP. Then the offline consumer against the local portal. One run, printed.
+//! loopback HTTP. Then the offline consumer against the local portal (every event raised
+//! first, then polled in batches of 50 until the queue is empty: get, handle, clear), without
+//! a client-side limit and with the standard one. One run, printed.
 //!
 //! `cargo bench -p b24-app --bench events` (set `B24_BENCH_EVENTS` for another count).
 
@@ -13,9 +15,9 @@ use axum::http::{Request, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use b24_app::events::OnImConnectorMessageAdd;
-use b24_app::{App, AppStore, Installation, SqliteStore};
-use b24_mock_portal::{MockPortal, PortalConfig};
-use b24_openlines::{OAuthTokens, Secret};
+use b24_app::{App, AppStore, Installation, OfflineConfig, SqliteStore};
+use b24_mock_portal::{LimitConfig, MockPortal, OAuthApp, PortalConfig};
+use b24_openlines::{OAuthTokens, RateLimit, Secret};
 use tower::ServiceExt;
 
 const APP_TOKEN: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
@@ -164,4 +166,87 @@ async fn run() {
             plain_rate / ours_rate
         );
     }
+
+    let offline_n = (n / 4).max(100);
+    let rate = offline(offline_n, None).await;
+    println!(
+        "offline consumer, batches of 50, no rate limit: {offline_n} events in {:.2} s, {rate:>8.0} events/s",
+        offline_n as f64 / rate
+    );
+    let standard_n = 1500;
+    let rate = offline(standard_n, Some(RateLimit::STANDARD)).await;
+    println!(
+        "offline consumer, batches of 50, standard limit (50, 2/s): {standard_n} events in {:.2} s, {rate:>8.0} events/s",
+        standard_n as f64 / rate
+    );
+}
+
+const ID: &str = "app.bench.00000001";
+const SECRET: &str = "bench-secret-0123456789";
+
+/// `n` events through the offline queue of a fresh portal: raised, then polled until the
+/// queue is empty; events per second of the polling.
+async fn offline(n: usize, limit: Option<RateLimit>) -> f64 {
+    let portal = MockPortal::start(
+        PortalConfig::default()
+            .with_app(OAuthApp::new(ID, SECRET))
+            .with_limits(LimitConfig::unlimited()),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqliteStore::open(dir.path().join("offline.db"))
+            .await
+            .unwrap(),
+    );
+    let app = App::builder(ID, SECRET)
+        .store(store)
+        .offline_events(true)
+        .oauth_server(
+            portal.server_endpoint(),
+            portal.token_endpoint().parse().unwrap(),
+        )
+        .client_settings(move |b| b.rate_limit(limit))
+        .on(|_: OnImConnectorMessageAdd, _ctx| async { Ok::<(), std::io::Error>(()) })
+        .build()
+        .unwrap();
+    let pair = portal.issue_tokens(ID).unwrap();
+    let mut form = serde_json::Map::new();
+    form.insert("event".into(), "ONAPPINSTALL".into());
+    form.insert(
+        "auth".into(),
+        serde_json::json!({
+            "domain": portal.domain(),
+            "access_token": pair.access_token,
+            "refresh_token": pair.refresh_token,
+            "server_endpoint": portal.server_endpoint(),
+            "client_endpoint": portal.client_endpoint(),
+            "member_id": portal.member_id(),
+            "application_token": portal.application_token(ID).unwrap(),
+        }),
+    );
+    let installed = app
+        .install(b24_core::php::http_build_query(&form).as_bytes(), None)
+        .await;
+    assert!(installed.is_ok());
+    for i in 0..n {
+        let data = serde_json::json!({
+            "CONNECTOR": "bench", "LINE": 1,
+            "MESSAGES": [{"im": {"chat_id": 1777, "message_id": i}, "message": {"user_id": 1, "text": "hi"}, "chat": {"id": "c"}}],
+        });
+        assert_eq!(portal.raise_event("OnImConnectorMessageAdd", data), 1);
+    }
+    let consumer = app.offline_consumer(OfflineConfig::default());
+    let started = Instant::now();
+    let mut handled = 0;
+    loop {
+        let report = consumer.poll_portal(portal.member_id()).await.unwrap();
+        handled += report.handled;
+        if report.fetched == 0 {
+            break;
+        }
+    }
+    assert_eq!(handled, n);
+    n as f64 / started.elapsed().as_secs_f64()
 }
