@@ -121,7 +121,9 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         ]);
     }
 
-    // imconnector.*
+    // imconnector.*: register, unregister, send/update/delete.messages and
+    // send.status.* are an application's too (WRONG_AUTH_TYPE for a webhook).
+    let a = &app;
     call!(
         c,
         called,
@@ -155,7 +157,7 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         )
     );
     call!(
-        c,
+        a,
         called,
         imconnector::delete_messages,
         imconnector_delete_messages,
@@ -174,7 +176,7 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         imconnector_list,
         m::Request::new()
     );
-    call!(c, called, imconnector::register, imconnector_register,
+    call!(a, called, imconnector::register, imconnector_register,
         m::Request::new(
             "myconnector",
             "Мой коннектор",
@@ -189,22 +191,34 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         .need_system_messages(true)
         .need_signature(true)
         .chat_group(false));
+    {
+        // Stateful on the portal: the message lands in a new conversation of line 107, whose
+        // chat, session and client user the portal numbers itself.
+        use b24_openlines::imconnector::send_messages as m;
+        let got = a
+            .imconnector_send_messages(m::Request::new(
+                "myconnector",
+                107,
+                vec![obj::<m::Messages>(json!({
+                "user": {"id": "ext-user-42", "last_name": "Иванов", "name": "Иван", "picture": {"url": "https://example.ru/u42.png"}, "url": "https://example.ru/users/42", "gender": "male", "email": "ivan@example.ru", "phone": "+79990000000", "skip_phone_validate": "Y"},
+                "message": {"id": "ext-msg-1001", "date": 1773265993, "text": "Добрый день", "files": [{"url": "https://example.ru/files/spec.pdf", "name": "spec.pdf"}], "disable_crm": "Y"},
+                "chat": {"id": "channel-123", "name": "Канал поддержки", "url": "https://example.ru/chats/123"}}))],
+            ))
+            .await
+            .expect("imconnector.send.messages");
+        let mut want: m::Response = documented(m::EXAMPLES);
+        let conversation = &portal.conversations(Some(107))[0];
+        let item = &mut want.data.result[0];
+        item.user = Some(conversation.user_id.to_string());
+        if let Some(session) = item.session.as_mut() {
+            session.id = conversation.session_id.to_string();
+            session.chat_id = conversation.chat_id.to_string();
+        }
+        assert_eq!(got, want, "imconnector.send.messages");
+        called.push("imconnector.send.messages");
+    }
     call!(
-        c,
-        called,
-        imconnector::send_messages,
-        imconnector_send_messages,
-        m::Request::new(
-            "myconnector",
-            107,
-            vec![obj::<m::Messages>(json!({
-            "user": {"id": "ext-user-42", "last_name": "Иванов", "name": "Иван", "picture": {"url": "https://example.ru/u42.png"}, "url": "https://example.ru/users/42", "gender": "male", "email": "ivan@example.ru", "phone": "+79990000000", "skip_phone_validate": "Y"},
-            "message": {"id": "ext-msg-1001", "date": 1773265993, "text": "Добрый день", "files": [{"url": "https://example.ru/files/spec.pdf", "name": "spec.pdf"}], "disable_crm": "Y"},
-            "chat": {"id": "channel-123", "name": "Канал поддержки", "url": "https://example.ru/chats/123"}}))]
-        )
-    );
-    call!(
-        c,
+        a,
         called,
         imconnector::send_status_delivery,
         imconnector_send_status_delivery,
@@ -217,7 +231,7 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         )
     );
     call!(
-        c,
+        a,
         called,
         imconnector::send_status_reading,
         imconnector_send_status_reading,
@@ -237,14 +251,14 @@ async fn every_method_is_callable_and_answers_its_documented_result() {
         m::Request::new("myconnector").line(12)
     );
     call!(
-        c,
+        a,
         called,
         imconnector::unregister,
         imconnector_unregister,
         m::Request::new("myconnector")
     );
     call!(
-        c,
+        a,
         called,
         imconnector::update_messages,
         imconnector_update_messages,

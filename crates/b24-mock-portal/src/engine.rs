@@ -339,6 +339,8 @@ pub(crate) struct Engine {
     subs: Mutex<crate::subscriptions::Subscriptions>,
     /// Events on their way to handlers.
     pub(crate) deliveries: Arc<crate::events::Deliveries>,
+    /// Custom connectors and open-line conversations.
+    lines: Mutex<crate::openlines::Lines>,
 }
 
 enum Target {
@@ -396,6 +398,7 @@ impl Engine {
             place,
             subs: Mutex::new(crate::subscriptions::Subscriptions::default()),
             deliveries: Arc::new(crate::events::Deliveries::new()),
+            lines: Mutex::new(crate::openlines::Lines::default()),
             cfg,
             specs,
             epoch: Instant::now(),
@@ -467,7 +470,73 @@ impl Engine {
         drop(m);
         *self.registry() = crate::oauth::Registry::new(&self.cfg.apps, &self.cfg.oauth_tokens);
         *self.subs() = crate::subscriptions::Subscriptions::default();
+        *self.lines() = crate::openlines::Lines::default();
         self.deliveries.clear();
+    }
+
+    /// Connectors and conversations.
+    pub(crate) fn lines(&self) -> MutexGuard<'_, crate::openlines::Lines> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Raises the events a state change asked for.
+    pub(crate) fn raise_all(
+        &self,
+        events: Vec<crate::openlines::Raise>,
+        user_id: i64,
+        skip_connector: Option<&str>,
+    ) {
+        for (name, data, only) in events {
+            self.raise(name, &data, only.as_deref(), user_id, skip_connector);
+        }
+    }
+
+    /// The `imconnector.*` methods: the application-only ones refuse a webhook, then the
+    /// parameters are checked against the spec and the state changes.
+    fn run_imconnector(
+        &self,
+        auth: &AuthCtx,
+        spec: &Spec,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
+        // CustomConnectors: these check `Auth::AUTH_TYPE` first.
+        const APP_ONLY: &[&str] = &[
+            "imconnector.register",
+            "imconnector.unregister",
+            "imconnector.send.messages",
+            "imconnector.update.messages",
+            "imconnector.delete.messages",
+            "imconnector.send.status.delivery",
+            "imconnector.send.status.reading",
+        ];
+        if APP_ONLY.contains(&method) && (auth.webhook || auth.client_id.is_none()) {
+            return Err(ApiErr::new(
+                403,
+                "WRONG_AUTH_TYPE",
+                "Current authorization type is denied for this method Application context required",
+            ));
+        }
+        validate(spec, params).map_err(|m| ApiErr::new(400, "ERROR_ARGUMENT", &m))?;
+        let example = example_result(spec)
+            .cloned()
+            .unwrap_or_else(|| default_result(&spec.result.ty));
+        let client_id = auth.client_id.as_deref();
+        match method {
+            "imconnector.register" => self.lines().register(client_id, params),
+            "imconnector.unregister" => self.lines().unregister(client_id, params),
+            "imconnector.activate" => self.lines().activate(params),
+            "imconnector.send.status.delivery" => self.lines().status(params, false),
+            "imconnector.send.status.reading" => self.lines().status(params, true),
+            "imconnector.send.messages" => {
+                let (result, events) = self.lines().receive(params);
+                let source = get_ci(params, "auth_connector").and_then(as_text);
+                self.raise_all(events, auth.user_id, source.as_deref());
+                return Ok((result, None, None));
+            }
+            _ => {}
+        }
+        Ok((example, None, None))
     }
 
     /// Bindings and the offline queue.
@@ -537,6 +606,11 @@ impl Engine {
             };
             let mut auth = Map::new();
             auth.insert("access_token".into(), Value::from(access.token));
+            let expires = access
+                .expires_at
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            auth.insert("expires".into(), Value::from(expires));
             auth.insert(
                 "expires_in".into(),
                 Value::from(app.access_lifetime.as_secs()),
@@ -874,6 +948,9 @@ impl Engine {
     ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
         if method.starts_with("event.") {
             return self.run_event_method(auth, method, params);
+        }
+        if method.starts_with("imconnector.") {
+            return self.run_imconnector(auth, spec, method, params);
         }
         if method == "imopenlines.dialog.get" {
             return crate::dialogs::dialog_get(&self.cfg.chats, spec, params)

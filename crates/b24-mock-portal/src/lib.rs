@@ -26,6 +26,7 @@ mod engine;
 mod events;
 mod limits;
 mod oauth;
+mod openlines;
 mod params;
 mod server;
 mod specs;
@@ -47,6 +48,9 @@ pub use config::{
 pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE, UNKNOWN_METHOD};
 pub use events::{DeliveryError, EventDelivery};
 pub use oauth::{AppError, OAuthApp, TokenPair, DEFAULT_ACCESS_LIFETIME};
+pub use openlines::{
+    LineConversation, LineMessage, OperatorMessage, RegisteredConnector, DEFAULT_OPERATOR,
+};
 pub use specs::embedded_spec_files;
 
 use engine::Engine;
@@ -313,6 +317,62 @@ impl MockPortal {
     pub fn raise_event(&self, event: &str, data: serde_json::Value) -> usize {
         self.engine
             .raise(event, &data, None, oauth::ADMIN_USER, None)
+    }
+
+    /// An operator (user [`DEFAULT_OPERATOR`]) writes `text` in the open line `line`, in the
+    /// conversation with the external chat `chat` (the `chat.id` a connector sent with
+    /// `imconnector.send.messages`). As on the real portal (`imopenlines` Connector::
+    /// sendMessage), this raises `OnImConnectorMessageAdd` for the application that
+    /// registered the conversation's connector, and `OnOpenLineMessageAdd` for every
+    /// application bound to it. The message waits in the conversation, `delivered: false`,
+    /// until the connector calls `imconnector.send.status.delivery`. An error when no such
+    /// conversation exists.
+    pub fn operator_message(
+        &self,
+        line: i64,
+        chat: &str,
+        text: &str,
+    ) -> Result<OperatorMessage, AppError> {
+        self.operator_message_as(DEFAULT_OPERATOR, line, chat, text)
+    }
+
+    /// [`MockPortal::operator_message`] from another operator (a user id).
+    pub fn operator_message_as(
+        &self,
+        operator: i64,
+        line: i64,
+        chat: &str,
+        text: &str,
+    ) -> Result<OperatorMessage, AppError> {
+        let (sent, events) = self
+            .engine
+            .lines()
+            .operator_message(line, chat, operator, text)
+            .ok_or_else(|| AppError::UnknownChat {
+                line,
+                chat: chat.to_string(),
+            })?;
+        self.engine.raise_all(events, operator, None);
+        Ok(sent)
+    }
+
+    /// The conversations of the open line `line` (every line with `None`), in the order
+    /// they began, with their messages: what connectors delivered into the portal and what
+    /// operators wrote back.
+    pub fn conversations(&self, line: Option<i64>) -> Vec<LineConversation> {
+        self.engine
+            .lines()
+            .conversations
+            .iter()
+            .filter(|c| line.is_none_or(|l| c.line == l))
+            .cloned()
+            .collect()
+    }
+
+    /// The connectors applications registered (`imconnector.register`), with the lines they
+    /// are active on.
+    pub fn connectors(&self) -> Vec<RegisteredConnector> {
+        self.engine.lines().connectors.clone()
     }
 
     /// The events POSTed to handlers so far (finished: answered or failed), oldest first.

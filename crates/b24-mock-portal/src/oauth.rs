@@ -140,6 +140,14 @@ pub enum AppError {
     /// The install handler could not be reached or answered an error status.
     #[error("the install handler failed: {0}")]
     Handler(String),
+    /// No conversation of this open line with this external chat.
+    #[error("no conversation of line {line} with the external chat `{chat}`")]
+    UnknownChat {
+        /// The open line.
+        line: i64,
+        /// The external chat id.
+        chat: String,
+    },
 }
 
 /// The user tokens act for when nobody else is named: the portal's administrator.
