@@ -6,9 +6,11 @@
 //!
 //! With no settings it starts the embedded local portal, installs itself there, registers the
 //! connector `echo` (`imconnector.register`), activates it on line 1 (`imconnector.activate`),
-//! binds `OnImConnectorMessageAdd` at install, then plays an operator writing three messages
-//! and prints the conversation: each operator message, and the echo the connector sends back
-//! into the channel with `imconnector.send.messages`.
+//! binds `OnImConnectorMessageAdd` at install, delivers a client's message into the open line,
+//! then has an operator answer three times: each answer reaches the connector, which marks it
+//! delivered (`imconnector.send.status.delivery`) and sends it back into the open line
+//! (`imconnector.send.messages`). It prints the conversation as it goes, and as the portal
+//! keeps it at the end.
 //!
 //! Against a real portal, set the application's credentials and its public address:
 //!
@@ -25,7 +27,7 @@ use std::sync::Arc;
 
 use b24_app::events::OnImConnectorMessageAdd;
 use b24_app::{App, EventContext, HandlerError, Installation, OfflineConfig, SqliteStore};
-use b24_openlines::imconnector::{activate, register, send_messages};
+use b24_openlines::imconnector::{activate, register, send_messages, send_status_delivery};
 use b24_openlines::Client;
 use tokio::sync::mpsc;
 
@@ -78,6 +80,19 @@ async fn echo(
                 e.data.connector.clone(),
                 e.data.line,
                 vec![message],
+            ))
+            .await?;
+        // The operator's message reached the channel.
+        let delivered = send_status_delivery::Messages::new()
+            .im(send_status_delivery::Im::new()
+                .chat_id(m.im.chat_id)
+                .message_id(m.im.message_id))
+            .chat(send_status_delivery::Chat::new().id(m.chat.id.clone()));
+        ctx.client()
+            .call(&send_status_delivery::Request::new(
+                e.data.connector.clone(),
+                e.data.line,
+                vec![delivered],
             ))
             .await?;
         println!("[{}] {} -> open line: {answer}", ctx.domain(), m.chat.id);
@@ -176,34 +191,55 @@ async fn local() -> Result<(), Box<dyn std::error::Error>> {
     // The portal installs the application: its ONAPPINSTALL reaches /b24/install.
     install(&portal, ID, &format!("{public}/install")).await?;
 
-    for (i, text) in [
-        "Hello! How can I help?",
-        "Your order ships tomorrow.",
+    // A client writes in the external channel; the connector delivers it to the open line.
+    let member_id = portal.member_id().to_string();
+    let first = send_messages::Messages::new()
+        .user(send_messages::User::new("client-42").name("Alex"))
+        .chat(send_messages::Chat::new("client-42"))
+        .message(
+            send_messages::Message::new()
+                .id("ext-1")
+                .text("Hi, where is my order?"),
+        );
+    app.client(&member_id)
+        .await?
+        .call(&send_messages::Request::new(CONNECTOR, 1, vec![first]))
+        .await?;
+    println!(
+        "[{}] client-42 -> open line: Hi, where is my order?",
+        portal.domain()
+    );
+
+    // Operators answer; the portal sends each answer to the connector, which echoes it.
+    for text in [
+        "Hello! Let me check.",
+        "It ships tomorrow.",
         "Anything else?",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let data = serde_json::json!({
-            "CONNECTOR": CONNECTOR,
-            "LINE": 1,
-            "MESSAGES": [{
-                "im": {"chat_id": 1777, "message_id": 9000 + i},
-                "message": {"user_id": 1, "text": text},
-                "chat": {"id": "client-42"},
-            }],
-        });
-        portal.raise_event("OnImConnectorMessageAdd", data);
+    ] {
+        portal.operator_message(1, "client-42", text)?;
         let Some(_) =
             tokio::time::timeout(std::time::Duration::from_secs(30), replies.recv()).await?
         else {
             return Err("the connector stopped".into());
         };
     }
-    println!(
-        "done: {} message(s) sent back through imconnector.send.messages",
-        portal.counters().executed("imconnector.send.messages")
-    );
+
+    println!("\nthe conversation as the portal keeps it:");
+    for conversation in portal.conversations(Some(1)) {
+        for m in conversation.messages {
+            let who = if m.from_client {
+                "client  "
+            } else {
+                "operator"
+            };
+            let mark = if !m.from_client && m.delivered {
+                " (delivered)"
+            } else {
+                ""
+            };
+            println!("  {who} {}{mark}", m.text);
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

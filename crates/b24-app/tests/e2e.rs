@@ -10,7 +10,8 @@ use std::time::Duration;
 use b24_app::events::OnImConnectorMessageAdd;
 use b24_app::{App, AppStore, SqliteStore};
 use b24_mock_portal::MockPortal;
-use b24_openlines::imconnector::send_messages;
+use b24_openlines::imconnector::{activate, register, send_messages, send_status_delivery};
+use b24_openlines::Client;
 use common::{install_body, operator_message, portal, post, reserve, serve_on, ID, SECRET};
 
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
@@ -25,6 +26,19 @@ fn app(store: Arc<SqliteStore>, base: &str, portals: &[&MockPortal], seen: Seen)
         builder = builder.oauth_server(p.server_endpoint(), p.token_endpoint().parse().unwrap());
     }
     builder
+        .on_install(|_installation, client: Client| async move {
+            let icon = register::Icon::new("data:image/svg+xml;charset=US-ASCII,x");
+            client
+                .call(&register::Request::new(
+                    "echo",
+                    "Echo",
+                    icon,
+                    "https://echo.example/settings",
+                ))
+                .await?;
+            client.call(&activate::Request::new("echo", 1, "1")).await?;
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        })
         .on(move |e: OnImConnectorMessageAdd, ctx| {
             let seen = Arc::clone(&seen);
             async move {
@@ -45,12 +59,50 @@ fn app(store: Arc<SqliteStore>, base: &str, portals: &[&MockPortal], seen: Seen)
                             vec![reply],
                         ))
                         .await?;
+                    let delivered = send_status_delivery::Messages::new()
+                        .im(send_status_delivery::Im::new()
+                            .chat_id(m.im.chat_id)
+                            .message_id(m.im.message_id))
+                        .chat(send_status_delivery::Chat::new().id(m.chat.id.clone()));
+                    ctx.client()
+                        .call(&send_status_delivery::Request::new(
+                            e.data.connector.clone(),
+                            e.data.line,
+                            vec![delivered],
+                        ))
+                        .await?;
                 }
                 Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
             }
         })
         .build()
         .unwrap()
+}
+
+/// A client of the external channel writes `text` in chat `chat`: the connector delivers it
+/// with `imconnector.send.messages`.
+async fn client_writes(app: &App, portal: &MockPortal, chat: &str, text: &str) {
+    let message = send_messages::Messages::new()
+        .user(send_messages::User::new("client-1"))
+        .chat(send_messages::Chat::new(chat))
+        .message(send_messages::Message::new().id("ext-1").text(text));
+    app.client(portal.member_id())
+        .await
+        .unwrap()
+        .call(&send_messages::Request::new("echo", 1, vec![message]))
+        .await
+        .unwrap();
+}
+
+/// The messages of the portal's conversation on line 1: (from the client, text, delivered:
+/// an operator's message is delivered once the connector marks it so).
+fn conversation(portal: &MockPortal) -> Vec<(bool, String, bool)> {
+    portal
+        .conversations(Some(1))
+        .iter()
+        .flat_map(|c| c.messages.iter())
+        .map(|m| (m.from_client, m.text.clone(), m.delivered))
+        .collect()
 }
 
 /// Waits for the `n`-th delivery of `portal` and returns its status.
@@ -95,32 +147,39 @@ async fn installed_portals_get_their_own_events_and_replies() {
     // Installing again binds nothing twice.
     assert_eq!(app.bind_events(a.member_id()).await.unwrap(), 0);
 
-    // An operator writes on portal A: A's handler runs with A's client, the reply lands on A.
-    assert_eq!(
-        a.raise_event(
-            "OnImConnectorMessageAdd",
-            operator_message(1, "chan-a", 501, "hello from A")
-        ),
-        1
-    );
+    // A client writes in each portal's channel (the connector delivers it), then an operator
+    // of A answers: A raises OnImConnectorMessageAdd to this app, the handler runs with A's
+    // client, and its echo and delivery mark land in A's conversation only.
+    for (p, chat) in [(&a, "chan-a"), (&b, "chan-b")] {
+        client_writes(&app, p, chat, "Hi, I need help").await;
+    }
+    a.operator_message(1, "chan-a", "hello from A").unwrap();
     assert_eq!(delivered(&a, 1).await, 200);
     assert_eq!(
         *seen.lock().unwrap(),
         vec![(a.member_id().to_string(), "hello from A".to_string())]
     );
-    assert_eq!(a.counters().executed("imconnector.send.messages"), 1);
-    assert_eq!(b.counters().executed("imconnector.send.messages"), 0);
+    assert_eq!(
+        conversation(&a),
+        [
+            (true, "Hi, I need help".to_string(), true),
+            (false, "hello from A".to_string(), true),
+            (true, "echo: hello from A".to_string(), true),
+        ]
+    );
+    assert_eq!(
+        conversation(&b),
+        [(true, "Hi, I need help".to_string(), true)]
+    );
 
     // And on portal B.
-    b.raise_event(
-        "OnImConnectorMessageAdd",
-        operator_message(2, "chan-b", 502, "hello from B"),
-    );
+    b.operator_message(1, "chan-b", "hello from B").unwrap();
     assert_eq!(delivered(&b, 1).await, 200);
     assert_eq!(seen.lock().unwrap().len(), 2);
     assert_eq!(seen.lock().unwrap()[1].0, b.member_id());
-    assert_eq!(a.counters().executed("imconnector.send.messages"), 1);
-    assert_eq!(b.counters().executed("imconnector.send.messages"), 1);
+    assert_eq!(conversation(&a).len(), 3);
+    assert_eq!(conversation(&b).len(), 3);
+    assert_eq!(conversation(&b)[2].1, "echo: hello from B");
 
     // Portal B, with its own valid application token, posts an event naming portal A.
     let mut forged = serde_json::Map::new();
@@ -137,7 +196,7 @@ async fn installed_portals_get_their_own_events_and_replies() {
     let body = b24_core::php::http_build_query(&forged);
     assert_eq!(post(&format!("{base}/events"), body).await, 401);
     assert_eq!(seen.lock().unwrap().len(), 2);
-    assert_eq!(a.counters().executed("imconnector.send.messages"), 1);
+    assert_eq!(conversation(&a).len(), 3);
     // The stored tokens of the two portals differ.
     let (ta, tb) = (
         store.portal(a.member_id()).await.unwrap().unwrap(),
