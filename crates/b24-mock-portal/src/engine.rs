@@ -474,6 +474,54 @@ impl Engine {
         self.deliveries.clear();
     }
 
+    /// Installs `client_id` afresh: the tokens and handlers of an earlier install are gone,
+    /// a new application token and token pair (for the administrator) are issued. Returns the
+    /// pair and the application token.
+    pub(crate) fn install(
+        &self,
+        client_id: &str,
+    ) -> Result<(crate::oauth::TokenPair, String), crate::oauth::AppError> {
+        let mut registry = self.registry();
+        if registry.app(client_id).is_none() {
+            return Err(crate::oauth::AppError::UnknownApp(client_id.to_string()));
+        }
+        registry.revoke(client_id);
+        let application_token = crate::oauth::new_hex32();
+        if let Some(app) = registry.app_mut(client_id) {
+            app.application_token = Some(application_token.clone());
+        }
+        let pair = registry.issue(client_id, crate::oauth::ADMIN_USER, &self.place)?;
+        drop(registry);
+        // "When an application is deleted or updated, its actions will be removed": the
+        // handlers are bound again by the installer of each version.
+        self.subs().drop_app(client_id);
+        Ok((pair, application_token))
+    }
+
+    /// Uninstalls `client_id`: its ONAPPUNINSTALL handlers and application token (to post
+    /// the event with) are returned, and its tokens, handlers, queue and connectors are gone.
+    pub(crate) fn uninstall(
+        &self,
+        client_id: &str,
+    ) -> Result<(Vec<crate::subscriptions::Binding>, String, String), crate::oauth::AppError> {
+        let mut registry = self.registry();
+        let app = registry
+            .app_mut(client_id)
+            .ok_or_else(|| crate::oauth::AppError::UnknownApp(client_id.to_string()))?;
+        let token = app
+            .application_token
+            .take()
+            .ok_or_else(|| crate::oauth::AppError::NotInstalled(client_id.to_string()))?;
+        let status = app.app.status.clone();
+        registry.revoke(client_id);
+        drop(registry);
+        let mut handlers = self.subs().bindings_of("ONAPPUNINSTALL", Some(client_id));
+        handlers.retain(|b| !b.offline());
+        self.subs().drop_app(client_id);
+        self.lines().drop_app(client_id);
+        Ok((handlers, token, status))
+    }
+
     /// Connectors and conversations.
     pub(crate) fn lines(&self) -> MutexGuard<'_, crate::openlines::Lines> {
         self.lines.lock().unwrap_or_else(|e| e.into_inner())

@@ -216,6 +216,12 @@ impl Deliveries {
         self.finished()
     }
 
+    /// Records a delivery made outside the queue (an uninstall's POST).
+    pub(crate) fn record(&self, delivery: EventDelivery) {
+        self.log().push(delivery);
+        self.done.send_modify(|n| *n += 1);
+    }
+
     /// Forgets the finished deliveries (a reset).
     pub(crate) fn clear(&self) {
         self.log().clear();

@@ -24,6 +24,7 @@ mod conn;
 mod dialogs;
 mod engine;
 mod events;
+mod install;
 mod limits;
 mod oauth;
 mod openlines;
@@ -47,6 +48,7 @@ pub use config::{
 };
 pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE, UNKNOWN_METHOD};
 pub use events::{DeliveryError, EventDelivery};
+pub use install::Installation;
 pub use oauth::{AppError, OAuthApp, TokenPair, DEFAULT_ACCESS_LIFETIME};
 pub use openlines::{
     LineConversation, LineMessage, OperatorMessage, RegisteredConnector, DEFAULT_OPERATOR,
@@ -317,6 +319,110 @@ impl MockPortal {
     pub fn raise_event(&self, event: &str, data: serde_json::Value) -> usize {
         self.engine
             .raise(event, &data, None, oauth::ADMIN_USER, None)
+    }
+
+    /// Installs the application `client_id` (configured in [`PortalConfig::apps`]) the way
+    /// the portal installs an application without interface: it POSTs the `ONAPPINSTALL`
+    /// event to `handler` (the "installation handler URL" of the application's form; a
+    /// loopback `http://` URL), form-encoded as PHP writes it, with `data[VERSION]`,
+    /// `data[ACTIVE]=Y`, `data[INSTALLED]=Y`, `data[LANGUAGE_ID]` and the `auth` block:
+    /// `access_token`, `expires`, `expires_in`, `scope`, `domain`, `server_endpoint`,
+    /// `status`, `client_endpoint`, `member_id`, `user_id`, `refresh_token` and
+    /// `application_token`. Every install issues a fresh token pair and application token;
+    /// a reinstall revokes the old tokens and drops the handlers the application bound (it
+    /// binds them again, as after an update). The application is installed whatever the
+    /// handler answers ([`Installation::handler`]).
+    pub async fn install_app(
+        &self,
+        client_id: &str,
+        handler: &str,
+    ) -> Result<Installation, AppError> {
+        self.install(client_id, handler, install::Style::Callback)
+            .await
+    }
+
+    /// Installs `client_id` the way an application with interface is installed: its install
+    /// page `page` (loopback `http://`) gets the POST a page opened in Bitrix24's frame gets
+    /// (`settings/oauth/simple-way.md`): `AUTH_ID`, `AUTH_EXPIRES`, `REFRESH_ID`,
+    /// `SERVER_ENDPOINT`, `APPLICATION_TOKEN`, `APPLICATION_SCOPE`, `member_id`, `status`,
+    /// `PLACEMENT=DEFAULT`, `PLACEMENT_OPTIONS` in the body and `DOMAIN`, `PROTOCOL`, `LANG`,
+    /// `APP_SID` in the query. The page's `BX24.installFinish()` is taken as done: events flow
+    /// at once.
+    pub async fn install_app_page(
+        &self,
+        client_id: &str,
+        page: &str,
+    ) -> Result<Installation, AppError> {
+        self.install(client_id, page, install::Style::Page).await
+    }
+
+    async fn install(
+        &self,
+        client_id: &str,
+        url: &str,
+        style: install::Style,
+    ) -> Result<Installation, AppError> {
+        let (tokens, application_token) = self.engine.install(client_id)?;
+        let app = self
+            .engine
+            .registry()
+            .app(client_id)
+            .map(|a| a.app.clone())
+            .ok_or_else(|| AppError::UnknownApp(client_id.to_string()))?;
+        let handler = match style {
+            install::Style::Callback => {
+                let payload = install::install_event(&app, &tokens, &application_token, "en", 1);
+                events::post_form(url, events::form_body(&payload)).await
+            }
+            install::Style::Page => {
+                let (body, query) =
+                    install::install_page(&tokens, &application_token, "en", self.tls);
+                events::post_form(&install::with_query(url, &query), events::form_body(&body)).await
+            }
+        }
+        .map_err(|e| e.to_string());
+        Ok(Installation {
+            tokens,
+            application_token,
+            handler,
+        })
+    }
+
+    /// Uninstalls `client_id`: every `ONAPPUNINSTALL` handler it bound gets the event
+    /// (`data[LANGUAGE_ID]`, `data[CLEAN]` = `clean`, and an `auth` block with `domain`,
+    /// `server_endpoint`, `client_endpoint`, `member_id` and the gone install's
+    /// `application_token`, no tokens), awaited here and listed in
+    /// [`MockPortal::deliveries`]; then its tokens (access and refresh), handlers, offline
+    /// queue and connectors are gone, and events stop. Returns those POSTs.
+    pub async fn uninstall_app(
+        &self,
+        client_id: &str,
+        clean: bool,
+    ) -> Result<Vec<EventDelivery>, AppError> {
+        let (handlers, application_token, _status) = self.engine.uninstall(client_id)?;
+        let mut sent = Vec::new();
+        for b in handlers {
+            let payload =
+                install::uninstall_event(&self.engine.place, &application_token, "en", clean, b.id);
+            let outcome = events::post_form(&b.handler, events::form_body(&payload))
+                .await
+                .map_err(|e| e.to_string());
+            let delivery = EventDelivery {
+                event: "ONAPPUNINSTALL".into(),
+                handler: b.handler.clone(),
+                client_id: client_id.to_string(),
+                outcome,
+            };
+            self.engine.deliveries.record(delivery.clone());
+            sent.push(delivery);
+        }
+        Ok(sent)
+    }
+
+    /// Whether `client_id` is installed (by [`MockPortal::install_app`], or implicitly by
+    /// [`MockPortal::issue_tokens`]).
+    pub fn is_installed(&self, client_id: &str) -> bool {
+        self.application_token(client_id).is_some()
     }
 
     /// An operator (user [`DEFAULT_OPERATOR`]) writes `text` in the open line `line`, in the

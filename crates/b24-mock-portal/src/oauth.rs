@@ -137,9 +137,6 @@ pub enum AppError {
     /// The application is not installed.
     #[error("the application `{0}` is not installed")]
     NotInstalled(String),
-    /// The install handler could not be reached or answered an error status.
-    #[error("the install handler failed: {0}")]
-    Handler(String),
     /// No conversation of this open line with this external chat.
     #[error("no conversation of line {line} with the external chat `{chat}`")]
     UnknownChat {
@@ -361,8 +358,7 @@ impl Registry {
         }
     }
 
-    /// Forgets every token of `client_id` (an uninstall).
-    #[allow(dead_code)]
+    /// Forgets every token of `client_id` (an uninstall, a reinstall).
     pub(crate) fn revoke(&mut self, client_id: &str) {
         self.access
             .retain(|t| t.client_id.as_deref() != Some(client_id));

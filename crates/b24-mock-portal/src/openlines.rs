@@ -158,7 +158,6 @@ impl Lines {
     }
 
     /// Forgets every connector of an application (its uninstall).
-    #[allow(dead_code)] // used by the uninstall of the next step
     pub(crate) fn drop_app(&mut self, client_id: &str) {
         self.connectors
             .retain(|c| c.client_id.as_deref() != Some(client_id));

@@ -469,7 +469,6 @@ impl Subscriptions {
     }
 
     /// Drops every binding and queued record of an application (an uninstall).
-    #[allow(dead_code)] // used by the uninstall of the next step
     pub(crate) fn drop_app(&mut self, client_id: &str) {
         self.bindings.retain(|b| b.client_id != client_id);
         self.queue.retain(|r| r.client_id != client_id);
