@@ -189,7 +189,10 @@ async fn local() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     // The portal installs the application: its ONAPPINSTALL reaches /b24/install.
-    install(&portal, ID, &format!("{public}/install")).await?;
+    let installed = portal.install_app(ID, &format!("{public}/install")).await?;
+    if installed.handler != Ok(200) {
+        return Err(format!("the install handler answered {:?}", installed.handler).into());
+    }
 
     // A client writes in the external channel; the connector delivers it to the open line.
     let member_id = portal.member_id().to_string();
@@ -241,47 +244,5 @@ async fn local() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
-}
-
-/// What the portal does at install: POSTs `ONAPPINSTALL` with a fresh pair and the
-/// application token to the install handler.
-async fn install(
-    portal: &b24_mock_portal::MockPortal,
-    id: &str,
-    url: &str,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let pair = portal.issue_tokens(id)?;
-    let token = portal.application_token(id).ok_or("no application token")?;
-    let mut form = serde_json::Map::new();
-    form.insert("event".into(), "ONAPPINSTALL".into());
-    form.insert(
-        "data".into(),
-        serde_json::json!({"VERSION": "1", "ACTIVE": "Y", "INSTALLED": "Y", "LANGUAGE_ID": "en"}),
-    );
-    form.insert(
-        "auth".into(),
-        serde_json::json!({
-            "domain": portal.domain(),
-            "access_token": pair.access_token,
-            "refresh_token": pair.refresh_token,
-            "expires_in": pair.expires_in,
-            "server_endpoint": portal.server_endpoint(),
-            "client_endpoint": portal.client_endpoint(),
-            "member_id": portal.member_id(),
-            "status": "L",
-            "application_token": token,
-        }),
-    );
-    let status = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(b24_core::php::http_build_query(&form))
-        .send()
-        .await?
-        .status();
-    if !status.is_success() {
-        return Err(format!("install answered {status}").into());
-    }
     Ok(())
 }

@@ -12,7 +12,7 @@ use b24_app::{App, AppStore, SqliteStore};
 use b24_mock_portal::MockPortal;
 use b24_openlines::imconnector::{activate, register, send_messages, send_status_delivery};
 use b24_openlines::Client;
-use common::{install_body, operator_message, portal, post, reserve, serve_on, ID, SECRET};
+use common::{operator_message, portal, post, reserve, serve_on, ID, SECRET};
 
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
@@ -128,7 +128,8 @@ async fn installed_portals_get_their_own_events_and_replies() {
 
     // Install both; each install binds the handler's event and the uninstall notice.
     for p in [&a, &b] {
-        assert_eq!(post(&format!("{base}/install"), install_body(p)).await, 200);
+        let installed = p.install_app(ID, &format!("{base}/install")).await.unwrap();
+        assert_eq!(installed.handler, Ok(200));
         let mut bound: Vec<(String, Option<String>)> = p
             .bindings(ID)
             .into_iter()
@@ -206,6 +207,22 @@ async fn installed_portals_get_their_own_events_and_replies() {
     assert_ne!(ta.tokens.refresh_token, tb.tokens.refresh_token);
 }
 
+/// An event as the portal posts it, claiming `member_id` and carrying `app_token`.
+fn event_body(portal: &MockPortal, member_id: &str, app_token: &str, text: &str) -> String {
+    let mut form = serde_json::Map::new();
+    form.insert("event".into(), "ONIMCONNECTORMESSAGEADD".into());
+    form.insert("data".into(), operator_message(1, "chan", 900, text));
+    form.insert(
+        "auth".into(),
+        serde_json::json!({
+            "domain": portal.domain(),
+            "member_id": member_id,
+            "application_token": app_token,
+        }),
+    );
+    b24_core::php::http_build_query(&form)
+}
+
 #[tokio::test]
 async fn uninstall_stops_delivery() {
     let dir = tempfile::tempdir().unwrap();
@@ -215,9 +232,12 @@ async fn uninstall_stops_delivery() {
     let seen: Seen = Arc::default();
     let app = app(Arc::clone(&store), &base, &[&a], Arc::clone(&seen));
     serve_on(listener, app.router());
+    let installed = a.install_app(ID, &format!("{base}/install")).await.unwrap();
+    assert_eq!(installed.handler, Ok(200));
+    let stored = store.portal(a.member_id()).await.unwrap().unwrap();
     assert_eq!(
-        post(&format!("{base}/install"), install_body(&a)).await,
-        200
+        stored.application_token.expose(),
+        installed.application_token
     );
 
     a.raise_event(
@@ -226,31 +246,64 @@ async fn uninstall_stops_delivery() {
     );
     assert_eq!(delivered(&a, 1).await, 200);
 
-    // The portal's ONAPPUNINSTALL, as it posts it to the bound handler.
-    let mut uninstall = serde_json::Map::new();
-    uninstall.insert("event".into(), "ONAPPUNINSTALL".into());
-    uninstall.insert(
-        "data".into(),
-        serde_json::json!({"LANGUAGE_ID": "ru", "CLEAN": 1}),
-    );
-    uninstall.insert(
-        "auth".into(),
-        serde_json::json!({
-            "domain": a.domain(),
-            "member_id": a.member_id(),
-            "application_token": a.application_token(ID).unwrap(),
-        }),
-    );
-    let body = b24_core::php::http_build_query(&uninstall);
-    assert_eq!(post(&format!("{base}/events"), body).await, 200);
+    // The portal posts ONAPPUNINSTALL to the bound handler: the portal and its data go.
+    let sent = a.uninstall_app(ID, true).await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].outcome, Ok(200));
     assert!(store.portal(a.member_id()).await.unwrap().is_none());
+    assert!(app.client(a.member_id()).await.is_err());
 
-    // Still bound on the portal's side: the event is posted, refused, and no handler runs.
-    a.raise_event(
-        "OnImConnectorMessageAdd",
-        operator_message(1, "c", 2, "after"),
+    // The portal sends nothing more; a replay of its events (the old token) is refused.
+    assert_eq!(
+        a.raise_event(
+            "OnImConnectorMessageAdd",
+            operator_message(1, "c", 2, "after")
+        ),
+        0
     );
-    assert_eq!(delivered(&a, 2).await, 401);
+    let replay = event_body(&a, a.member_id(), &installed.application_token, "replayed");
+    assert_eq!(post(&format!("{base}/events"), replay).await, 401);
     assert_eq!(seen.lock().unwrap().len(), 1);
-    assert_eq!(a.counters().executed("imconnector.send.messages"), 1);
+}
+
+#[tokio::test]
+async fn a_reinstall_replaces_the_token_and_the_frame_install_works_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("app.db")).await.unwrap());
+    let a = portal().await;
+    let (listener, base) = reserve().await;
+    let seen: Seen = Arc::default();
+    let app = app(Arc::clone(&store), &base, &[&a], Arc::clone(&seen));
+    serve_on(listener, app.router());
+    let first = a.install_app(ID, &format!("{base}/install")).await.unwrap();
+    assert_eq!(first.handler, Ok(200));
+    let first_install = store
+        .portal(a.member_id())
+        .await
+        .unwrap()
+        .unwrap()
+        .install_id;
+
+    // Reinstalled from an install page in the frame (AUTH_ID, REFRESH_ID, DOMAIN in the query).
+    let second = a
+        .install_app_page(ID, &format!("{base}/install"))
+        .await
+        .unwrap();
+    assert_eq!(second.handler, Ok(200));
+    assert_ne!(first.application_token, second.application_token);
+    let stored = store.portal(a.member_id()).await.unwrap().unwrap();
+    assert_eq!(stored.application_token.expose(), second.application_token);
+    assert_ne!(stored.install_id, first_install);
+    assert_eq!(stored.client_endpoint.as_str(), a.client_endpoint());
+    // The reinstall bound the events again.
+    assert_eq!(a.bindings(ID).len(), 2);
+
+    // The old token is refused, the new one accepted.
+    let url = format!("{base}/events");
+    let old = event_body(&a, a.member_id(), &first.application_token, "old");
+    assert_eq!(post(&url, old).await, 401);
+    let new = event_body(&a, a.member_id(), &second.application_token, "new");
+    assert_eq!(post(&url, new).await, 200);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(seen.lock().unwrap()[0].1, "new");
 }

@@ -10,7 +10,7 @@ use b24_app::events::OnImConnectorMessageAdd;
 use b24_app::{App, OfflineConfig, SqliteStore};
 use b24_mock_portal::MockPortal;
 use b24_openlines::MethodKind;
-use common::{install_body, operator_message, portal, post, serve, ID, SECRET};
+use common::{operator_message, portal, serve, ID, SECRET};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -68,10 +68,11 @@ fn app(
 /// Installs the app on `portal` through its install route.
 async fn install(app: &App, portal: &MockPortal) {
     let base = serve(app.router()).await;
-    assert_eq!(
-        post(&format!("{base}/install"), install_body(portal)).await,
-        200
-    );
+    let installed = portal
+        .install_app(ID, &format!("{base}/install"))
+        .await
+        .unwrap();
+    assert_eq!(installed.handler, Ok(200));
 }
 
 /// The portal's queue for the app, as `event.offline.list` shows it: (text, error flag).

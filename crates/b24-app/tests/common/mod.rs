@@ -40,31 +40,6 @@ pub fn serve_on(listener: tokio::net::TcpListener, router: axum::Router) {
     });
 }
 
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// The `ONAPPINSTALL` POST `portal` sends when the application is installed: a fresh pair
-/// and the application token it issued.
-pub fn install_body(portal: &MockPortal) -> String {
-    let pair = portal.issue_tokens(ID).unwrap();
-    let app_token = portal.application_token(ID).unwrap();
-    format!(
-        "event=ONAPPINSTALL&data%5BVERSION%5D=1&data%5BACTIVE%5D=Y&data%5BINSTALLED%5D=Y\
-         &data%5BLANGUAGE_ID%5D=ru&ts=1696527000&auth%5Bdomain%5D={}&auth%5Bscope%5D=imopenlines\
-         &auth%5Baccess_token%5D={}&auth%5Brefresh_token%5D={}&auth%5Bexpires_in%5D=3600\
-         &auth%5Bserver_endpoint%5D={}&auth%5Bstatus%5D=L&auth%5Bclient_endpoint%5D={}\
-         &auth%5Bmember_id%5D={}&auth%5Bapplication_token%5D={}",
-        enc(portal.domain()),
-        pair.access_token,
-        pair.refresh_token,
-        enc(&portal.server_endpoint()),
-        enc(&portal.client_endpoint()),
-        enc(portal.member_id()),
-        app_token,
-    )
-}
-
 /// POSTs a form body; the status.
 pub async fn post(url: &str, body: String) -> u16 {
     reqwest::Client::new()
