@@ -385,6 +385,33 @@ mod tests {
         assert!(!e.contains("r-secret"), "{e}");
     }
 
+    proptest::proptest! {
+        /// Any body and query: a claim or a typed error, never a panic, and an error never
+        /// shows a token the body carried.
+        #[test]
+        fn any_install_body_is_a_claim_or_a_typed_error(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            query in proptest::option::of("[A-Za-z_=&%0-9\\[\\]]{0,60}"),
+            shape in 0usize..3,
+        ) {
+            let mut body = body;
+            // Steer some cases into the shapes the reader looks for.
+            let prefix: &[u8] = match shape {
+                0 => b"event=ONAPPINSTALL&auth%5Brefresh_token%5D=tok-secret-9&",
+                1 => b"REFRESH_ID=tok-secret-9&APPLICATION_TOKEN=app-secret-9&",
+                _ => b"",
+            };
+            body.splice(0..0, prefix.iter().copied());
+            match read_claim(&body, query.as_deref()) {
+                Ok(c) => proptest::prop_assert!(!c.member_id.is_empty()),
+                Err(e) => {
+                    let text = format!("{e} {e:?}");
+                    proptest::prop_assert!(!text.contains("tok-secret-9") && !text.contains("app-secret-9"), "{}", text);
+                }
+            }
+        }
+    }
+
     #[test]
     fn oauth_codes_are_tamed() {
         assert_eq!(shown_code("invalid_grant"), "invalid_grant");

@@ -141,6 +141,10 @@ async fn events_reach_the_right_portals_handler_and_forgeries_touch_nothing() {
     ] {
         assert_eq!(post(&url, bad).await, 401);
     }
+    // The token and the claim are A's, but a later key turns the decoded `auth[member_id]`
+    // into something else: the delivered identity is not the verified one, so it is refused.
+    let split = format!("{body}&auth%5Bmember_id%5D%5Bx%5D=member-b");
+    assert_eq!(post(&url, split).await, 401);
     // Not an event at all.
     assert_eq!(post(&url, "hello=1".into()).await, 400);
     assert_eq!(seen.lock().unwrap().len(), 2);
