@@ -8,11 +8,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use b24_openlines::event;
 use b24_openlines::{
-    Client, ClientBuilder, ConfigError, MethodKind, OAuthConfig, OAuthTokens, Secret, StoreError,
-    TokenStore,
+    Client, ClientBuilder, ConfigError, OAuthConfig, OAuthTokens, Secret, StoreError, TokenStore,
 };
-use serde_json::{json, Map, Value};
 use url::Url;
 
 use crate::events::{Event, TypedEvent};
@@ -371,6 +370,19 @@ fn normalize_endpoint(s: &str) -> String {
     s.trim().trim_end_matches('/').to_ascii_lowercase()
 }
 
+/// An error of a call the application makes on its own account.
+pub(crate) fn call_error<C: b24_openlines::MethodErrorCode>(
+    member_id: &str,
+    method: &'static str,
+    e: b24_openlines::Error<C>,
+) -> AppError {
+    AppError::Call {
+        member_id: member_id.to_string(),
+        method,
+        source: Box::new(e.into_untyped()),
+    }
+}
+
 /// `https://portal/rest/` → `https://portal/`.
 pub(crate) fn portal_root(client_endpoint: &Url) -> Option<Url> {
     let path = client_endpoint.path();
@@ -543,68 +555,44 @@ impl App {
             return Ok(0);
         }
         let client = self.client(member_id).await?;
-        let call_error = |method: &'static str| {
-            let member_id = member_id.to_string();
-            move |e: b24_openlines::Error| AppError::Call {
-                member_id,
-                method,
-                source: Box::new(e),
-            }
-        };
         let existing = client
-            .call_raw("event.get", MethodKind::Read, Map::new())
+            .call(&event::get::Request::new())
             .await
-            .map_err(call_error("event.get"))?
-            .result;
-        let existing: Vec<&Value> = match &existing {
-            Value::Array(items) => items.iter().collect(),
-            Value::Object(items) => items.values().collect(),
-            _ => Vec::new(),
-        };
-        let has = |event: &str, handler: Option<&str>| {
+            .map_err(|e| call_error(member_id, "event.get", e))?;
+        let has = |name: &str, handler: Option<&str>| {
             existing.iter().any(|b| {
-                let name = b.get("event").and_then(Value::as_str).unwrap_or_default();
-                let bound_handler = b.get("handler").and_then(Value::as_str).unwrap_or_default();
-                let offline = matches!(
-                    b.get("offline"),
-                    Some(Value::Number(n)) if n.as_i64() == Some(1)
-                ) || matches!(b.get("offline"), Some(Value::String(s)) if s == "1")
-                    || matches!(b.get("offline"), Some(Value::Bool(true)));
-                name.eq_ignore_ascii_case(event)
+                b.event.eq_ignore_ascii_case(name)
                     && match handler {
-                        Some(h) => !offline && bound_handler == h,
-                        None => offline,
+                        Some(h) => !b.offline && b.handler.as_deref() == Some(h),
+                        None => b.offline,
                     }
             })
         };
-        let mut wanted: Vec<(String, Option<String>)> = Vec::new();
+        let mut wanted: Vec<(&str, Option<String>)> = Vec::new();
         let events = self.inner.handlers.event_names();
         if let Some(url) = &self.inner.events_url {
             for e in events.iter().copied().chain([ON_APP_UNINSTALL]) {
-                wanted.push((e.to_string(), Some(url.to_string())));
+                wanted.push((e, Some(url.to_string())));
             }
         }
         if self.inner.offline {
             for e in &events {
-                wanted.push((e.to_string(), None));
+                wanted.push((e, None));
             }
         }
         let mut bound = 0;
-        for (event, handler) in wanted {
-            if has(&event, handler.as_deref()) {
+        for (name, handler) in wanted {
+            if has(name, handler.as_deref()) {
                 continue;
             }
-            let params = match &handler {
-                Some(h) => json!({"event": event, "handler": h}),
-                None => json!({"event": event, "event_type": "offline"}),
-            };
-            let Value::Object(params) = params else {
-                continue;
+            let request = match handler {
+                Some(h) => event::bind::Request::new(name).handler(h),
+                None => event::bind::Request::new(name).event_type(event::bind::EventType::Offline),
             };
             client
-                .call_raw("event.bind", MethodKind::Write, params)
+                .call(&request)
                 .await
-                .map_err(call_error("event.bind"))?;
+                .map_err(|e| call_error(member_id, "event.bind", e))?;
             bound += 1;
         }
         Ok(bound)

@@ -25,7 +25,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use b24_openlines::{ApplicationToken, Client, MethodKind};
+use b24_openlines::{event, ApplicationToken, Client, MethodKind};
 use serde_json::{json, Map, Value};
 
 use crate::app::{App, AppError, DispatchError, Dispatched};
@@ -274,8 +274,10 @@ impl OfflineConsumer {
         let Value::Object(params) = params else {
             return Ok(PollReport::default());
         };
-        // With clear=0 nothing is deleted: a lost answer is asked again, and the records it
-        // reserved are found again by `pending_batch` after a restart.
+        // Untyped, so that one record the typed answer would not decode is reported (below)
+        // rather than blocking the queue. With clear=0 nothing is deleted: a lost answer is
+        // asked again, and the records it reserved are found by `pending_batch` after a
+        // restart.
         let answer = client
             .call_raw("event.offline.get", MethodKind::Read, params)
             .await
@@ -340,25 +342,25 @@ impl OfflineConsumer {
             }
         }
         if !cleared.is_empty() {
-            let mut params = json!({"process_id": process_id, "id": cleared});
-            self.connector(&mut params);
-            if let Value::Object(p) = params {
-                client
-                    .call_raw("event.offline.clear", MethodKind::Write, p)
-                    .await
-                    .map_err(call_error(member_id, "event.offline.clear"))?;
+            let mut request = event::offline_clear::Request::new(process_id.clone()).id(cleared);
+            if let Some(key) = &self.config.auth_connector {
+                request = request.auth_connector(key.clone());
             }
+            client
+                .call(&request)
+                .await
+                .map_err(|e| crate::app::call_error(member_id, "event.offline.clear", e))?;
         }
         errors.retain(|m| !m.is_empty());
         if !errors.is_empty() {
-            let mut params = json!({"process_id": process_id, "message_id": errors});
-            self.connector(&mut params);
-            if let Value::Object(p) = params {
-                client
-                    .call_raw("event.offline.error", MethodKind::Write, p)
-                    .await
-                    .map_err(call_error(member_id, "event.offline.error"))?;
+            let mut request = event::offline_error::Request::new(process_id.clone(), errors);
+            if let Some(key) = &self.config.auth_connector {
+                request = request.auth_connector(key.clone());
             }
+            client
+                .call(&request)
+                .await
+                .map_err(|e| crate::app::call_error(member_id, "event.offline.error", e))?;
         }
         // Every record of the batch is cleared or marked failed: nothing left under it.
         store.set_offline_process_id(member_id, None).await?;
