@@ -637,6 +637,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_shows_no_secret() {
+        let builder = App::builder("app.1", "client-secret-value");
+        let shown = format!("{builder:?}");
+        assert!(
+            shown.contains("app.1") && !shown.contains("client-secret-value"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn portal_roots_and_the_default_endpoint() {
         let root = |s: &str| portal_root(&Url::parse(s).unwrap()).map(|u| u.to_string());
         assert_eq!(

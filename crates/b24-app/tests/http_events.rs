@@ -237,3 +237,60 @@ async fn the_store_survives_a_restart() {
     assert_eq!(stored.application_token.expose(), a.app_token);
     assert_eq!(stored.tokens.access_token.expose(), "access-a");
 }
+
+#[tokio::test]
+async fn events_without_a_handler_reach_the_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("app.db")).await.unwrap());
+    let a = portal("member-a", "apptoken-a-0123456789abcdef0123", "access-a").await;
+    store.install(&installation(&a, "access-a")).await.unwrap();
+    let fallback: Arc<Mutex<Vec<(String, bool, String)>>> = Arc::default();
+    let seen = Arc::clone(&fallback);
+    let app = App::builder("app.test", "secret")
+        .store(Arc::clone(&store) as Arc<dyn AppStore>)
+        .on(|_: OnSessionStart, _ctx| async { Ok::<(), std::io::Error>(()) })
+        .fallback(move |e: b24_app::events::Event, ctx| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let other = matches!(e, b24_app::events::Event::Other(_));
+                seen.lock().unwrap().push((
+                    e.name().to_string(),
+                    other,
+                    ctx.member_id().to_string(),
+                ));
+                Ok::<(), std::io::Error>(())
+            }
+        })
+        .build()
+        .unwrap();
+    let url = serve(&app).await;
+    // A typed event with no handler of its own, and an event no spec describes.
+    assert_eq!(
+        a.portal
+            .deliver_event("OnSessionFinish", &url)
+            .await
+            .unwrap(),
+        200
+    );
+    let crm = format!(
+        "event=ONCRMDEALADD&data%5BFIELDS%5D%5BID%5D=7405&auth%5Bmember_id%5D=member-a\
+         &auth%5Bapplication_token%5D={}",
+        a.app_token
+    );
+    assert_eq!(post(&url, crm).await, 200);
+    // The typed handler's event does not reach the fallback.
+    assert_eq!(
+        a.portal
+            .deliver_event("OnSessionStart", &url)
+            .await
+            .unwrap(),
+        200
+    );
+    assert_eq!(
+        *fallback.lock().unwrap(),
+        vec![
+            ("ONSESSIONFINISH".to_string(), false, "member-a".to_string()),
+            ("ONCRMDEALADD".to_string(), true, "member-a".to_string()),
+        ]
+    );
+}
