@@ -41,6 +41,8 @@ pub(crate) struct Binding {
     pub(crate) user_id: i64,
     /// The `auth_connector` it was bound with (offline bindings).
     pub(crate) connector_id: String,
+    /// `options[minTimeout]` (ONOFFLINEEVENT): seconds between two notifications.
+    pub(crate) min_timeout: Option<i64>,
 }
 
 impl Binding {
@@ -69,6 +71,8 @@ pub(crate) struct OfflineRecord {
 pub(crate) struct Subscriptions {
     pub(crate) bindings: Vec<Binding>,
     pub(crate) queue: Vec<OfflineRecord>,
+    /// When each ONOFFLINEEVENT binding was last notified.
+    notified: std::collections::HashMap<u64, std::time::Instant>,
     next_binding: u64,
     next_record: u64,
 }
@@ -100,6 +104,13 @@ fn access(message: &str) -> ApiErr {
         format!("Access denied! {message}")
     };
     ApiErr::new(403, "ACCESS_DENIED", &text)
+}
+
+/// A key of an object parameter, ignoring case.
+fn key_ci<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    v.as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+        .map(|(_, v)| v)
 }
 
 /// A parameter as text, `""` when absent (PHP `$query['X'] ?? ''`).
@@ -371,6 +382,11 @@ impl Subscriptions {
                 "Unable to set event handler: Handler already binded",
             ));
         }
+        // `allowOptions` of ONOFFLINEEVENT: `minTimeout` (int).
+        let min_timeout = (event == "ONOFFLINEEVENT")
+            .then(|| get_ci(params, "options").and_then(|o| key_ci(o, "minTimeout")))
+            .flatten()
+            .map(php_intval);
         self.next_binding += 1;
         self.bindings.push(Binding {
             id: self.next_binding,
@@ -379,6 +395,7 @@ impl Subscriptions {
             handler,
             user_id: user,
             connector_id,
+            min_timeout,
         });
         Ok(Value::Bool(true))
     }
@@ -466,6 +483,32 @@ impl Subscriptions {
             .filter(|b| b.event == event && client_id.is_none_or(|c| b.client_id == c))
             .cloned()
             .collect()
+    }
+
+    /// The ONOFFLINEEVENT handlers of `client_id` due a notification at `now`: never
+    /// notified, or `minTimeout` (default 1 s) ago; 0 means once per raising call, which each
+    /// call of this is. Marks them notified.
+    pub(crate) fn offline_notifications(
+        &mut self,
+        client_id: &str,
+        now: std::time::Instant,
+    ) -> Vec<Binding> {
+        let due: Vec<Binding> = self
+            .bindings
+            .iter()
+            .filter(|b| b.client_id == client_id && b.event == "ONOFFLINEEVENT" && !b.offline())
+            .filter(|b| {
+                let wait = std::time::Duration::from_secs(b.min_timeout.unwrap_or(1).max(0) as u64);
+                self.notified
+                    .get(&b.id)
+                    .is_none_or(|at| wait.is_zero() || now.duration_since(*at) >= wait)
+            })
+            .cloned()
+            .collect();
+        for b in &due {
+            self.notified.insert(b.id, now);
+        }
+        due
     }
 
     /// Drops every binding and queued record of an application (an uninstall).
@@ -730,5 +773,124 @@ impl Subscriptions {
             .map(|r| Self::record_json(r, true, utc_offset))
             .collect();
         Ok(crate::engine::page(&items, params))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// Any JSON a form or a JSON body can carry, a few levels deep.
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ".{0,40}".prop_map(Value::String),
+            "[<>=!]{0,2}(ID|TIMESTAMP_X|EVENT_NAME|MESSAGE_ID|PROCESS_ID|ERROR)"
+                .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    "[<>=!]{0,2}(ID|TIMESTAMP_X|EVENT_NAME|MESSAGE_ID|ERROR|x)",
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn params() -> impl Strategy<Value = Map<String, Value>> {
+        proptest::collection::btree_map(
+            prop_oneof![
+                Just("event".to_string()),
+                Just("handler".to_string()),
+                Just("event_type".to_string()),
+                Just("auth_type".to_string()),
+                Just("auth_connector".to_string()),
+                Just("filter".to_string()),
+                Just("order".to_string()),
+                Just("limit".to_string()),
+                Just("clear".to_string()),
+                Just("error".to_string()),
+                Just("process_id".to_string()),
+                Just("message_id".to_string()),
+                Just("id".to_string()),
+                Just("start".to_string()),
+            ],
+            value(),
+            0..8,
+        )
+        .prop_map(|m| m.into_iter().collect())
+    }
+
+    fn known(e: &str) -> bool {
+        e == "ONAPPTEST"
+    }
+
+    fn seeded() -> Subscriptions {
+        let mut s = Subscriptions::default();
+        let caller = AppCaller {
+            client_id: "app",
+            user_id: 1,
+            admin: true,
+        };
+        let bind: Map<String, Value> =
+            serde_json::from_value(json!({"event": "ONAPPTEST", "event_type": "offline"})).unwrap();
+        s.bind(&caller, &bind, known).unwrap();
+        let b = s.bindings[0].clone();
+        for i in 0..5 {
+            s.enqueue(&b, &json!({"ID": i}), 1);
+        }
+        s
+    }
+
+    proptest! {
+        /// Whatever the parameters, every `event.*` method answers a value or a typed error
+        /// (400 or 403) and never panics; the queue never grows (only raising an event adds
+        /// records) and its ids stay unique.
+        #[test]
+        fn any_parameters_give_a_value_or_a_typed_error(p in params(), admin in any::<bool>()) {
+            let mut s = seeded();
+            let before = s.queue.len();
+            let caller = AppCaller { client_id: "app", user_id: if admin { 1 } else { 7 }, admin };
+            let outcomes = [
+                s.bind(&caller, &p, known).map(|_| ()),
+                s.offline_get(&caller, &p, 10_800).map(|_| ()),
+                s.offline_list(&caller, &p, 10_800).map(|_| ()),
+                s.offline_error(&caller, &p).map(|_| ()),
+                s.offline_clear(&caller, &p).map(|_| ()),
+                s.unbind(&caller, &p).map(|_| ()),
+            ];
+            for o in outcomes {
+                if let Err(e) = o {
+                    prop_assert!(e.status == 400 || e.status == 403, "{e:?}");
+                    prop_assert!(!e.code.is_empty());
+                }
+            }
+            let _ = s.list_bindings(&caller);
+            prop_assert!(s.queue.len() <= before);
+            let mut ids: Vec<u64> = s.queue.iter().map(|r| r.id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            prop_assert_eq!(ids.len(), s.queue.len());
+        }
+    }
+
+    #[test]
+    fn equal_events_share_a_message_id_and_others_do_not() {
+        let a = message_id("ONAPPTEST", &json!({"ID": 1}));
+        assert_eq!(a, message_id("ONAPPTEST", &json!({"ID": 1})));
+        assert_ne!(a, message_id("ONAPPTEST", &json!({"ID": 2})));
+        assert_ne!(a, message_id("ONAPPUPDATE", &json!({"ID": 1})));
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
     }
 }

@@ -579,3 +579,66 @@ async fn delivery_never_blocks_the_call_that_raised_it() {
         "{failed}"
     );
 }
+
+#[tokio::test]
+async fn onofflineevent_signals_new_records_at_most_once_per_min_timeout() {
+    let (portal, _, client) = setup().await;
+    let rx = Receiver::start().await;
+    assert!(client.event_bind(offline("ONAPPTEST")).await.unwrap());
+    let with_timeout = |path: &str, seconds: i64| {
+        online("ONOFFLINEEVENT", &rx.url(path)).options(
+            serde_json::from_value::<serde_json::Map<String, serde_json::Value>>(
+                json!({"minTimeout": seconds}),
+            )
+            .unwrap(),
+        )
+    };
+    assert!(client
+        .event_bind(with_timeout("/hourly", 3600))
+        .await
+        .unwrap());
+    assert!(client.event_bind(with_timeout("/each", 0)).await.unwrap());
+    assert!(client
+        .event_bind(online("ONAPPUPDATE", &rx.url("/sentinel")))
+        .await
+        .unwrap());
+    for n in 0..3 {
+        assert_eq!(portal.raise_event("ONAPPTEST", json!({"n": n})), 1);
+    }
+    // Deliveries go in order: once the sentinel is through, every notification is.
+    portal.raise_event("ONAPPUPDATE", json!({}));
+    let done = tokio::time::timeout(WAIT, portal.wait_for_deliveries(5))
+        .await
+        .unwrap();
+    let paths: Vec<String> = rx.wait(5).await.into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["/hourly", "/each", "/each", "/each", "/sentinel"]);
+    assert_eq!(
+        done.iter().filter(|d| d.event == "ONOFFLINEEVENT").count(),
+        4
+    );
+    // No data, and, unlike other events, a refresh token that works.
+    let f = form(&rx.posts()[0].1);
+    assert_eq!(f["event"], "ONOFFLINEEVENT");
+    assert!(
+        f.get("data").is_none(),
+        "an empty array is not in a form body"
+    );
+    let refresh = f["auth"]["refresh_token"]
+        .as_str()
+        .expect("a refresh token");
+    let a = common::get(&format!(
+        "{}?grant_type=refresh_token&client_id={ID}&client_secret={SECRET}&refresh_token={refresh}",
+        portal.token_endpoint()
+    ))
+    .await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    // The queue has the three records it signalled.
+    assert_eq!(
+        client
+            .event_offline_list(offline_list::Request::new())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+}
