@@ -22,6 +22,10 @@ use crate::store::{AppStore, AppStoreError, Installation};
 /// uninstall notice.
 pub(crate) const ON_APP_UNINSTALL: &str = "OnAppUninstall";
 
+/// The portal's signal that the offline queue has new records, bound to the events URL when
+/// both delivery paths are configured.
+pub(crate) const ON_OFFLINE_EVENT: &str = "OnOfflineEvent";
+
 /// Why an [`App`] operation failed. Never carries a token.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -155,14 +159,18 @@ impl AppBuilder {
     }
 
     /// The public URL of the events endpoint ([`App::router`]'s `/events`, as the portal
-    /// reaches it): every install binds the handlers' events, and `OnAppUninstall`, to it.
+    /// reaches it): every install binds the handlers' events (unless
+    /// [`AppBuilder::offline_events`]), and `OnAppUninstall`, to it.
     pub fn events_url(mut self, url: Url) -> Self {
         self.events_url = Some(url);
         self
     }
 
-    /// Every install also binds the handlers' events to the portal's offline queue
-    /// (`event_type=offline`), for [`crate::OfflineConsumer`].
+    /// Every install binds the handlers' events to the portal's offline queue
+    /// (`event_type=offline`), for [`crate::OfflineConsumer`], instead of to the events URL
+    /// (each event reaches the handlers once). With an events URL too, that URL still gets
+    /// `OnAppUninstall`, and `OnOfflineEvent`, the portal's signal that the queue has new
+    /// records, which makes [`crate::OfflineConsumer::run`] poll that portal at once.
     pub fn offline_events(mut self, on: bool) -> Self {
         self.offline = on;
         self
@@ -268,6 +276,7 @@ impl AppBuilder {
                 handlers: self.handlers,
                 on_install: self.on_install,
                 clients: Mutex::new(HashMap::new()),
+                offline_signal: OfflineSignal::default(),
                 http,
                 max_body_bytes: self.max_body_bytes,
             }),
@@ -314,6 +323,8 @@ pub(crate) struct Inner {
     pub(crate) on_install: Option<InstallHook>,
     /// One client per portal, with the install it was built for.
     clients: Mutex<HashMap<String, (String, Client)>>,
+    /// Portals whose `ONOFFLINEEVENT` arrived, for the offline consumer.
+    pub(crate) offline_signal: OfflineSignal,
     pub(crate) http: reqwest::Client,
     pub(crate) max_body_bytes: usize,
 }
@@ -330,6 +341,28 @@ impl fmt::Debug for App {
             .field("offline", &self.inner.offline)
             .field("events", &self.inner.handlers.event_names())
             .finish_non_exhaustive()
+    }
+}
+
+/// The portals that signalled new offline records, and a wake-up for the consumer.
+#[derive(Default)]
+pub(crate) struct OfflineSignal {
+    pub(crate) portals: Mutex<std::collections::BTreeSet<String>>,
+    pub(crate) notify: tokio::sync::Notify,
+}
+
+impl OfflineSignal {
+    /// Records that `member_id`'s queue has new records and wakes the consumer.
+    pub(crate) fn signal(&self, member_id: &str) {
+        lock(&self.portals).insert(member_id.to_string());
+        self.notify.notify_one();
+    }
+
+    /// The portals signalled since the last call.
+    pub(crate) fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *lock(&self.portals))
+            .into_iter()
+            .collect()
     }
 }
 
@@ -547,9 +580,10 @@ impl App {
             .map_err(DispatchError::Handler)
     }
 
-    /// Binds, on the portal of `installation`, every handled event to the events URL (and
-    /// `OnAppUninstall`) and, with [`AppBuilder::offline_events`], to the offline queue.
-    /// Bindings the portal already has (`event.get`) are not repeated.
+    /// Binds, on portal `member_id`, every handled event to the offline queue with
+    /// [`AppBuilder::offline_events`], else to the events URL; and `OnAppUninstall` (and with
+    /// offline delivery `OnOfflineEvent`) to the events URL. Bindings the portal already has
+    /// (`event.get`) are not repeated. Returns how many it made.
     pub async fn bind_events(&self, member_id: &str) -> Result<usize, AppError> {
         if self.inner.events_url.is_none() && !self.inner.offline {
             return Ok(0);
@@ -570,9 +604,19 @@ impl App {
         };
         let mut wanted: Vec<(&str, Option<String>)> = Vec::new();
         let events = self.inner.handlers.event_names();
+        // Each handled event is bound once: to the offline queue when offline delivery is on
+        // (else a handler would see it twice), otherwise to the events URL. The events URL also
+        // gets the uninstall notice and, with offline delivery, the queue's new-records signal.
         if let Some(url) = &self.inner.events_url {
-            for e in events.iter().copied().chain([ON_APP_UNINSTALL]) {
-                wanted.push((e, Some(url.to_string())));
+            let url = url.to_string();
+            if !self.inner.offline {
+                for e in &events {
+                    wanted.push((e, Some(url.clone())));
+                }
+            }
+            wanted.push((ON_APP_UNINSTALL, Some(url.clone())));
+            if self.inner.offline {
+                wanted.push((ON_OFFLINE_EVENT, Some(url)));
             }
         }
         if self.inner.offline {

@@ -7,6 +7,7 @@
 //! | event verified and handled, or no handler for it | 200 |
 //! | install verified and stored, events bound | 200 |
 //! | uninstall verified, portal removed | 200 |
+//! | `ONOFFLINEEVENT` verified: the offline consumer polls that portal at once | 200 |
 //! | body not an event / not an install request, or a verified event whose data does not decode | 400 |
 //! | forged event: missing or wrong `application_token`, unknown or uninstalled portal, or an install the authorization server did not confirm | 401 |
 //! | body larger than the limit | 413 |
@@ -134,6 +135,11 @@ impl App {
                     reply(StatusCode::SERVICE_UNAVAILABLE, "unavailable")
                 }
             };
+        }
+        if event.name().eq_ignore_ascii_case("ONOFFLINEEVENT") {
+            // The queue has new records: the offline consumer polls this portal now.
+            self.inner.offline_signal.signal(&member_id);
+            return reply(StatusCode::OK, "success");
         }
         let name = event.name().to_string();
         match self.dispatch(&installation, event, EventSource::Http).await {

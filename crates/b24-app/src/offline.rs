@@ -394,16 +394,36 @@ impl OfflineConsumer {
         out
     }
 
-    /// Polls until `shutdown` completes: a round, then the next one at once if any portal
-    /// returned a full batch, else after [`OfflineConfig::interval`]. Errors are logged and
-    /// the portal is polled again next round.
+    /// Polls until `shutdown` completes: a round over every portal, then the next one at once
+    /// if any portal returned a full batch, else after [`OfflineConfig::interval`]; a verified
+    /// `ONOFFLINEEVENT` (bound to the events URL when the app has one) makes the signalled
+    /// portals be polled at once. Errors are logged and the portal is polled again next round.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let signal = &self.app.inner.offline_signal;
+        let mut due: Option<Vec<String>> = None;
         loop {
-            let round = self.poll_all();
-            let results = tokio::select! {
-                r = round => r,
-                () = &mut shutdown => return,
+            let results = match due.take() {
+                None => {
+                    tokio::select! {
+                        r = self.poll_all() => r,
+                        () = &mut shutdown => return,
+                    }
+                }
+                Some(portals) => {
+                    let round = async {
+                        let mut out = Vec::new();
+                        for member_id in portals {
+                            let r = self.poll_portal(&member_id).await;
+                            out.push((member_id, r));
+                        }
+                        out
+                    };
+                    tokio::select! {
+                        r = round => r,
+                        () = &mut shutdown => return,
+                    }
+                }
             };
             let mut full = false;
             for (member_id, result) in &results {
@@ -417,8 +437,14 @@ impl OfflineConsumer {
             if full {
                 continue;
             }
+            let signalled = signal.take();
+            if !signalled.is_empty() {
+                due = Some(signalled);
+                continue;
+            }
             tokio::select! {
                 () = tokio::time::sleep(self.config.interval) => {}
+                () = signal.notify.notified() => due = Some(signal.take()),
                 () = &mut shutdown => return,
             }
         }

@@ -5,6 +5,7 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use b24_app::events::OnImConnectorMessageAdd;
 use b24_app::{App, OfflineConfig, SqliteStore};
@@ -101,14 +102,15 @@ async fn queue(app: &App, portal: &MockPortal) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// Raises an operator message per text; each reaches the app's offline binding (and, when
+/// bound, its ONOFFLINEEVENT signal).
 fn raise(portal: &MockPortal, texts: &[&str]) {
     for (i, t) in texts.iter().enumerate() {
-        assert_eq!(
+        assert!(
             portal.raise_event(
                 "OnImConnectorMessageAdd",
                 operator_message(1, "c", 100 + i as i64, t)
-            ),
-            1
+            ) >= 1
         );
     }
 }
@@ -234,4 +236,81 @@ async fn a_reservation_the_store_never_learnt_of_is_resumed() {
     assert_eq!((report.fetched, report.handled), (2, 2));
     assert_eq!(*seen.lock().unwrap(), ["a", "b"]);
     assert!(queue(&app, &portal).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_portals_signal_wakes_the_consumer() {
+    let dir = tempfile::tempdir().unwrap();
+    let portal = portal().await;
+    let store = Arc::new(SqliteStore::open(dir.path().join("app.db")).await.unwrap());
+    let (tx, mut handled) = mpsc::unbounded_channel();
+    let (listener, base) = common::reserve().await;
+    let app = App::builder(ID, SECRET)
+        .store(store)
+        .offline_events(true)
+        .events_url(format!("{base}/events").parse().unwrap())
+        .oauth_server(
+            portal.server_endpoint(),
+            portal.token_endpoint().parse().unwrap(),
+        )
+        .on(move |e: OnImConnectorMessageAdd, _ctx| {
+            let tx = tx.clone();
+            async move {
+                let text = e.data.messages.first().map(|m| m.message.text.clone());
+                let _ = tx.send(text.unwrap_or_default());
+                Ok::<(), std::io::Error>(())
+            }
+        })
+        .build()
+        .unwrap();
+    common::serve_on(listener, app.router());
+    let installed = portal
+        .install_app(ID, &format!("{base}/install"))
+        .await
+        .unwrap();
+    assert_eq!(installed.handler, Ok(200));
+    // The handler's event goes to the queue only (an online binding too would run the
+    // handler twice); the events URL gets the uninstall notice and the queue's signal.
+    let mut bound: Vec<(String, Option<String>)> = portal
+        .bindings(ID)
+        .into_iter()
+        .map(|b| (b.event, b.handler))
+        .collect();
+    bound.sort();
+    let url = Some(format!("{base}/events"));
+    assert_eq!(
+        bound,
+        [
+            ("ONAPPUNINSTALL".to_string(), url.clone()),
+            ("ONIMCONNECTORMESSAGEADD".to_string(), None),
+            ("ONOFFLINEEVENT".to_string(), url),
+        ]
+    );
+
+    // A consumer whose timer would not fire during the test; its first round finds nothing.
+    let consumer =
+        app.offline_consumer(OfflineConfig::default().with_interval(Duration::from_secs(3600)));
+    let task = tokio::spawn(async move { consumer.run(std::future::pending()).await });
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while portal.counters().executed("event.offline.get") == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the first round runs");
+
+    // New records: the portal posts ONOFFLINEEVENT, the consumer polls at once.
+    raise(&portal, &["pushed"]);
+    let text = tokio::time::timeout(Duration::from_secs(30), handled.recv())
+        .await
+        .expect("the signal wakes the consumer");
+    assert_eq!(text.as_deref(), Some("pushed"));
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !queue(&app, &portal).await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the batch is cleared");
+    task.abort();
 }
