@@ -191,7 +191,9 @@ impl MockPortal {
     }
 
     /// Back to the state at start, as `POST /__mock/reset` does: counters zeroed, bucket
-    /// empty, operating time forgotten, the fault generator re-seeded.
+    /// empty, operating time forgotten, the fault generator re-seeded; the tokens issued, the
+    /// installs, event handlers, offline queues, finished deliveries, connectors and
+    /// conversations forgotten.
     pub fn reset(&self) {
         self.engine.reset();
     }
