@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use b24_spec::{Scalar, Spec, TypeExpr};
+use b24_spec::wire::{param_shape, param_type, strip_null, ParamShape};
+use b24_spec::{Param, Scalar, Spec, TypeExpr};
 
 use crate::{import_page, page_method, DocsContext, ImportError, Imported};
 
@@ -275,10 +276,10 @@ pub fn drift(specs: &[Spec], docs_dir: &Path, opts: &DriftOptions) -> DriftRepor
     report
 }
 
-/// The coarse type the docs can express: what `drift` compares.
+/// The coarse type the docs can express: what `drift` compares. Nullability is not compared
+/// (`strip_null`).
 fn coarse(spec: &Spec, ty: &TypeExpr) -> &'static str {
-    match ty {
-        TypeExpr::Nullable(t) => coarse(spec, t),
+    match strip_null(ty) {
         TypeExpr::Scalar(s) => match s {
             Scalar::Integer => "integer",
             Scalar::Double => "number",
@@ -298,7 +299,15 @@ fn coarse(spec: &Spec, ty: &TypeExpr) -> &'static str {
         }
         TypeExpr::Array(_) => "array",
         TypeExpr::Map(_) => "object",
+        // `T | null | null` does not parse; were it written, its inner type is compared.
+        TypeExpr::Nullable(t) => coarse(spec, t),
     }
+}
+
+/// Whether `Request::new` takes the parameter (`b24_spec::wire::param_shape`): a member of a
+/// one-of group is not required on its own.
+fn required(spec: &Spec, p: &Param) -> bool {
+    matches!(param_shape(spec, p), ParamShape::Required)
 }
 
 fn same(a: &str, b: &str) -> bool {
@@ -408,7 +417,8 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                     .iter()
                     .find(|x| x.name == q.name)
                     .is_some_and(|x| x.ty_guessed);
-                let (a, b) = (coarse(d, &q.ty), coarse(spec, &p.ty));
+                // The type of the value sent (`param_type`): nullability is not compared.
+                let (a, b) = (coarse(d, param_type(q)), coarse(spec, param_type(p)));
                 if !guessed && !same(a, b) {
                     push(
                         Item::Param,
@@ -418,15 +428,13 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                         None,
                     );
                 }
-                if q.required != p.required {
+                let (a, b) = (required(d, q), required(spec, p));
+                if a != b {
                     push(
                         Item::Param,
                         p.name.clone(),
                         Change::Changed,
-                        format!(
-                            "required {} in the docs, {} in the spec",
-                            q.required, p.required
-                        ),
+                        format!("required {a} in the docs, {b} in the spec"),
                         None,
                     );
                 }
