@@ -372,21 +372,13 @@ fn walk(
 
 /// Findings of one method.
 pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
-    let d = &docs.spec;
-    let dm = &docs.method;
-    let m = spec.method.clone();
-    let mut push = |item, name: String, change, detail: String, reviewed: Option<String>| {
-        out.push(Finding {
-            method: m.clone(),
-            item,
-            name,
-            change,
-            detail,
-            reviewed,
-        })
+    let mut f = Findings {
+        method: &spec.method,
+        out,
     };
+    let d = &docs.spec;
     if d.scope != spec.scope {
-        push(
+        f.push(
             Item::Method,
             spec.method.clone(),
             Change::Changed,
@@ -397,14 +389,47 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
             None,
         );
     }
-    // Parameters.
+    compare_params(spec, docs, &mut f);
+    compare_result(spec, docs, &mut f);
+    compare_errors(spec, docs, &mut f);
+}
+
+/// The findings of one method, as they are made.
+struct Findings<'a> {
+    method: &'a str,
+    out: &'a mut Vec<Finding>,
+}
+
+impl Findings<'_> {
+    fn push(
+        &mut self,
+        item: Item,
+        name: String,
+        change: Change,
+        detail: String,
+        reviewed: Option<String>,
+    ) {
+        self.out.push(Finding {
+            method: self.method.to_string(),
+            item,
+            name,
+            change,
+            detail,
+            reviewed,
+        });
+    }
+}
+
+/// Parameters: by name ignoring case; the type sent and whether it is required.
+fn compare_params(spec: &Spec, docs: &Imported, f: &mut Findings) {
+    let (d, dm) = (&docs.spec, &docs.method);
     for p in &spec.params {
         match d
             .params
             .iter()
             .find(|q| q.name.eq_ignore_ascii_case(&p.name))
         {
-            None => push(
+            None => f.push(
                 Item::Param,
                 p.name.clone(),
                 Change::Removed,
@@ -420,7 +445,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                 // The type of the value sent (`param_type`): nullability is not compared.
                 let (a, b) = (coarse(d, param_type(q)), coarse(spec, param_type(p)));
                 if !guessed && !same(a, b) {
-                    push(
+                    f.push(
                         Item::Param,
                         p.name.clone(),
                         Change::Changed,
@@ -430,7 +455,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                 }
                 let (a, b) = (required(d, q), required(spec, p));
                 if a != b {
-                    push(
+                    f.push(
                         Item::Param,
                         p.name.clone(),
                         Change::Changed,
@@ -447,7 +472,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
             .iter()
             .any(|p| p.name.eq_ignore_ascii_case(&q.name))
         {
-            push(
+            f.push(
                 Item::Param,
                 q.name.clone(),
                 Change::Added,
@@ -456,10 +481,14 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
             );
         }
     }
-    // Result.
+}
+
+/// The result's type and its keys, by path from `result` (aliases count).
+fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
+    let (d, dm) = (&docs.spec, &docs.method);
     let (a, b) = (coarse(d, &d.result.ty), coarse(spec, &spec.result.ty));
     if !dm.result.ty_guessed && !same(a, b) {
-        push(
+        f.push(
             Item::Result,
             "result".into(),
             Change::Changed,
@@ -495,7 +524,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                     // The parent's type differs and is reported; its keys follow from that.
                     continue;
                 }
-                push(
+                f.push(
                     Item::ResultKey,
                     info.display.clone(),
                     Change::Removed,
@@ -508,7 +537,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                 let di = &dk[&dp];
                 let (a, b) = (coarse(d, &di.ty), coarse(spec, &info.ty));
                 if !di.guessed && !same(a, b) {
-                    push(
+                    f.push(
                         Item::ResultKey,
                         info.display.clone(),
                         Change::Changed,
@@ -534,7 +563,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
             // The parent's type differs and is reported; its keys follow from that.
             continue;
         }
-        push(
+        f.push(
             Item::ResultKey,
             di.display.clone(),
             Change::Added,
@@ -542,10 +571,14 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
             None,
         );
     }
-    // Errors.
+}
+
+/// Error codes: present on one side only, or with another status or message.
+fn compare_errors(spec: &Spec, docs: &Imported, f: &mut Findings) {
+    let (d, dm) = (&docs.spec, &docs.method);
     for e in &spec.errors {
         match d.errors.iter().find(|x| x.code == e.code) {
-            None => push(
+            None => f.push(
                 Item::Error,
                 e.code.clone(),
                 Change::Removed,
@@ -559,7 +592,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                     .find(|y| y.code == x.code)
                     .is_some_and(|y| y.status_guessed);
                 if !guessed && x.status != e.status {
-                    push(
+                    f.push(
                         Item::Error,
                         e.code.clone(),
                         Change::Changed,
@@ -569,7 +602,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                 }
                 if let (Some(a), Some(b)) = (&x.message, &e.message) {
                     if a.trim() != b.trim() {
-                        push(
+                        f.push(
                             Item::Error,
                             e.code.clone(),
                             Change::Changed,
@@ -583,7 +616,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
     }
     for x in &d.errors {
         if !spec.errors.iter().any(|e| e.code == x.code) {
-            push(
+            f.push(
                 Item::Error,
                 x.code.clone(),
                 Change::Added,
