@@ -1,16 +1,365 @@
-//! Every generated method, called once through its typed client method against the local
-//! portal with a request built from the spec's documented example parameters. Each call must
-//! succeed and decode to the documented example's `result` (the portal answers with the
-//! spec's first 200 example; `dialog.get` fills the seeded chat's values into its example).
-//! The `event.*` methods belong to applications: they are called with an application's token
-//! and answer the state the calls before them left.
+//! Every method generated from `spec/`, found through `b24_openlines::visit_methods`, so a new
+//! spec file is covered with no edit here. For each method, every documented example:
+//!
+//! * decodes, as the client decodes an answer, into the method's typed output (a success) or
+//!   its typed error with a documented code (an error);
+//! * is sent through the client to the local portal with its documented `request`: a success
+//!   comes back as the typed output, and as JSON equal to the spec's first documented
+//!   success (what the portal answers); an error, asked of the portal with `__mock_error`,
+//!   comes back as the same typed error with the documented status.
+//!
+//! The portal's counters then show each method executed once per success call and refused
+//! once per error call. `imopenlines.dialog.get` is the one method the portal answers from its
+//! seeded chats instead of the spec's example; its answer is checked field by field below.
 
-use b24_mock_portal::{MockPortal, PortalConfig};
-use b24_openlines::{decode_json, Client, Example, Method};
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::path::Path;
+
+use b24_core::{decode_response, ApiErrorCode, Call, Error, Example, Lenient};
+use b24_core::{MethodErrorCode, MethodVisitor};
+use b24_mock_portal::{
+    LimitConfig, MockPortal, OAuthApp, PortalConfig, SeedChat, MOCK_ERROR_PARAM,
+};
+use b24_openlines::{decode_json, Client, Method, MethodKind};
+use b24_spec::wire::{param_shape, ParamShape};
+use b24_spec::Spec;
+use serde_json::{json, Map, Value};
+
+/// Method `M` called with a documented request as it is written in the spec (the generated
+/// `Request` has no constructor from JSON), its answer decoded as `O`: `M::Output`, or the
+/// JSON itself. Errors are `M`'s typed errors either way.
+struct Documented<M, O> {
+    params: Map<String, Value>,
+    method: PhantomData<fn() -> (M, O)>,
+}
+
+impl<M: Method, O: Lenient + Send + 'static> Method for Documented<M, O> {
+    const NAME: &'static str = M::NAME;
+    const SCOPE: &'static str = M::SCOPE;
+    const KIND: MethodKind = M::KIND;
+    const PAGED: bool = M::PAGED;
+    type Output = O;
+    type ErrorCode = M::ErrorCode;
+    fn params(&self) -> Map<String, Value> {
+        self.params.clone()
+    }
+}
+
+fn documented<M: Method, O: Lenient + Send + 'static>(
+    params: &Map<String, Value>,
+) -> Documented<M, O> {
+    Documented {
+        params: params.clone(),
+        method: PhantomData,
+    }
+}
+
+/// What the portal should have counted for one method.
+#[derive(Debug, Default, PartialEq)]
+struct Expected {
+    /// Requests that reached the method.
+    calls: u64,
+    /// Calls whose method ran (a stateful method that then refused counts here too).
+    executed: u64,
+    /// Calls answered with an error.
+    errors: u64,
+}
+
+/// Calls every documented example of each visited method and notes what went wrong.
+struct Caller<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    client: &'a Client,
+    specs: &'a BTreeMap<String, Spec>,
+    visited: Vec<&'static str>,
+    expected: BTreeMap<&'static str, Expected>,
+    problems: Vec<String>,
+}
+
+impl Caller<'_> {
+    /// Checks one error example of `M`: its body decodes to a documented typed error, and the
+    /// portal, asked for its code, answers the same typed error.
+    fn error<M: Method>(&mut self, ex: &Example, code: &str, params: &Map<String, Value>) {
+        let name = format!("{} / {}", M::NAME, ex.name);
+        let want = match decode_response::<M::Output, M::ErrorCode>(
+            M::NAME,
+            ex.status,
+            Some("application/json"),
+            ex.body.as_bytes(),
+        ) {
+            Err(Error::Api { error, .. }) => error,
+            Err(e) => return self.problems.push(format!("{name}: decodes to {e}")),
+            Ok(_) => return self.problems.push(format!("{name}: decodes as a success")),
+        };
+        if want.status != ex.status {
+            self.problems
+                .push(format!("{name}: status {} decoded", want.status));
+        }
+        let typed = match &want.code {
+            ApiErrorCode::Method(c) => M::ErrorCode::documented(c.as_str()).is_some(),
+            ApiErrorCode::Portal(_) => true,
+        };
+        if !typed {
+            self.problems.push(format!(
+                "{name}: `{code}` is neither documented by the method nor portal-wide"
+            ));
+        }
+        let mut params = params.clone();
+        params.insert(MOCK_ERROR_PARAM.into(), Value::from(code));
+        let request = documented::<M, M::Output>(&params);
+        match self.rt.block_on(Call::call(self.client, &request)) {
+            Err(Error::Api { error, .. }) => {
+                if (&error.code, error.status) != (&want.code, ex.status) {
+                    self.problems.push(format!(
+                        "{name}: the portal answers {} (HTTP {}), documented {} (HTTP {})",
+                        error.code, error.status, want.code, ex.status
+                    ));
+                }
+            }
+            Err(e) => self.problems.push(format!("{name}: the call fails: {e}")),
+            Ok(_) => self
+                .problems
+                .push(format!("{name}: the portal answers a success")),
+        }
+        let counted = self.expected.entry(M::NAME).or_default();
+        counted.calls += 1;
+        counted.errors += 1;
+    }
+
+    /// Checks one success example of `M`: its body decodes to the typed output and, when it
+    /// documents the request (or the method needs no parameter), the portal answers that
+    /// request with the typed output and the spec's first success.
+    fn success<M: Method>(&mut self, spec: &Spec, ex: &Example, params: Option<&Value>) {
+        let name = format!("{} / {}", M::NAME, ex.name);
+        if let Err(e) = decode_response::<M::Output, M::ErrorCode>(
+            M::NAME,
+            ex.status,
+            Some("application/json"),
+            ex.body.as_bytes(),
+        ) {
+            self.problems
+                .push(format!("{name}: the documented answer: {e}"));
+        }
+        let needs_nothing = spec
+            .params
+            .iter()
+            .all(|p| matches!(param_shape(spec, p), ParamShape::Optional));
+        let params = match params {
+            Some(Value::Object(p)) => p.clone(),
+            Some(other) => {
+                return self
+                    .problems
+                    .push(format!("{name}: the request is not an object: {other}"))
+            }
+            // The docs show the answer without the request: nothing to send.
+            None if !needs_nothing => return,
+            None => Map::new(),
+        };
+        let typed = self.rt.block_on(Call::call(
+            self.client,
+            &documented::<M, M::Output>(&params),
+        ));
+        if MockPortal::answers_from_state(M::NAME) {
+            // The answer is the portal's state (a documented request may name an event or a
+            // chat this portal does not have): a typed result or one of the method's own
+            // documented errors. `stateful_methods_answer_from_the_portal_state` checks what.
+            let counted = self.expected.entry(M::NAME).or_default();
+            match typed {
+                Ok(_) => {
+                    counted.calls += 1;
+                    counted.executed += 1;
+                }
+                Err(Error::Api { error, .. }) => {
+                    // The method ran and refused: counted as executed and as an error.
+                    counted.calls += 1;
+                    counted.executed += 1;
+                    counted.errors += 1;
+                    let documented = match &error.code {
+                        ApiErrorCode::Method(c) => M::ErrorCode::documented(c.as_str()).is_some(),
+                        ApiErrorCode::Portal(_) => true,
+                    };
+                    if !documented {
+                        self.problems.push(format!(
+                            "{name}: the portal answers {}, which the spec does not document",
+                            error.code
+                        ));
+                    }
+                }
+                Err(e) => self.problems.push(format!("{name}: typed call: {e}")),
+            }
+            return;
+        }
+        if let Err(e) = typed {
+            self.problems.push(format!("{name}: typed call: {e}"));
+        }
+        let raw = self
+            .rt
+            .block_on(Call::call(self.client, &documented::<M, Value>(&params)));
+        match raw {
+            Ok(got) => {
+                let first = spec
+                    .examples
+                    .iter()
+                    .filter(|e| e.status == 200)
+                    .find_map(|e| e.body.get("result"));
+                if Some(&got) != first {
+                    self.problems.push(format!(
+                        "{name}: the portal answers {got}, not the first documented success"
+                    ));
+                }
+            }
+            Err(e) => self.problems.push(format!("{name}: call: {e}")),
+        }
+        let counted = self.expected.entry(M::NAME).or_default();
+        counted.calls += 2;
+        counted.executed += 2;
+    }
+}
+
+impl MethodVisitor for Caller<'_> {
+    fn visit<M: Method>(&mut self, examples: &'static [Example]) {
+        self.visited.push(M::NAME);
+        let specs = self.specs;
+        let Some(spec) = specs.get(M::NAME) else {
+            return self
+                .problems
+                .push(format!("{}: generated, but no spec file", M::NAME));
+        };
+        let documented: Vec<(&str, u16, &str)> = spec
+            .examples
+            .iter()
+            .map(|e| (e.name.as_str(), e.status, e.raw.as_str()))
+            .collect();
+        let generated: Vec<(&str, u16, &str)> = examples
+            .iter()
+            .map(|e| (e.name, e.status, e.body))
+            .collect();
+        if generated != documented {
+            self.problems
+                .push(format!("{}: EXAMPLES differ from the spec file's", M::NAME));
+        }
+        for (ex, doc) in examples.iter().zip(&spec.examples) {
+            match doc.body.get("error").and_then(Value::as_str) {
+                Some(code) => {
+                    let params = match &doc.request {
+                        Some(Value::Object(p)) => p.clone(),
+                        _ => Map::new(),
+                    };
+                    self.error::<M>(ex, code, &params);
+                }
+                None => self.success::<M>(spec, ex, doc.request.as_ref()),
+            }
+        }
+        // A stateful method's documented request may meet a documented error on this portal
+        // (an event it does not have); it must still have been called.
+        let called = |e: &Expected| match MockPortal::answers_from_state(M::NAME) {
+            true => e.calls > 0,
+            false => e.executed > 0,
+        };
+        if !self.expected.get(M::NAME).is_some_and(called) {
+            self.problems.push(format!(
+                "{}: no documented success with a request to call it with",
+                M::NAME
+            ));
+        }
+    }
+}
+
+fn workspace_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// The portal's data set, plus a chat 29: the 2024 docs ask `imopenlines.dialog.get` for
+/// `chat29` (and show another chat's answer). No rate limit: there are more calls than the
+/// bucket holds.
+fn portal_config() -> PortalConfig {
+    let mut config = PortalConfig::default()
+        .with_limits(LimitConfig::unlimited())
+        .with_app(OAuthApp::new(APP, "app-secret"));
+    if let Some(chat) = config.chats.iter().find(|c| c.id == 1364).cloned() {
+        config.chats.push(SeedChat { id: 29, ..chat });
+    }
+    config
+}
+
+/// The application whose token calls every method.
+const APP: &str = "local.family.test";
+
+/// An application's client: open-lines integrations are applications, and `event.*` and the
+/// connector methods (`imconnector.register`, `.send.messages`...) answer a webhook with
+/// `WRONG_AUTH_TYPE`, as the server does; every other method takes an application's token too.
+fn client_of(portal: &MockPortal) -> Client {
+    let pair = portal
+        .issue_tokens(APP)
+        .expect("the configured application");
+    Client::builder_oauth(&portal.base_url(), pair.access_token)
+        .retry(b24_runtime::RetryPolicy::none())
+        .rate_limit(None)
+        .build()
+        .expect("an OAuth client")
+}
+
+#[test]
+fn every_documented_example_is_answered_and_decodes_typed() {
+    let family = b24_spec::load_family(&workspace_root().join("spec"), workspace_root())
+        .expect("the workspace specs load");
+    let specs: BTreeMap<String, Spec> = family
+        .methods
+        .into_iter()
+        .map(|s| (s.method.clone(), s))
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let portal = rt
+        .block_on(MockPortal::start(portal_config()))
+        .expect("the local portal starts");
+    let client = client_of(&portal);
+    let mut caller = Caller {
+        rt: &rt,
+        client: &client,
+        specs: &specs,
+        visited: Vec::new(),
+        expected: BTreeMap::new(),
+        problems: Vec::new(),
+    };
+    b24_openlines::visit_methods(&mut caller);
+    let Caller {
+        visited,
+        expected,
+        problems,
+        ..
+    } = caller;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // Every spec file is generated, visited and served by the portal.
+    assert_eq!(
+        visited,
+        b24_openlines::METHODS,
+        "visit_methods follows METHODS"
+    );
+    let mut generated: Vec<&str> = visited.clone();
+    generated.sort_unstable();
+    let files: Vec<&str> = specs.keys().map(String::as_str).collect();
+    assert_eq!(generated, files, "one generated method per spec file");
+    assert_eq!(portal.methods(), files, "the portal serves every spec file");
+
+    let counters = portal.counters();
+    for method in &visited {
+        let c = counters.method(method);
+        let got = Expected {
+            calls: c.calls,
+            executed: c.executed,
+            errors: c.errors,
+        };
+        assert_eq!(Some(&got), expected.get(method), "{method}");
+    }
+    rt.block_on(portal.shutdown());
+}
 
 /// The documented `result` of a method's first 200 example, decoded by the client's types.
-fn documented<T: b24_core::Lenient>(examples: &[Example]) -> T {
+fn first_success<T: Lenient>(examples: &[Example]) -> T {
     let ex = examples
         .iter()
         .find(|e| e.status == 200)
@@ -20,572 +369,39 @@ fn documented<T: b24_core::Lenient>(examples: &[Example]) -> T {
     decode_json(&result).expect("the documented result decodes (cargo xtask check)")
 }
 
+/// `imopenlines.dialog.get` through its client method: the documented example, with the
+/// values of the seeded chat the request names.
+#[tokio::test]
+async fn dialog_get_answers_with_the_seeded_chat() {
+    use b24_openlines::imopenlines::dialog_get as m;
+    let portal = MockPortal::start(portal_config())
+        .await
+        .expect("the local portal starts");
+    let client = client_of(&portal);
+    let got = client
+        .dialog_get(m::Request::user_code("livechat|1|1373|211"))
+        .await
+        .unwrap_or_else(|e| panic!("imopenlines.dialog.get: {e}"));
+    let want: m::Response = first_success(m::EXAMPLES);
+    assert_eq!(
+        (got.id, &got.name, got.owner),
+        (want.id, &want.name, want.owner)
+    );
+    assert_eq!(got.entity_id, "livechat|1|1373|211");
+    assert!(
+        got.entity_data_1.contains("|1743|"),
+        "{}",
+        got.entity_data_1
+    );
+    assert_eq!(got.dialog_id.as_deref(), Some("chat1777"));
+    assert_eq!(got.manager_list, want.manager_list);
+    assert_eq!(portal.counters().executed(m::METHOD), 1);
+    portal.shutdown().await;
+}
+
 /// A request object built from the docs' example value.
 fn obj<T: serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).expect("the documented parameter object decodes")
-}
-
-macro_rules! call {
-    ($client:ident, $called:ident, $ns:ident :: $op:ident, $method:ident, $req:expr) => {{
-        use b24_openlines::$ns::$op as m;
-        let req: m::Request = $req;
-        let got = $client
-            .$method(req)
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", <m::Request as Method>::NAME));
-        let want: m::Response = documented(m::EXAMPLES);
-        assert_eq!(got, want, "{}", <m::Request as Method>::NAME);
-        $called.push(<m::Request as Method>::NAME);
-    }};
-}
-
-/// The application whose token calls `event.*`.
-const APP: &str = "local.family.test";
-
-#[tokio::test]
-async fn every_method_is_callable_and_answers_its_documented_result() {
-    // 57 calls in a row: more than the portal's burst of 50.
-    let portal = MockPortal::start(
-        PortalConfig::default()
-            .with_limits(b24_mock_portal::LimitConfig::unlimited())
-            .with_app(b24_mock_portal::OAuthApp::new(APP, "app-secret")),
-    )
-    .await
-    .expect("the local portal starts");
-    let client: Client = b24_runtime::Client::builder_webhook(&portal.webhook_url())
-        .retry(b24_runtime::RetryPolicy::none())
-        .rate_limit(None)
-        .build()
-        .expect("a webhook client")
-        .into();
-    let c = &client;
-    let mut called: Vec<&str> = Vec::new();
-
-    // event.*: methods of an application (a webhook gets WRONG_AUTH_TYPE), called with its
-    // token; the portal keeps their state, so each answer is the state the calls before it
-    // left (the documented answers are other portals' states).
-    let pair = portal.issue_tokens(APP).expect("the configured app");
-    let app: Client = b24_runtime::Client::builder_oauth(&portal.base_url(), pair.access_token)
-        .retry(b24_runtime::RetryPolicy::none())
-        .rate_limit(None)
-        .build()
-        .expect("an OAuth client")
-        .into();
-    {
-        use b24_openlines::event::{
-            bind, get, offline_clear, offline_error, offline_get, offline_list, unbind,
-        };
-        let url = "https://www.my-domain.ru/handler/";
-        assert!(app
-            .event_bind(bind::Request::new("ONAPPTEST").handler(url))
-            .await
-            .expect("event.bind"));
-        let listed = app.event_get(get::Request::new()).await.expect("event.get");
-        assert_eq!((listed.len(), listed[0].handler.as_deref()), (1, Some(url)));
-        let gone = app
-            .event_unbind(unbind::Request::new("ONAPPTEST").handler(url))
-            .await
-            .expect("event.unbind");
-        assert_eq!(gone.count, 1);
-        let batch = app
-            .event_offline_get(offline_get::Request::new())
-            .await
-            .expect("event.offline.get");
-        assert_eq!((batch.process_id, batch.events.len()), (None, 0));
-        assert!(app
-            .event_offline_clear(offline_clear::Request::new(
-                "yh3gu929sf0d32lsfysqas2y1hlpp09q"
-            ))
-            .await
-            .expect("event.offline.clear"));
-        assert!(app
-            .event_offline_error(offline_error::Request::new(
-                "yh3gu929sf0d32lsfysqas2y1hlpp09q",
-                vec!["0123456789abcdef0123456789abcdef".to_string()]
-            ))
-            .await
-            .expect("event.offline.error"));
-        let queue = app
-            .event_offline_list(offline_list::Request::new())
-            .await
-            .expect("event.offline.list");
-        assert!(queue.is_empty());
-        called.extend([
-            "event.bind",
-            "event.get",
-            "event.unbind",
-            "event.offline.get",
-            "event.offline.clear",
-            "event.offline.error",
-            "event.offline.list",
-        ]);
-    }
-
-    // imconnector.*: register, unregister, send/update/delete.messages and
-    // send.status.* are an application's too (WRONG_AUTH_TYPE for a webhook).
-    let a = &app;
-    call!(
-        c,
-        called,
-        imconnector::activate,
-        imconnector_activate,
-        m::Request::new("myconnector", 107, "1")
-    );
-    call!(
-        c,
-        called,
-        imconnector::chat_name_set,
-        imconnector_chat_name_set,
-        m::Request::new(
-            "connector",
-            105,
-            "47e007b1-ee15-43db-bcba-1c26e5884d3f",
-            "Новое имя диалога"
-        )
-    );
-    call!(
-        c,
-        called,
-        imconnector::connector_data_set,
-        imconnector_connector_data_set,
-        m::Request::new(
-            "myconnector",
-            107,
-            obj::<m::Data>(
-                json!({"ID": "channel-123", "URL": "https://example.ru/chats/123", "NAME": "Канал поддержки"})
-            )
-        )
-    );
-    call!(
-        a,
-        called,
-        imconnector::delete_messages,
-        imconnector_delete_messages,
-        m::Request::new(
-            "myconnector",
-            107,
-            vec![obj::<m::Messages>(
-                json!({"user": {"id": "ext-user-42"}, "message": {"id": "ext-msg-1001"}, "chat": {"id": "channel-123"}})
-            )]
-        )
-    );
-    call!(
-        c,
-        called,
-        imconnector::list,
-        imconnector_list,
-        m::Request::new()
-    );
-    call!(a, called, imconnector::register, imconnector_register,
-        m::Request::new(
-            "myconnector",
-            "Мой коннектор",
-            obj::<m::Icon>(json!({"DATA_IMAGE": "data:image/svg+xml,%3Csvg%20xmlns%3D%22http://www.w3.org/2000/svg%22/%3E", "COLOR": "#69acc0", "SIZE": "90%", "POSITION": "center"})),
-            "https://example.com/connector/settings",
-        )
-        .icon_disabled(obj::<m::IconDisabled>(json!({"DATA_IMAGE": "data:image/svg+xml,%3Csvg%20xmlns%3D%22http://www.w3.org/2000/svg%22/%3E", "COLOR": "#99adb3"})))
-        .del_external_messages(true)
-        .edit_internal_messages(true)
-        .del_internal_messages(true)
-        .newsletter(true)
-        .need_system_messages(true)
-        .need_signature(true)
-        .chat_group(false));
-    {
-        // Stateful on the portal: the message lands in a new conversation of line 107, whose
-        // chat, session and client user the portal numbers itself.
-        use b24_openlines::imconnector::send_messages as m;
-        let got = a
-            .imconnector_send_messages(m::Request::new(
-                "myconnector",
-                107,
-                vec![obj::<m::Messages>(json!({
-                "user": {"id": "ext-user-42", "last_name": "Иванов", "name": "Иван", "picture": {"url": "https://example.ru/u42.png"}, "url": "https://example.ru/users/42", "gender": "male", "email": "ivan@example.ru", "phone": "+79990000000", "skip_phone_validate": "Y"},
-                "message": {"id": "ext-msg-1001", "date": 1773265993, "text": "Добрый день", "files": [{"url": "https://example.ru/files/spec.pdf", "name": "spec.pdf"}], "disable_crm": "Y"},
-                "chat": {"id": "channel-123", "name": "Канал поддержки", "url": "https://example.ru/chats/123"}}))],
-            ))
-            .await
-            .expect("imconnector.send.messages");
-        let mut want: m::Response = documented(m::EXAMPLES);
-        let conversation = &portal.conversations(Some(107))[0];
-        let item = &mut want.data.result[0];
-        item.user = Some(conversation.user_id.to_string());
-        if let Some(session) = item.session.as_mut() {
-            session.id = conversation.session_id.to_string();
-            session.chat_id = conversation.chat_id.to_string();
-        }
-        assert_eq!(got, want, "imconnector.send.messages");
-        called.push("imconnector.send.messages");
-    }
-    call!(
-        a,
-        called,
-        imconnector::send_status_delivery,
-        imconnector_send_status_delivery,
-        m::Request::new(
-            "myconnector",
-            107,
-            vec![obj::<m::Messages>(
-                json!({"im": {"chat_id": 323, "message_id": 85911}, "message": {"id": ["ext-msg-1007"], "date": 1738065600}, "chat": {"id": "channel-123"}})
-            )]
-        )
-    );
-    call!(
-        a,
-        called,
-        imconnector::send_status_reading,
-        imconnector_send_status_reading,
-        m::Request::new(
-            "myconnector",
-            107,
-            vec![obj::<m::Messages>(
-                json!({"im": {"chat_id": 323, "message_id": 85911}, "message": {"id": ["ext-msg-1007"]}, "chat": {"id": "channel-123"}})
-            )]
-        )
-    );
-    call!(
-        c,
-        called,
-        imconnector::status,
-        imconnector_status,
-        m::Request::new("myconnector").line(12)
-    );
-    call!(
-        a,
-        called,
-        imconnector::unregister,
-        imconnector_unregister,
-        m::Request::new("myconnector")
-    );
-    call!(
-        a,
-        called,
-        imconnector::update_messages,
-        imconnector_update_messages,
-        m::Request::new(
-            "myconnector",
-            107,
-            vec![obj::<m::Messages>(json!({
-            "user": {"id": "ext-user-42", "last_name": "Иванов", "name": "Иван", "picture": {"url": "https://example.ru/u42.png"}, "url": "https://example.ru/users/42", "gender": "male", "email": "ivan@example.ru", "phone": "+79990000000"},
-            "message": {"id": "ext-msg-1001", "date": 1773266050, "text": "Добрый день, уточнили детали"},
-            "chat": {"id": "channel-123", "name": "Канал поддержки", "url": "https://example.ru/chats/123"}}))]
-        )
-    );
-
-    // imopenlines.bot.*
-    call!(
-        c,
-        called,
-        imopenlines::bot_session_finish,
-        bot_session_finish,
-        m::Request::new(112).client_id("**put_your_client_id_or_bot_token_here**")
-    );
-    call!(
-        c,
-        called,
-        imopenlines::bot_session_message_send,
-        bot_session_message_send,
-        m::Request::new(112)
-            .name("DEFAULT")
-            .message("Здравствуйте! Чем могу помочь?")
-    );
-    call!(
-        c,
-        called,
-        imopenlines::bot_session_operator,
-        bot_session_operator,
-        m::Request::new(112)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::bot_session_transfer,
-        bot_session_transfer,
-        m::Request::new(112)
-            .user_id(12)
-            .leave(false)
-            .client_id("**put_your_client_id_or_bot_token_here**")
-    );
-
-    // imopenlines.config.*
-    call!(c, called, imopenlines::config_add, config_add,
-        m::Request::new().params(obj::<m::Params>(json!({
-            "LINE_NAME": "Линия поддержки интернет-магазина",
-            "QUEUE": [{"ENTITY_TYPE": "user", "ENTITY_ID": "1"}, {"ENTITY_TYPE": "user", "ENTITY_ID": "15"}],
-            "QUEUE_TYPE": "strictly", "QUEUE_TIME": 45, "NO_ANSWER_TIME": 120,
-            "WELCOME_MESSAGE": "Y", "WELCOME_MESSAGE_TEXT": "Здравствуйте! Ответим в течение пары минут",
-            "CRM": "Y", "CRM_CREATE": "deal", "CRM_FORWARD": "Y",
-            "WORKTIME_ENABLE": "Y", "WORKTIME_FROM": "09:00", "WORKTIME_TO": "21:00",
-            "WORKTIME_TIMEZONE": "Europe/Kaliningrad", "WORKTIME_DAYOFF": ["SA", "SU"]}))));
-    call!(
-        c,
-        called,
-        imopenlines::config_delete,
-        config_delete,
-        m::Request::new(15)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::config_get,
-        config_get,
-        m::Request::new(15).with_queue("Y").show_offline("Y")
-    );
-    call!(c, called, imopenlines::config_list_get, config_list_get,
-        m::Request::new()
-            .params(obj::<m::Params>(json!({"select": ["ID", "LINE_NAME", "ACTIVE"], "order": {"ID": "ASC"}, "filter": {"ACTIVE": "Y"}, "limit": 50, "offset": 0})))
-            .options(obj::<m::Options>(json!({"QUEUE": "Y", "CONFIG_QUEUE": "Y"}))));
-    call!(
-        c,
-        called,
-        imopenlines::config_path_get,
-        config_path_get,
-        m::Request::new()
-    );
-    call!(
-        c,
-        called,
-        imopenlines::config_update,
-        config_update,
-        m::Request::new(15).params(obj::<serde_json::Map<String, Value>>(
-            json!({"LINE_NAME": "Линия поддержки интернет-магазина (VIP)", "QUEUE_TIME": 45})
-        ))
-    );
-
-    // imopenlines.crm.*
-    call!(
-        c,
-        called,
-        imopenlines::crm_chat_get,
-        crm_chat_get,
-        m::Request::new("lead", 1205).active_only("N")
-    );
-    call!(
-        c,
-        called,
-        imopenlines::crm_chat_get_last_id,
-        crm_chat_get_last_id,
-        m::Request::new("lead", 1205)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::crm_chat_user_add,
-        crm_chat_user_add,
-        m::Request::new("lead", 1205, 503).chat_id(1763)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::crm_chat_user_delete,
-        crm_chat_user_delete,
-        m::Request::new("lead", 1205, 503).chat_id(1763)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::crm_lead_create,
-        crm_lead_create,
-        m::Request::new(2043)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::crm_message_add,
-        crm_message_add,
-        m::Request::new("lead", 1195, 27, 1341, "Текст сообщения")
-    );
-
-    // imopenlines.dialog / message / network
-    {
-        // Stateful on the portal: the documented example with the seeded chat's values.
-        use b24_openlines::imopenlines::dialog_get as m;
-        let got = c
-            .dialog_get(m::Request::user_code("livechat|1|1373|211"))
-            .await
-            .unwrap_or_else(|e| panic!("imopenlines.dialog.get: {e}"));
-        let want: m::Response = documented(m::EXAMPLES);
-        assert_eq!(
-            (got.id, &got.name, got.owner),
-            (want.id, &want.name, want.owner)
-        );
-        assert_eq!(got.entity_id, "livechat|1|1373|211");
-        assert!(
-            got.entity_data_1.contains("|1743|"),
-            "{}",
-            got.entity_data_1
-        );
-        assert_eq!(got.dialog_id.as_deref(), Some("chat1777"));
-        assert_eq!(got.manager_list, want.manager_list);
-        called.push(<m::Request as Method>::NAME);
-    }
-    call!(
-        c,
-        called,
-        imopenlines::message_quick_save,
-        message_quick_save,
-        m::Request::new(1331, 83507)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::message_session_start,
-        message_session_start,
-        m::Request::new(2043, 18971)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::network_join,
-        network_join,
-        m::Request::new("ab515f5d85a8b844d484f6ea75a2e494")
-    );
-    call!(c, called, imopenlines::network_message_add, network_message_add,
-        m::Request::new("ab515f5d85a8b844d484f6ea75a2e494", 2, "Подготовили материалы по подключению открытых линий")
-            .keyboard(obj::<serde_json::Map<String, Value>>(json!({"BUTTONS": [{"TEXT": "Открыть инструкцию", "LINK": "https://help.example.com/openlines/setup", "DISPLAY": "LINE"}]})))
-            .url_preview("N"));
-
-    // imopenlines.operator.*
-    call!(
-        c,
-        called,
-        imopenlines::operator_another_finish,
-        operator_another_finish,
-        m::Request::new(2043)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::operator_answer,
-        operator_answer,
-        m::Request::new(2043)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::operator_finish,
-        operator_finish,
-        m::Request::new(2043)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::operator_skip,
-        operator_skip,
-        m::Request::new(2043)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::operator_spam,
-        operator_spam,
-        m::Request::new(2043)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::operator_transfer,
-        operator_transfer,
-        m::Request::new(2043).user_id(15)
-    );
-
-    // imopenlines.revision / session.*
-    call!(
-        c,
-        called,
-        imopenlines::revision_get,
-        revision_get,
-        m::Request::new()
-    );
-    call!(
-        c,
-        called,
-        imopenlines::session_head_vote,
-        session_head_vote,
-        m::Request::new(1743)
-            .rating(5)
-            .comment("Отличная обработка")
-    );
-    call!(
-        c,
-        called,
-        imopenlines::session_history_get,
-        session_history_get,
-        m::Request::session_id(321)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::session_intercept,
-        session_intercept,
-        m::Request::new(2043)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::session_join,
-        session_join,
-        m::Request::new(2043)
-    );
-    call!(
-        c,
-        called,
-        imopenlines::session_mode_pin,
-        session_mode_pin,
-        m::Request::new(2043).activate("Y")
-    );
-    call!(
-        c,
-        called,
-        imopenlines::session_mode_pin_all,
-        session_mode_pin_all,
-        m::Request::new()
-    );
-    call!(
-        c,
-        called,
-        imopenlines::session_mode_silent,
-        session_mode_silent,
-        m::Request::new(2043).activate("Y")
-    );
-    call!(
-        c,
-        called,
-        imopenlines::session_mode_unpin_all,
-        session_mode_unpin_all,
-        m::Request::new()
-    );
-    call!(
-        c,
-        called,
-        imopenlines::session_open,
-        session_open,
-        m::Request::new("livechat|22|1761|587")
-    );
-    call!(
-        c,
-        called,
-        imopenlines::session_start,
-        session_start,
-        m::Request::new(2043)
-    );
-
-    // Every generated method was called once, and the portal executed each of them once.
-    called.sort_unstable();
-    assert_eq!(
-        called,
-        b24_openlines::METHODS,
-        "one call per generated method"
-    );
-    assert_eq!(called.len(), 57, "50 open-lines methods and 7 `event.*`");
-    let counters = portal.counters();
-    for method in b24_openlines::METHODS {
-        assert_eq!(
-            counters.executed(method),
-            1,
-            "{method} executed once by the portal"
-        );
-    }
 }
 
 #[test]
@@ -615,4 +431,90 @@ fn request_objects_are_built_with_constructors_and_setters() {
             "chat": {"id": "channel-123"}
         })
     );
+}
+
+/// The methods the portal answers from its state, driven through a sequence whose answers are
+/// known: bindings and the offline queue of an application, and a connector's message landing
+/// in a new conversation of line 107.
+#[tokio::test]
+async fn stateful_methods_answer_from_the_portal_state() {
+    let portal = MockPortal::start(portal_config())
+        .await
+        .expect("the local portal starts");
+    let app = client_of(&portal);
+    {
+        use b24_openlines::event::{
+            bind, get, offline_clear, offline_error, offline_get, offline_list, unbind,
+        };
+        let url = "https://www.my-domain.ru/handler/";
+        assert!(app
+            .event_bind(bind::Request::new("ONAPPTEST").handler(url))
+            .await
+            .expect("event.bind"));
+        let listed = app.event_get(get::Request::new()).await.expect("event.get");
+        assert_eq!((listed.len(), listed[0].handler.as_deref()), (1, Some(url)));
+        let gone = app
+            .event_unbind(unbind::Request::new("ONAPPTEST").handler(url))
+            .await
+            .expect("event.unbind");
+        assert_eq!(gone.count, 1);
+        assert!(app
+            .event_get(get::Request::new())
+            .await
+            .expect("event.get")
+            .is_empty());
+        let batch = app
+            .event_offline_get(offline_get::Request::new())
+            .await
+            .expect("event.offline.get");
+        assert_eq!((batch.process_id, batch.events.len()), (None, 0));
+        assert!(app
+            .event_offline_clear(offline_clear::Request::new(
+                "yh3gu929sf0d32lsfysqas2y1hlpp09q"
+            ))
+            .await
+            .expect("event.offline.clear"));
+        assert!(app
+            .event_offline_error(offline_error::Request::new(
+                "yh3gu929sf0d32lsfysqas2y1hlpp09q",
+                vec!["0123456789abcdef0123456789abcdef".to_string()]
+            ))
+            .await
+            .expect("event.offline.error"));
+        assert!(app
+            .event_offline_list(offline_list::Request::new())
+            .await
+            .expect("event.offline.list")
+            .is_empty());
+    }
+    {
+        use b24_openlines::imconnector::send_messages as m;
+        let message: m::Messages = serde_json::from_value(json!({
+            "user": {"id": "ext-user-42", "last_name": "Иванов", "name": "Иван", "picture": {"url": "https://example.ru/u42.png"}, "url": "https://example.ru/users/42", "gender": "male", "email": "ivan@example.ru", "phone": "+79990000000", "skip_phone_validate": "Y"},
+            "message": {"id": "ext-msg-1001", "date": 1773265993, "text": "Добрый день", "files": [{"url": "https://example.ru/files/spec.pdf", "name": "spec.pdf"}], "disable_crm": "Y"},
+            "chat": {"id": "channel-123", "name": "Канал поддержки", "url": "https://example.ru/chats/123"}
+        }))
+        .expect("the documented message decodes");
+        let got = app
+            .imconnector_send_messages(m::Request::new("myconnector", 107, vec![message]))
+            .await
+            .expect("imconnector.send.messages");
+        let mut want: m::Response = first_success(m::EXAMPLES);
+        let conversations = portal.conversations(Some(107));
+        assert_eq!(conversations.len(), 1, "one new conversation");
+        let conversation = &conversations[0];
+        assert_eq!(conversation.messages.len(), 1);
+        assert_eq!(conversation.messages[0].text, "Добрый день");
+        let item = &mut want.data.result[0];
+        item.user = Some(conversation.user_id.to_string());
+        if let Some(session) = item.session.as_mut() {
+            session.id = conversation.session_id.to_string();
+            session.chat_id = conversation.chat_id.to_string();
+        }
+        assert_eq!(
+            got, want,
+            "the documented answer, with the portal's own ids"
+        );
+    }
+    portal.shutdown().await;
 }

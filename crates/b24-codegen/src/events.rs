@@ -1,15 +1,12 @@
 //! The `events` module: one module per event (its `Data` type, objects and documented
 //! payloads) and the `Event` enum that verifies and decodes a handler's POST.
 
-use std::collections::HashSet;
-
-use b24_spec::{pascal_case, EventSpec, SpecError};
+use b24_spec::{pascal_case, EventSpec};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use crate::docs::doc_lines;
 use crate::names::{core, ident, type_ident};
-use crate::spec_error;
 use crate::types::Types;
 
 /// One event as the `Event` enum sees it.
@@ -21,36 +18,23 @@ struct EventEntry<'a> {
     variant: Ident,
 }
 
-/// The `events` module; two events giving one module name is a spec error.
-pub(crate) fn events_module(events: &[EventSpec]) -> Result<TokenStream, SpecError> {
-    let mut entries = Vec::with_capacity(events.len());
-    let mut modules = Vec::with_capacity(events.len());
-    let mut taken = HashSet::new();
-    for e in events {
-        let module_name = e.module_name();
-        if !taken.insert(module_name.clone()) {
-            return Err(spec_error(
-                &e.location,
-                "event",
-                format!(
-                    "`{}` gives the module `{module_name}`, which another event already has",
-                    e.event
-                ),
-            ));
-        }
-        let entry = EventEntry {
+/// The `events` module. Events of one `b24_spec::Family` have distinct module names: two
+/// names giving one module differ only in case, which the family refuses.
+pub(crate) fn events_module(events: &[EventSpec]) -> TokenStream {
+    let entries: Vec<EventEntry> = events
+        .iter()
+        .map(|e| EventEntry {
             spec: e,
-            module: ident(&module_name),
+            module: ident(&e.module_name()),
             variant: type_ident(&pascal_case(&e.event)),
-        };
-        modules.push(event_module(&entry)?);
-        entries.push(entry);
-    }
+        })
+        .collect();
+    let modules = entries.iter().map(event_module);
     let event_enum = event_enum(&entries);
     let core = core();
     let names = events.iter().map(|e| &e.event);
     let m = entries.iter().map(|e| &e.module);
-    Ok(quote! {
+    quote! {
         /// Events the portal posts to a subscribed handler: one module per event (its `Data`
         /// type, objects and documented payloads) and [`Event`], which verifies a POST's
         /// `auth[application_token]` and decodes it.
@@ -66,11 +50,11 @@ pub(crate) fn events_module(events: &[EventSpec]) -> Result<TokenStream, SpecErr
 
             #event_enum
         }
-    })
+    }
 }
 
 /// The module of one event: its names, `Data`, `Delivery`, types and `EXAMPLES`.
-fn event_module(entry: &EventEntry) -> Result<TokenStream, SpecError> {
+fn event_module(entry: &EventEntry) -> TokenStream {
     let core = core();
     let e = entry.spec;
     let m = &entry.module;
@@ -95,12 +79,12 @@ fn event_module(entry: &EventEntry) -> Result<TokenStream, SpecError> {
         "The `data` of `{}`: {}",
         e.event, e.data.description
     ));
-    let definitions = types.definitions(&e.objects, &e.enums)?;
+    let definitions = types.definitions(&e.objects, &e.enums);
     let examples = e.examples.iter().map(|x| {
         let (name, description, body) = (&x.name, &x.description, &x.raw);
         quote! { #core::event::EventExample { name: #name, description: #description, body: #body } }
     });
-    Ok(quote! {
+    quote! {
         #doc
         pub mod #m {
             /// The event name as the docs spell it.
@@ -119,7 +103,7 @@ fn event_module(entry: &EventEntry) -> Result<TokenStream, SpecError> {
             /// The documented payloads of this event, as written in its spec file.
             pub const EXAMPLES: &[#core::event::EventExample] = &[#(#examples),*];
         }
-    })
+    }
 }
 
 /// `Event`: a variant per event and `Other`, with the parser and accessors.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use b24_spec::{EventSpec, Spec, SpecError};
+use b24_spec::{EventSpec, Family, Spec, SpecError, SpecFile};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -17,17 +17,29 @@ use crate::Options;
 /// Generates the code for methods and events: the per-method modules as
 /// [`generate`](crate::generate) does, and, when there are events, an `events` module with one
 /// module per event and the `Event` enum that verifies and decodes a handler's POST.
+///
+/// Every name a file gives is checked by `b24_spec` when the file is parsed; the names of
+/// different files are checked when they make up one [`Family`]. The specs given here are
+/// put through that check (`Family::add`), which is the only error: specs from
+/// `b24_spec::load_family` always generate.
 pub fn generate_family(
     specs: &[Spec],
     events: &[EventSpec],
     options: &Options,
 ) -> Result<TokenStream, SpecError> {
+    let mut family = Family::default();
+    for spec in specs {
+        family.add(SpecFile::Method(spec.clone()))?;
+    }
+    for event in events {
+        family.add(SpecFile::Event(event.clone()))?;
+    }
     let mut namespaces: BTreeMap<&str, Vec<TokenStream>> = BTreeMap::new();
     for spec in specs {
         namespaces
             .entry(spec.namespace())
             .or_default()
-            .push(MethodGen::new(spec).module()?);
+            .push(MethodGen::new(spec).module());
     }
     let modules = namespaces.iter().map(|(ns, methods)| {
         let ns_ident = ident(ns);
@@ -53,11 +65,7 @@ pub fn generate_family(
         .client
         .as_ref()
         .map(|client| client_impl(client, specs));
-    let events = if events.is_empty() {
-        None
-    } else {
-        Some(events_module(events)?)
-    };
+    let events = (!events.is_empty()).then(|| events_module(events));
     Ok(quote! {
         /// Every REST method generated from the spec files, sorted.
         pub const METHODS: &[&str] = &[#(#methods),*];

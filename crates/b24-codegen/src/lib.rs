@@ -14,7 +14,11 @@
 //! One module per job: [`generate_family`] puts the whole family together (`family`) from
 //! the method modules (`method`), their requests (`request`), the types of a spec file
 //! (`types`), the `events` module (`events`) and the client's methods (`client`); `names`
-//! turns wire names into Rust names and `docs` writes doc comments.
+//! makes identifiers and `docs` writes doc comments.
+//!
+//! The rules are `b24_spec`'s: the Rust name of a wire name is [`b24_spec::names`], how a key
+//! or parameter is held and which values are "none" is [`b24_spec::wire`], and every clash of
+//! names is refused there, at the key of the spec file, before anything is generated.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -29,7 +33,7 @@ mod types;
 
 use std::path::PathBuf;
 
-use b24_spec::{Location, Spec, SpecError};
+use b24_spec::{Spec, SpecError};
 use proc_macro2::TokenStream;
 
 pub use family::generate_family;
@@ -54,13 +58,4 @@ pub fn pretty(tokens: &TokenStream) -> Result<String, syn::Error> {
     Ok(prettyplease::unparse(&syn::parse2::<syn::File>(
         tokens.clone(),
     )?))
-}
-
-/// A spec mistake found while generating, at `location` and `key`.
-fn spec_error(location: &Location, key: &str, message: String) -> SpecError {
-    SpecError {
-        location: location.clone(),
-        key: key.to_string(),
-        message,
-    }
 }

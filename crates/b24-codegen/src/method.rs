@@ -1,20 +1,21 @@
 //! A method's module (`imopenlines::dialog_get`): its `Request`, `Response`, `ErrorCode`,
 //! types and documented `EXAMPLES`, and the `Method` impl that ties them together.
 
-use b24_spec::{MethodKind, Spec, SpecError, TypeExpr};
+use b24_spec::wire::strip_null;
+use b24_spec::{MethodKind, Spec, TypeExpr};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 use crate::docs::doc_lines;
 use crate::names::{core, ident, CORE_CRATE};
 use crate::request::RequestGen;
-use crate::types::{string_enum, strip_null, variants, Types};
+use crate::types::{string_enum, unknown_variant, variants, Types};
 
 /// Generates the module of one method.
 pub(crate) struct MethodGen<'a> {
     spec: &'a Spec,
     core: TokenStream,
-    types: Types,
+    types: Types<'a>,
 }
 
 impl<'a> MethodGen<'a> {
@@ -27,13 +28,13 @@ impl<'a> MethodGen<'a> {
     }
 
     /// `pub mod <operation> { ... }`.
-    pub(crate) fn module(&self) -> Result<TokenStream, SpecError> {
+    pub(crate) fn module(&self) -> TokenStream {
         let spec = self.spec;
         let core = &self.core;
         let op = ident(&spec.operation_name());
         let method = &spec.method;
         let doc = self.module_doc();
-        let request = RequestGen::new(spec, &self.types)?;
+        let request = RequestGen::new(spec, &self.types);
         let request_items = request.items();
         let method_impl = self.method_impl(&request);
         let output = self.types.rust_type(&self.result_type());
@@ -42,15 +43,15 @@ impl<'a> MethodGen<'a> {
             spec.method, spec.result.description
         ));
         let paged_impl = self.paged_impl();
-        let definitions = self.types.definitions(&spec.objects, &spec.enums)?;
-        let errors = self.error_codes()?;
+        let definitions = self.types.definitions(&spec.objects, &spec.enums);
+        let errors = self.error_codes();
         let examples = spec.examples.iter().map(|e| {
             let (name, status, body, description) = (&e.name, e.status, &e.raw, &e.description);
             quote! {
                 #core::Example { name: #name, description: #description, status: #status, body: #body }
             }
         });
-        Ok(quote! {
+        quote! {
             #doc
             pub mod #op {
                 /// The REST method name.
@@ -75,7 +76,7 @@ impl<'a> MethodGen<'a> {
                 /// The documented answers of this method, as written in its spec file.
                 pub const EXAMPLES: &[#core::Example] = &[#(#examples),*];
             }
-        })
+        }
     }
 
     /// The module's doc: summary, description, docs link, scope, kind and access.
@@ -154,24 +155,20 @@ impl<'a> MethodGen<'a> {
     }
 
     /// `ErrorCode`: the method's documented codes, with their HTTP statuses.
-    fn error_codes(&self) -> Result<TokenStream, SpecError> {
+    fn error_codes(&self) -> TokenStream {
         let core = &self.core;
         let spec = self.spec;
         let name = Ident::new("ErrorCode", Span::call_site());
-        let variants = variants(
-            spec.errors.iter().map(|e| {
-                let mut d = format!("`{}` (HTTP {}): {}", e.code, e.status, e.description);
-                if let Some(m) = &e.message {
-                    d.push_str(&format!("\n\nThe portal says: \"{m}\""));
-                }
-                if let Some(n) = &e.note {
-                    d.push_str(&format!("\n\nNote: {n}"));
-                }
-                (e.code.as_str(), doc_lines(&d))
-            }),
-            &spec.location,
-            "errors.code",
-        )?;
+        let variants = variants(spec.errors.iter().map(|e| {
+            let mut d = format!("`{}` (HTTP {}): {}", e.code, e.status, e.description);
+            if let Some(m) = &e.message {
+                d.push_str(&format!("\n\nThe portal says: \"{m}\""));
+            }
+            if let Some(n) = &e.note {
+                d.push_str(&format!("\n\nNote: {n}"));
+            }
+            (e.code.as_str(), doc_lines(&d))
+        }));
         let status_arms = variants.iter().zip(&spec.errors).map(|(v, e)| {
             let (v, status) = (&v.ident, e.status);
             quote! { ErrorCode::#v => ::std::option::Option::Some(#status), }
@@ -188,18 +185,19 @@ impl<'a> MethodGen<'a> {
             "A code neither this method nor the portal documents, as sent.",
             &variants,
         );
-        Ok(quote! {
+        let unknown = unknown_variant();
+        quote! {
             #base
 
             impl #core::MethodErrorCode for ErrorCode {
                 fn documented(code: &str) -> ::std::option::Option<Self> {
                     match ErrorCode::parse(code) {
-                        ErrorCode::Unknown(_) => ::std::option::Option::None,
+                        ErrorCode::#unknown(_) => ::std::option::Option::None,
                         documented => ::std::option::Option::Some(documented),
                     }
                 }
                 fn unknown(code: ::std::string::String) -> Self {
-                    ErrorCode::Unknown(#core::__private::unknown_value(code))
+                    ErrorCode::#unknown(#core::__private::unknown_value(code))
                 }
                 fn as_str(&self) -> &str {
                     ErrorCode::as_str(self)
@@ -207,10 +205,10 @@ impl<'a> MethodGen<'a> {
                 fn documented_status(&self) -> ::std::option::Option<u16> {
                     match self {
                         #(#status_arms)*
-                        ErrorCode::Unknown(_) => ::std::option::Option::None,
+                        ErrorCode::#unknown(_) => ::std::option::Option::None,
                     }
                 }
             }
-        })
+        }
     }
 }

@@ -1,16 +1,15 @@
 //! A method's `Request`: its fields (a plain parameter, or a one-of group as an enum so a
 //! request without an identifier does not compile), constructor, setters, and its wire form.
 
-use std::collections::HashSet;
-
-use b24_spec::{pascal_case, OneOf, Param, Spec, SpecError};
+use b24_spec::names::{field_name, one_of_type_name, variant_name};
+use b24_spec::wire::{param_shape, param_type, ParamShape};
+use b24_spec::{OneOf, Param, Spec};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use crate::docs::{code_list, doc_lines};
-use crate::names::{core, field_name, ident, type_ident, variant_name};
-use crate::spec_error;
-use crate::types::{strip_null, Types};
+use crate::names::{core, ident, type_ident};
+use crate::types::Types;
 
 /// One field of a `Request`, in the order the spec lists its parameters (a one-of group where
 /// its first member is).
@@ -24,6 +23,8 @@ enum RequestField<'a> {
 /// A parameter that is a field of its own.
 struct ParamField<'a> {
     param: &'a Param,
+    /// Whether `Request::new` takes it (else it is an `Option` with a setter).
+    required: bool,
     /// The Rust field and setter (`chat_id`).
     name: Ident,
     /// Its type, without the `Option` of an optional parameter.
@@ -57,45 +58,35 @@ pub(crate) struct RequestGen<'a> {
 }
 
 impl<'a> RequestGen<'a> {
-    /// The request's fields; two giving one Rust name is a spec error.
-    pub(crate) fn new(spec: &'a Spec, types: &Types) -> Result<Self, SpecError> {
+    /// The request's fields, shaped as `b24_spec::wire::param_shape` says (the spec was
+    /// refused if two give one Rust name).
+    pub(crate) fn new(spec: &'a Spec, types: &Types) -> Self {
         let mut fields = Vec::new();
-        let mut taken = HashSet::new();
-        let mut groups_done = HashSet::new();
-        for (i, p) in spec.params.iter().enumerate() {
-            if let Some(group) = spec.group_of(&p.name) {
-                if !groups_done.insert(group.name.as_str()) {
+        let mut groups_done: Vec<&str> = Vec::new();
+        for p in &spec.params {
+            let required = match param_shape(spec, p) {
+                ParamShape::OneOf(group) => {
+                    if !groups_done.contains(&group.name.as_str()) {
+                        groups_done.push(&group.name);
+                        fields.push(RequestField::OneOf(one_of_field(spec, group, types)));
+                    }
                     continue;
                 }
-                if !taken.insert(group.name.clone()) {
-                    return Err(spec_error(
-                        &group.location,
-                        "one_of.name",
-                        format!("`{}` collides with another request field", group.name),
-                    ));
-                }
-                fields.push(RequestField::OneOf(one_of_field(spec, group, types)?));
-                continue;
-            }
-            let name = field_name(&p.name);
-            if !taken.insert(name.clone()) {
-                return Err(spec_error(
-                    &p.location,
-                    &format!("params[{i}].name"),
-                    format!("`{}` gives the Rust name `{name}` twice", p.name),
-                ));
-            }
+                ParamShape::Required => true,
+                ParamShape::Optional => false,
+            };
             fields.push(RequestField::Param(ParamField {
                 param: p,
-                name: ident(&name),
-                ty: types.rust_type(strip_null(&p.ty)),
+                required,
+                name: ident(&field_name(&p.name)),
+                ty: types.rust_type(param_type(p)),
             }));
         }
-        Ok(RequestGen {
+        RequestGen {
             spec,
             core: core(),
             fields,
-        })
+        }
     }
 
     /// The `Request` struct, its constructor and setters, and the one-of enums.
@@ -172,48 +163,31 @@ impl<'a> RequestGen<'a> {
     }
 }
 
-/// The field of `group`; two members giving one variant is a spec error.
-fn one_of_field<'a>(
-    spec: &'a Spec,
-    group: &'a OneOf,
-    types: &Types,
-) -> Result<OneOfField<'a>, SpecError> {
-    let mut members = Vec::new();
-    let mut taken = HashSet::new();
-    for member in &group.params {
-        let Some(param) = spec.params.iter().find(|p| &p.name == member) else {
-            continue;
-        };
-        let variant = variant_name(&param.name);
-        if !taken.insert(variant.clone()) {
-            return Err(spec_error(
-                &group.location,
-                "one_of.params",
-                format!(
-                    "`{}` and another member give the same variant `{variant}`",
-                    param.name
-                ),
-            ));
-        }
-        members.push(OneOfMember {
+/// The field of `group`: a variant per member (the spec was refused if two give one).
+fn one_of_field<'a>(spec: &'a Spec, group: &'a OneOf, types: &Types) -> OneOfField<'a> {
+    let members = group
+        .params
+        .iter()
+        .filter_map(|member| spec.params.iter().find(|p| &p.name == member))
+        .map(|param| OneOfMember {
             param,
-            variant: type_ident(&variant),
-            ty: types.rust_type(strip_null(&param.ty)),
-        });
-    }
-    Ok(OneOfField {
+            variant: type_ident(&variant_name(&param.name)),
+            ty: types.rust_type(param_type(param)),
+        })
+        .collect();
+    OneOfField {
         group,
         name: ident(&group.name),
-        enum_name: type_ident(&pascal_case(&group.name)),
+        enum_name: type_ident(&one_of_type_name(&group.name)),
         members,
-    })
+    }
 }
 
 impl RequestField<'_> {
     /// Whether `Request::new` takes it: required parameters and one-of groups.
     fn is_argument(&self) -> bool {
         match self {
-            RequestField::Param(p) => p.param.required,
+            RequestField::Param(p) => p.required,
             RequestField::OneOf(_) => true,
         }
     }
@@ -221,13 +195,18 @@ impl RequestField<'_> {
     /// The field of the struct.
     fn declaration(&self) -> TokenStream {
         match self {
-            RequestField::Param(ParamField { param, name, ty }) => {
+            RequestField::Param(ParamField {
+                param,
+                required,
+                name,
+                ty,
+            }) => {
                 let mut doc = format!("`{}`: {}", param.name, param.description);
                 if let Some(ex) = &param.example {
                     doc.push_str(&format!("\n\nExample: `{ex}`"));
                 }
                 let doc = doc_lines(&doc);
-                if param.required {
+                if *required {
                     quote! { #doc pub #name: #ty, }
                 } else {
                     quote! { #doc pub #name: ::std::option::Option<#ty>, }
@@ -260,7 +239,11 @@ impl RequestField<'_> {
     /// The field's value in `Request::new`.
     fn constructor_init(&self) -> TokenStream {
         match self {
-            RequestField::Param(ParamField { param, name, .. }) if !param.required => {
+            RequestField::Param(ParamField {
+                required: false,
+                name,
+                ..
+            }) => {
                 quote! { #name: ::std::option::Option::None, }
             }
             RequestField::Param(ParamField { name, .. })
@@ -273,7 +256,12 @@ impl RequestField<'_> {
     fn items(&self, core: &TokenStream) -> Option<TokenStream> {
         match self {
             RequestField::OneOf(one_of) => Some(one_of.enum_def(core)),
-            RequestField::Param(ParamField { param, name, ty }) if !param.required => {
+            RequestField::Param(ParamField {
+                param,
+                required: false,
+                name,
+                ty,
+            }) => {
                 let doc = doc_lines(&format!("Sets `{}`.", param.name));
                 Some(quote! {
                     impl Request {
@@ -293,9 +281,14 @@ impl RequestField<'_> {
     /// the chosen member's name.
     fn to_param(&self, core: &TokenStream) -> TokenStream {
         match self {
-            RequestField::Param(ParamField { param, name, .. }) => {
+            RequestField::Param(ParamField {
+                param,
+                required,
+                name,
+                ..
+            }) => {
                 let wire = &param.name;
-                if param.required {
+                if *required {
                     quote! {
                         params.insert(::std::string::String::from(#wire), #core::ToParam::to_param(&self.#name));
                     }

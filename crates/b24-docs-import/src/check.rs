@@ -281,8 +281,8 @@ impl<'a> Walker<'a> {
                             self.value(item, inner, format!("{path}.{k}"), ctx);
                         }
                     }
-                    Value::Null | Value::Bool(false) => {}
-                    Value::String(s) if s.is_empty() => {}
+                    // What is "none" for a list is an empty one.
+                    _ if wire::is_none_value(ty, v, self.objects) => {}
                     _ => self.wrong(path, ctx, &ty.to_string(), "expected an array".into(), v),
                 }
             }
@@ -299,8 +299,8 @@ impl<'a> Walker<'a> {
                             self.value(item, inner, format!("{path}[{i}]"), ctx);
                         }
                     }
-                    Value::Null | Value::Bool(false) => {}
-                    Value::String(s) if s.is_empty() => {}
+                    // What is "none" for a map is an empty one.
+                    _ if wire::is_none_value(ty, v, self.objects) => {}
                     _ => self.wrong(path, ctx, &ty.to_string(), "expected an object".into(), v),
                 }
             }

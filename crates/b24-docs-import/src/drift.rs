@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use b24_spec::{Scalar, Spec, TypeExpr};
+use b24_spec::wire::{param_shape, param_type, strip_null, ParamShape};
+use b24_spec::{Param, Scalar, Spec, TypeExpr};
 
 use crate::{import_page, page_method, DocsContext, ImportError, Imported};
 
@@ -283,10 +284,10 @@ pub fn drift(specs: &[Spec], docs_dir: &Path, opts: &DriftOptions) -> DriftRepor
     report
 }
 
-/// The coarse type the docs can express: what `drift` compares.
+/// The coarse type the docs can express: what `drift` compares. Nullability is not compared
+/// (`strip_null`).
 fn coarse(spec: &Spec, ty: &TypeExpr) -> &'static str {
-    match ty {
-        TypeExpr::Nullable(t) => coarse(spec, t),
+    match strip_null(ty) {
         TypeExpr::Scalar(s) => match s {
             Scalar::Integer => "integer",
             Scalar::Double => "number",
@@ -306,7 +307,15 @@ fn coarse(spec: &Spec, ty: &TypeExpr) -> &'static str {
         }
         TypeExpr::Array(_) => "array",
         TypeExpr::Map(_) => "object",
+        // `T | null | null` does not parse; were it written, its inner type is compared.
+        TypeExpr::Nullable(t) => coarse(spec, t),
     }
+}
+
+/// Whether `Request::new` takes the parameter (`b24_spec::wire::param_shape`): a member of a
+/// one-of group is not required on its own.
+fn required(spec: &Spec, p: &Param) -> bool {
+    matches!(param_shape(spec, p), ParamShape::Required)
 }
 
 fn same(a: &str, b: &str) -> bool {
@@ -371,21 +380,13 @@ fn walk(
 
 /// Findings of one method.
 pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
-    let d = &docs.spec;
-    let dm = &docs.method;
-    let m = spec.method.clone();
-    let mut push = |item, name: String, change, detail: String, reviewed: Option<String>| {
-        out.push(Finding {
-            method: m.clone(),
-            item,
-            name,
-            change,
-            detail,
-            reviewed,
-        })
+    let mut f = Findings {
+        method: &spec.method,
+        out,
     };
+    let d = &docs.spec;
     if d.scope != spec.scope {
-        push(
+        f.push(
             Item::Method,
             spec.method.clone(),
             Change::Changed,
@@ -396,14 +397,47 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
             None,
         );
     }
-    // Parameters.
+    compare_params(spec, docs, &mut f);
+    compare_result(spec, docs, &mut f);
+    compare_errors(spec, docs, &mut f);
+}
+
+/// The findings of one method, as they are made.
+struct Findings<'a> {
+    method: &'a str,
+    out: &'a mut Vec<Finding>,
+}
+
+impl Findings<'_> {
+    fn push(
+        &mut self,
+        item: Item,
+        name: String,
+        change: Change,
+        detail: String,
+        reviewed: Option<String>,
+    ) {
+        self.out.push(Finding {
+            method: self.method.to_string(),
+            item,
+            name,
+            change,
+            detail,
+            reviewed,
+        });
+    }
+}
+
+/// Parameters: by name ignoring case; the type sent and whether it is required.
+fn compare_params(spec: &Spec, docs: &Imported, f: &mut Findings) {
+    let (d, dm) = (&docs.spec, &docs.method);
     for p in &spec.params {
         match d
             .params
             .iter()
             .find(|q| q.name.eq_ignore_ascii_case(&p.name))
         {
-            None => push(
+            None => f.push(
                 Item::Param,
                 p.name.clone(),
                 Change::Removed,
@@ -416,9 +450,10 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                     .iter()
                     .find(|x| x.name == q.name)
                     .is_some_and(|x| x.ty_guessed);
-                let (a, b) = (coarse(d, &q.ty), coarse(spec, &p.ty));
+                // The type of the value sent (`param_type`): nullability is not compared.
+                let (a, b) = (coarse(d, param_type(q)), coarse(spec, param_type(p)));
                 if !guessed && !same(a, b) {
-                    push(
+                    f.push(
                         Item::Param,
                         p.name.clone(),
                         Change::Changed,
@@ -426,15 +461,13 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                         None,
                     );
                 }
-                if q.required != p.required {
-                    push(
+                let (a, b) = (required(d, q), required(spec, p));
+                if a != b {
+                    f.push(
                         Item::Param,
                         p.name.clone(),
                         Change::Changed,
-                        format!(
-                            "required {} in the docs, {} in the spec",
-                            q.required, p.required
-                        ),
+                        format!("required {a} in the docs, {b} in the spec"),
                         None,
                     );
                 }
@@ -447,7 +480,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
             .iter()
             .any(|p| p.name.eq_ignore_ascii_case(&q.name))
         {
-            push(
+            f.push(
                 Item::Param,
                 q.name.clone(),
                 Change::Added,
@@ -456,10 +489,14 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
             );
         }
     }
-    // Result.
+}
+
+/// The result's type and its keys, by path from `result` (aliases count).
+fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
+    let (d, dm) = (&docs.spec, &docs.method);
     let (a, b) = (coarse(d, &d.result.ty), coarse(spec, &spec.result.ty));
     if !dm.result.ty_guessed && !same(a, b) {
-        push(
+        f.push(
             Item::Result,
             "result".into(),
             Change::Changed,
@@ -495,7 +532,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                     // The parent's type differs and is reported; its keys follow from that.
                     continue;
                 }
-                push(
+                f.push(
                     Item::ResultKey,
                     info.display.clone(),
                     Change::Removed,
@@ -508,7 +545,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                 let di = &dk[&dp];
                 let (a, b) = (coarse(d, &di.ty), coarse(spec, &info.ty));
                 if !di.guessed && !same(a, b) {
-                    push(
+                    f.push(
                         Item::ResultKey,
                         info.display.clone(),
                         Change::Changed,
@@ -534,7 +571,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
             // The parent's type differs and is reported; its keys follow from that.
             continue;
         }
-        push(
+        f.push(
             Item::ResultKey,
             di.display.clone(),
             Change::Added,
@@ -542,10 +579,14 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
             None,
         );
     }
-    // Errors.
+}
+
+/// Error codes: present on one side only, or with another status or message.
+fn compare_errors(spec: &Spec, docs: &Imported, f: &mut Findings) {
+    let (d, dm) = (&docs.spec, &docs.method);
     for e in &spec.errors {
         match d.errors.iter().find(|x| x.code == e.code) {
-            None => push(
+            None => f.push(
                 Item::Error,
                 e.code.clone(),
                 Change::Removed,
@@ -559,7 +600,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                     .find(|y| y.code == x.code)
                     .is_some_and(|y| y.status_guessed);
                 if !guessed && x.status != e.status {
-                    push(
+                    f.push(
                         Item::Error,
                         e.code.clone(),
                         Change::Changed,
@@ -569,7 +610,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
                 }
                 if let (Some(a), Some(b)) = (&x.message, &e.message) {
                     if a.trim() != b.trim() {
-                        push(
+                        f.push(
                             Item::Error,
                             e.code.clone(),
                             Change::Changed,
@@ -583,7 +624,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
     }
     for x in &d.errors {
         if !spec.errors.iter().any(|e| e.code == x.code) {
-            push(
+            f.push(
                 Item::Error,
                 x.code.clone(),
                 Change::Added,

@@ -1180,6 +1180,22 @@ fn rule_matches(rule: &FaultRule, method: &str) -> bool {
         .is_none_or(|m| m.eq_ignore_ascii_case(method))
 }
 
+/// Whether `run` answers `method` from the portal's state instead of the spec's example
+/// (keep in step with the dispatch in `run` and `run_imconnector`).
+pub(crate) fn answers_from_state(method: &str) -> bool {
+    method.starts_with("event.")
+        || matches!(
+            method,
+            "imopenlines.dialog.get"
+                | "imconnector.register"
+                | "imconnector.unregister"
+                | "imconnector.activate"
+                | "imconnector.send.status.delivery"
+                | "imconnector.send.status.reading"
+                | "imconnector.send.messages"
+        )
+}
+
 /// `WRONG_AUTH_TYPE`: a method for applications called with a webhook (or a token of no
 /// application).
 pub(crate) fn wrong_auth_type() -> ApiErr {

@@ -203,6 +203,13 @@ impl MockPortal {
         self.engine.method_names()
     }
 
+    /// Whether the portal answers `method` from its own state (seeded chats, bindings, the
+    /// offline queue, connectors and conversations) rather than with the spec's first
+    /// documented success: such answers depend on the calls before them.
+    pub fn answers_from_state(method: &str) -> bool {
+        engine::answers_from_state(method)
+    }
+
     /// Names of every event the portal can send (its event specs), as the docs spell them.
     pub fn events(&self) -> Vec<String> {
         self.engine.event_names()

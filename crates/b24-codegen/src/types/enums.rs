@@ -1,15 +1,13 @@
 //! Closed sets of wire strings: the enums of a spec and the `ErrorCode` of a method.
 
-use std::collections::HashSet;
-
-use b24_spec::{EnumDef, Location, SpecError};
-use proc_macro2::{Ident, TokenStream};
+use b24_spec::names::{variant_name, UNKNOWN_VARIANT};
+use b24_spec::EnumDef;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use super::Types;
 use crate::docs::doc_lines;
-use crate::names::{core, type_ident, variant_name};
-use crate::spec_error;
+use crate::names::{core, type_ident};
 
 /// One documented value of a string enum.
 pub(crate) struct Variant {
@@ -21,36 +19,26 @@ pub(crate) struct Variant {
     pub(crate) doc: TokenStream,
 }
 
-/// Variants for wire strings; two strings giving one name (or `Unknown`) is a spec error at
-/// `key`.
-pub(crate) fn variants<'v>(
-    wires: impl Iterator<Item = (&'v str, TokenStream)>,
-    location: &Location,
-    key: &str,
-) -> Result<Vec<Variant>, SpecError> {
-    let mut taken = HashSet::new();
-    let mut out = Vec::new();
-    for (wire, doc) in wires {
-        let name = variant_name(wire);
-        if !taken.insert(name.clone()) || name == "Unknown" {
-            return Err(spec_error(
-                location,
-                key,
-                format!("`{wire}` gives the variant `{name}`, which is already taken"),
-            ));
-        }
-        out.push(Variant {
-            ident: type_ident(&name),
+/// The variants of wire strings, named by `b24_spec::names::variant_name` (the spec was
+/// refused if two give one name, or `Unknown`).
+pub(crate) fn variants<'v>(wires: impl Iterator<Item = (&'v str, TokenStream)>) -> Vec<Variant> {
+    wires
+        .map(|(wire, doc)| Variant {
+            ident: type_ident(&variant_name(wire)),
             wire: wire.to_string(),
             doc,
-        });
-    }
-    Ok(out)
+        })
+        .collect()
 }
 
-/// A closed set of wire strings plus `Unknown` (an opaque `UnknownValue`): the enum, `ALL`, `parse` (the documented
-/// values first, then `Unknown`), `as_str` and `Display`. Enums of values and error codes
-/// are both this; each adds its own trait impls.
+/// The variant of values the spec does not list (`Unknown`), which no documented value gives.
+pub(crate) fn unknown_variant() -> Ident {
+    Ident::new(UNKNOWN_VARIANT, Span::call_site())
+}
+
+/// A closed set of wire strings plus `Unknown` (an opaque `UnknownValue`): the enum, `ALL`,
+/// `parse` (the documented values first, then `Unknown`), `as_str` and `Display`. Enums of
+/// values and error codes are both this; each adds its own trait impls.
 pub(crate) fn string_enum(
     name: &Ident,
     doc: TokenStream,
@@ -71,6 +59,7 @@ pub(crate) fn string_enum(
         quote! { #name::#ident }
     });
     let unknown_doc = doc_lines(unknown_doc);
+    let unknown = unknown_variant();
     let core = core();
     quote! {
         #doc
@@ -79,7 +68,7 @@ pub(crate) fn string_enum(
         pub enum #name {
             #(#decls)*
             #unknown_doc
-            Unknown(#core::UnknownValue),
+            #unknown(#core::UnknownValue),
         }
 
         impl #name {
@@ -90,7 +79,7 @@ pub(crate) fn string_enum(
             pub fn parse(value: &str) -> Self {
                 match value {
                     #(#parse_arms)*
-                    other => #name::Unknown(#core::__private::unknown_value(other)),
+                    other => #name::#unknown(#core::__private::unknown_value(other)),
                 }
             }
 
@@ -98,7 +87,7 @@ pub(crate) fn string_enum(
             pub fn as_str(&self) -> &str {
                 match self {
                     #(#str_arms)*
-                    #name::Unknown(v) => v.as_str(),
+                    #name::#unknown(v) => v.as_str(),
                 }
             }
         }
@@ -111,24 +100,20 @@ pub(crate) fn string_enum(
     }
 }
 
-impl Types {
+impl Types<'_> {
     /// A named enum of a spec: the string enum, its serde impls, and its wire form when a
     /// request contains it.
-    pub(super) fn enum_def(&self, e: &EnumDef) -> Result<TokenStream, SpecError> {
+    pub(super) fn enum_def(&self, e: &EnumDef) -> TokenStream {
         let core = &self.core;
         let name = type_ident(&e.name);
         let visitor = format_ident!("__{}Visitor", e.name);
-        let variants = variants(
-            e.values.iter().map(|v| {
-                let doc = doc_lines(&match &v.description {
-                    Some(d) => format!("`{}`: {d}", v.value),
-                    None => format!("`{}`", v.value),
-                });
-                (v.value.as_str(), doc)
-            }),
-            &e.location,
-            &e.name,
-        )?;
+        let variants = variants(e.values.iter().map(|v| {
+            let doc = doc_lines(&match &v.description {
+                Some(d) => format!("`{}`: {d}", v.value),
+                None => format!("`{}`", v.value),
+            });
+            (v.value.as_str(), doc)
+        }));
         let doc = doc_lines(&format!(
             "{}\n\nA value the spec does not list decodes as `Unknown`.",
             e.description
@@ -140,7 +125,7 @@ impl Types {
             &variants,
         );
         let expecting = format!("a value of {}", e.name);
-        let lenient = self.lenient_impls(&name, &visitor, false);
+        let lenient = self.lenient_impls(&e.name, &visitor);
         let to_param = self.in_request(&e.name).then(|| {
             quote! {
                 impl #core::ToParam for #name {
@@ -150,7 +135,7 @@ impl Types {
                 }
             }
         });
-        Ok(quote! {
+        quote! {
             #base
 
             impl #core::__private::serde::Serialize for #name {
@@ -181,6 +166,6 @@ impl Types {
 
             #lenient
             #to_param
-        })
+        }
     }
 }

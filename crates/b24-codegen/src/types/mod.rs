@@ -6,29 +6,33 @@ mod object;
 
 use std::collections::HashSet;
 
-use b24_spec::{EnumDef, Object, Scalar, SpecError, TypeExpr};
+use b24_spec::wire::{empty_array_is_null, empty_string_is_null, false_is_null, strip_null};
+use b24_spec::{EnumDef, Object, Scalar, TypeExpr};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use crate::names::{core, type_ident};
 
-pub(crate) use enums::{string_enum, variants};
+pub(crate) use enums::{string_enum, unknown_variant, variants};
 
 /// Generates the types of one file.
-pub(crate) struct Types {
+pub(crate) struct Types<'a> {
     core: TokenStream,
+    /// The file's named objects.
+    objects: &'a [Object],
     /// Objects and enums a request parameter contains, directly or through other objects:
     /// only they are sent, so only they get the wire form (`ToParam`), and the objects a
     /// builder.
     request_types: HashSet<String>,
 }
 
-impl Types {
-    /// Types for a file whose request parameters have the types `params`.
+impl<'a> Types<'a> {
+    /// Types for a file with these named objects, whose request parameters have the types
+    /// `params`.
     pub(crate) fn new<'t>(
-        objects: &[Object],
+        objects: &'a [Object],
         params: impl IntoIterator<Item = &'t TypeExpr>,
-    ) -> Types {
+    ) -> Types<'a> {
         let mut request_types = HashSet::new();
         let mut stack: Vec<&TypeExpr> = params.into_iter().collect();
         while let Some(ty) = stack.pop() {
@@ -42,6 +46,7 @@ impl Types {
         }
         Types {
             core: core(),
+            objects,
             request_types,
         }
     }
@@ -52,23 +57,13 @@ impl Types {
     }
 
     /// Every named object and enum of a file, in file order.
-    pub(crate) fn definitions(
-        &self,
-        objects: &[Object],
-        enums: &[EnumDef],
-    ) -> Result<TokenStream, SpecError> {
-        let objects = objects
-            .iter()
-            .map(|o| self.object(o))
-            .collect::<Result<Vec<_>, _>>()?;
-        let enums = enums
-            .iter()
-            .map(|e| self.enum_def(e))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(quote! {
+    pub(crate) fn definitions(&self, objects: &[Object], enums: &[EnumDef]) -> TokenStream {
+        let objects = objects.iter().map(|o| self.object(o));
+        let enums = enums.iter().map(|e| self.enum_def(e));
+        quote! {
             #(#objects)*
             #(#enums)*
-        })
+        }
     }
 
     /// The Rust type of a type expression.
@@ -113,22 +108,26 @@ impl Types {
         }
     }
 
-    /// `Lenient` (an empty string is "none"; for objects `[]` too) and a `Deserialize` that
-    /// goes through it, for a generated type with its visitor.
-    fn lenient_impls(
-        &self,
-        name: &Ident,
-        visitor: &Ident,
-        empty_array_is_null: bool,
-    ) -> TokenStream {
+    /// `Lenient` and a `Deserialize` that goes through it, for the generated type `name` with
+    /// its visitor. Which of `""`, `[]` and `false` are "none" for it is what
+    /// `b24_spec::wire` says; a constant is written where that differs from the trait's
+    /// default.
+    fn lenient_impls(&self, name: &str, visitor: &Ident) -> TokenStream {
         let core = &self.core;
-        let empty_array =
-            empty_array_is_null.then(|| quote! { const EMPTY_ARRAY_IS_NULL: bool = true; });
+        let ty = TypeExpr::Named(name.to_string());
+        let empty_string =
+            empty_string_is_null(&ty).then(|| quote! { const EMPTY_STRING_IS_NULL: bool = true; });
+        let empty_array = empty_array_is_null(&ty, self.objects)
+            .then(|| quote! { const EMPTY_ARRAY_IS_NULL: bool = true; });
+        let not_false =
+            (!false_is_null(&ty)).then(|| quote! { const FALSE_IS_NULL: bool = false; });
+        let name = type_ident(name);
         quote! {
             impl #core::Lenient for #name {
                 type Visitor = #visitor;
-                const EMPTY_STRING_IS_NULL: bool = true;
+                #empty_string
                 #empty_array
+                #not_false
             }
 
             impl<'de> #core::__private::serde::Deserialize<'de> for #name {
@@ -137,13 +136,5 @@ impl Types {
                 }
             }
         }
-    }
-}
-
-/// The type under a `T | null`.
-pub(crate) fn strip_null(ty: &TypeExpr) -> &TypeExpr {
-    match ty {
-        TypeExpr::Nullable(t) => t,
-        t => t,
     }
 }

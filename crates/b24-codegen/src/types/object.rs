@@ -1,47 +1,15 @@
 //! A generated object: the struct (unknown keys kept in `extra`), its lenient decoder, and, for
 //! an object a request contains, a builder and the wire form.
 
-use std::collections::HashSet;
-
-use b24_spec::{Field, Object, Scalar, SpecError, TypeExpr};
+use b24_spec::names::object_field_name;
+use b24_spec::wire::{field_shape, strip_null, FieldShape};
+use b24_spec::{Field, Object};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{strip_null, Types};
+use super::Types;
 use crate::docs::{code_list, doc_lines};
-use crate::names::{field_name, ident, type_ident, CORE_CRATE};
-use crate::spec_error;
-
-/// How a field is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    /// Must be present: `T`.
-    Required,
-    /// May be absent or `null`: `Option<T>`.
-    Optional,
-    /// A container or untyped value: `T`, empty when absent.
-    Default,
-}
-
-impl Shape {
-    /// Containers default to empty, optional or nullable values are `Option`, the rest are
-    /// required.
-    fn of(ty: &TypeExpr, optional: bool) -> Shape {
-        let defaultable = matches!(
-            strip_null(ty),
-            TypeExpr::Array(_)
-                | TypeExpr::Map(_)
-                | TypeExpr::Scalar(Scalar::Object | Scalar::Any | Scalar::File)
-        );
-        if defaultable {
-            Shape::Default
-        } else if optional || ty.is_nullable() {
-            Shape::Optional
-        } else {
-            Shape::Required
-        }
-    }
-}
+use crate::names::{ident, type_ident, CORE_CRATE};
 
 /// One field of an object, with what its declaration, decoder, builder and wire form need.
 struct ObjectField<'a> {
@@ -50,7 +18,7 @@ struct ObjectField<'a> {
     index: usize,
     /// The Rust field (`type_` for `type`, `extra_` for `extra`).
     name: Ident,
-    shape: Shape,
+    shape: FieldShape,
     /// The type as stored (`Option<T>` when optional).
     ty: TokenStream,
     /// The type a builder setter takes (`T` for an `Option<T>` field).
@@ -87,8 +55,8 @@ impl ObjectField<'_> {
     fn local_declaration(&self) -> TokenStream {
         let (local, ty) = (&self.local, &self.ty);
         match self.shape {
-            Shape::Optional => quote! { let mut #local: #ty = ::std::option::Option::None; },
-            Shape::Required | Shape::Default => {
+            FieldShape::Optional => quote! { let mut #local: #ty = ::std::option::Option::None; },
+            FieldShape::Required | FieldShape::Default => {
                 quote! { let mut #local: ::std::option::Option<#ty> = ::std::option::Option::None; }
             }
         }
@@ -99,10 +67,10 @@ impl ObjectField<'_> {
         let (local, ty, index) = (&self.local, &self.ty, self.index);
         let seed = quote! { map.next_value_seed(#core::__private::Seed::<#ty>::new())? };
         match self.shape {
-            Shape::Optional => quote! {
+            FieldShape::Optional => quote! {
                 ::std::option::Option::Some(#index) => { #local = #seed; }
             },
-            Shape::Required | Shape::Default => quote! {
+            FieldShape::Required | FieldShape::Default => quote! {
                 ::std::option::Option::Some(#index) => { #local = ::std::option::Option::Some(#seed); }
             },
         }
@@ -112,37 +80,38 @@ impl ObjectField<'_> {
     fn decoded(&self, core: &TokenStream) -> TokenStream {
         let (name, local, wire) = (&self.name, &self.local, self.wire());
         match self.shape {
-            Shape::Optional => quote! { #name: #local, },
-            Shape::Required => quote! {
+            FieldShape::Optional => quote! { #name: #local, },
+            FieldShape::Required => quote! {
                 #name: #local.ok_or_else(|| <A::Error as #core::__private::serde::de::Error>::missing_field(#wire))?,
             },
-            Shape::Default => quote! { #name: #local.unwrap_or_default(), },
+            FieldShape::Default => quote! { #name: #local.unwrap_or_default(), },
         }
     }
 
     /// The builder's constructor argument: only required fields have one.
     fn constructor_argument(&self) -> Option<TokenStream> {
         let (name, ty) = (&self.name, &self.ty);
-        (self.shape == Shape::Required).then(|| quote! { #name: impl ::std::convert::Into<#ty> })
+        (self.shape == FieldShape::Required)
+            .then(|| quote! { #name: impl ::std::convert::Into<#ty> })
     }
 
     /// The field's value in a new builder.
     fn constructor_init(&self) -> TokenStream {
         let name = &self.name;
         match self.shape {
-            Shape::Required => quote! { #name: #name.into(), },
-            Shape::Optional => quote! { #name: ::std::option::Option::None, },
-            Shape::Default => quote! { #name: ::std::default::Default::default(), },
+            FieldShape::Required => quote! { #name: #name.into(), },
+            FieldShape::Optional => quote! { #name: ::std::option::Option::None, },
+            FieldShape::Default => quote! { #name: ::std::default::Default::default(), },
         }
     }
 
     /// The builder's setter (not for required fields, nor for one named `new`).
     fn setter(&self) -> Option<TokenStream> {
-        if self.shape == Shape::Required || self.name == "new" {
+        if self.shape == FieldShape::Required || self.name == "new" {
             return None;
         }
         let (name, value_ty) = (&self.name, &self.value_ty);
-        let value = if self.shape == Shape::Optional {
+        let value = if self.shape == FieldShape::Optional {
             quote! { ::std::option::Option::Some(value.into()) }
         } else {
             quote! { value.into() }
@@ -164,7 +133,7 @@ impl ObjectField<'_> {
             quote! { out.insert(::std::string::String::from(#wire), #core::ToParam::to_param(#value)); }
         };
         match self.shape {
-            Shape::Optional => {
+            FieldShape::Optional => {
                 let insert = insert(quote!(v));
                 quote! {
                     if let ::std::option::Option::Some(v) = &self.#name {
@@ -172,7 +141,7 @@ impl ObjectField<'_> {
                     }
                 }
             }
-            Shape::Required | Shape::Default if self.spec.optional => {
+            FieldShape::Required | FieldShape::Default if self.spec.optional => {
                 let insert = insert(quote!(&self.#name));
                 quote! {
                     if !#core::ToParam::is_absent(&self.#name) {
@@ -180,71 +149,57 @@ impl ObjectField<'_> {
                     }
                 }
             }
-            Shape::Required | Shape::Default => insert(quote!(&self.#name)),
+            FieldShape::Required | FieldShape::Default => insert(quote!(&self.#name)),
         }
     }
 }
 
-impl Types {
+impl Types<'_> {
     /// A named object: the struct and its decoder, and, when a request contains it, its
     /// builder and wire form.
-    pub(super) fn object(&self, o: &Object) -> Result<TokenStream, SpecError> {
+    pub(super) fn object(&self, o: &Object) -> TokenStream {
         let name = type_ident(&o.name);
         let visitor = format_ident!("__{}Visitor", o.name);
-        let fields = self.object_fields(o)?;
+        let fields = self.object_fields(o);
         let in_request = self.in_request(&o.name);
         let builder = in_request.then(|| self.object_builder(&name, &fields));
         let declaration = self.object_struct(o, &name, &fields);
         let decoder = self.object_decoder(o, &name, &visitor, &fields);
-        let lenient = self.lenient_impls(&name, &visitor, true);
+        let lenient = self.lenient_impls(&o.name, &visitor);
         let to_param = in_request.then(|| self.object_to_param(&name, &fields));
-        Ok(quote! {
+        quote! {
             #builder
             #declaration
             #decoder
             #lenient
             #to_param
-        })
+        }
     }
 
-    /// The fields of `o`; two keys giving one Rust name is a spec error.
-    fn object_fields<'o>(&self, o: &'o Object) -> Result<Vec<ObjectField<'o>>, SpecError> {
-        let mut taken = HashSet::new();
-        let mut fields = Vec::with_capacity(o.fields.len());
-        for (index, f) in o.fields.iter().enumerate() {
-            let mut name = field_name(&f.name);
-            // Every object keeps its undescribed keys in `extra`: a documented key named
-            // `extra` gets `extra_`, as keywords do (`type` → `type_`), and keeps its wire name.
-            if name == "extra" {
-                name.push('_');
-            }
-            if !taken.insert(name.clone()) {
-                return Err(spec_error(
-                    &f.location,
-                    &format!("objects.{}.fields.{}", o.name, f.name),
-                    format!(
-                        "the key `{}` gives the Rust field `{name}`, which is already taken",
-                        f.name
-                    ),
-                ));
-            }
-            let shape = Shape::of(&f.ty, f.optional);
-            let value_ty = self.rust_type(strip_null(&f.ty));
-            let ty = match shape {
-                Shape::Optional => quote!(::std::option::Option<#value_ty>),
-                Shape::Default | Shape::Required => value_ty.clone(),
-            };
-            fields.push(ObjectField {
-                spec: f,
-                index,
-                name: ident(&name),
-                shape,
-                ty,
-                value_ty,
-                local: format_ident!("__f{}", index),
-            });
-        }
-        Ok(fields)
+    /// The fields of `o`, named and shaped as `b24_spec` says (which refused a file where
+    /// two keys give one Rust name).
+    fn object_fields<'o>(&self, o: &'o Object) -> Vec<ObjectField<'o>> {
+        o.fields
+            .iter()
+            .enumerate()
+            .map(|(index, f)| {
+                let shape = field_shape(&f.ty, f.optional);
+                let value_ty = self.rust_type(strip_null(&f.ty));
+                let ty = match shape {
+                    FieldShape::Optional => quote!(::std::option::Option<#value_ty>),
+                    FieldShape::Default | FieldShape::Required => value_ty.clone(),
+                };
+                ObjectField {
+                    spec: f,
+                    index,
+                    name: ident(&object_field_name(&f.name)),
+                    shape,
+                    ty,
+                    value_ty,
+                    local: format_ident!("__f{}", index),
+                }
+            })
+            .collect()
     }
 
     /// The struct, with `extra` for the keys the spec does not describe.
