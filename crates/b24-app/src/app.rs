@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use b24_openlines::event;
 use b24_openlines::{
-    Client, ClientBuilder, ConfigError, OAuthConfig, OAuthTokens, Secret, StoreError, TokenStore,
+    Client, ClientBuilder, ConfigError, OAuthConfig, OAuthTokens, RateLimiter, Secret, StoreError,
+    TokenCoordinator, TokenStore,
 };
 use url::Url;
 
@@ -81,6 +82,47 @@ pub enum BuildError {
 
 type Tune = Arc<dyn Fn(ClientBuilder) -> ClientBuilder + Send + Sync>;
 
+type PerPortal = Arc<dyn Fn(&str) -> PortalShare + Send + Sync>;
+
+/// What the clients of one portal share with other processes (replicas of the application):
+/// its rate-limit bucket and its OAuth refresh. From an [`AppBuilder::per_portal`] hook, one
+/// per portal (`b24-fleet` hands out Redis-backed ones).
+#[derive(Default, Clone)]
+#[must_use]
+pub struct PortalShare {
+    limiter: Option<Arc<dyn RateLimiter>>,
+    coordinator: Option<Arc<dyn TokenCoordinator>>,
+}
+
+impl PortalShare {
+    /// Nothing shared: the client's own bucket and an in-process refresh.
+    pub fn new() -> PortalShare {
+        PortalShare::default()
+    }
+
+    /// The portal's rate limiter, shared by every replica (replaces the client's own bucket).
+    pub fn limiter(mut self, limiter: Arc<dyn RateLimiter>) -> PortalShare {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// The portal's refresh coordinator: a refresh runs in one replica at a time and the
+    /// others take the pair it got ([`OAuthConfig::with_coordinator`]).
+    pub fn coordinator(mut self, coordinator: Arc<dyn TokenCoordinator>) -> PortalShare {
+        self.coordinator = Some(coordinator);
+        self
+    }
+}
+
+impl fmt::Debug for PortalShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PortalShare")
+            .field("limiter", &self.limiter.is_some())
+            .field("coordinator", &self.coordinator.is_some())
+            .finish()
+    }
+}
+
 /// A hook run after each install.
 pub(crate) type InstallHook = Arc<
     dyn Fn(Installation, Client) -> Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send>>
@@ -99,6 +141,7 @@ pub struct AppBuilder {
     offline: bool,
     store: Option<Arc<dyn AppStore>>,
     tune: Option<Tune>,
+    per_portal: Option<PerPortal>,
     handlers: Handlers,
     on_install: Option<InstallHook>,
     verify_timeout: Duration,
@@ -192,6 +235,15 @@ impl AppBuilder {
         self
     }
 
+    /// Called once per portal client built (`member_id` in, what it shares out): the rate
+    /// limiter and the refresh coordinator that portal's clients use in every replica of the
+    /// application, so that replicas drain one bucket and never exchange one portal's refresh
+    /// token twice. Applied before [`AppBuilder::client_settings`].
+    pub fn per_portal(mut self, share: impl Fn(&str) -> PortalShare + Send + Sync + 'static) -> Self {
+        self.per_portal = Some(Arc::new(share));
+        self
+    }
+
     /// How long the install verification's call to the OAuth server may take (default 15 s).
     pub fn verify_timeout(mut self, timeout: Duration) -> Self {
         self.verify_timeout = timeout;
@@ -273,6 +325,7 @@ impl AppBuilder {
                 offline: self.offline,
                 store,
                 tune: self.tune,
+                per_portal: self.per_portal,
                 handlers: self.handlers,
                 on_install: self.on_install,
                 clients: Mutex::new(HashMap::new()),
@@ -319,6 +372,7 @@ pub(crate) struct Inner {
     pub(crate) offline: bool,
     pub(crate) store: Arc<dyn AppStore>,
     tune: Option<Tune>,
+    per_portal: Option<PerPortal>,
     pub(crate) handlers: Handlers,
     pub(crate) on_install: Option<InstallHook>,
     /// One client per portal, with the install it was built for.
@@ -445,6 +499,7 @@ impl App {
             offline: false,
             store: None,
             tune: None,
+            per_portal: None,
             handlers: Handlers::default(),
             on_install: None,
             verify_timeout: Duration::from_secs(15),
@@ -517,7 +572,13 @@ impl App {
             member_id: installation.member_id.clone(),
             install_id: installation.install_id.clone(),
         };
-        let oauth = OAuthConfig::new(
+        let share = self
+            .inner
+            .per_portal
+            .as_ref()
+            .map(|f| f(&installation.member_id))
+            .unwrap_or_default();
+        let mut oauth = OAuthConfig::new(
             self.inner.client_id.clone(),
             self.inner.client_secret.expose(),
         )
@@ -526,9 +587,15 @@ impl App {
             self.token_endpoint_for(installation.server_endpoint.as_deref())
                 .clone(),
         );
+        if let Some(coordinator) = share.coordinator {
+            oauth = oauth.with_coordinator(coordinator);
+        }
         let mut builder =
             Client::builder_oauth(root.as_str(), installation.tokens.access_token.expose())
                 .refresh(installation.tokens.refresh_token.expose(), oauth);
+        if let Some(limiter) = share.limiter {
+            builder = builder.limiter(limiter);
+        }
         if let Some(tune) = &self.inner.tune {
             builder = tune(builder);
         }

@@ -53,7 +53,7 @@ mod install;
 mod offline;
 mod store;
 
-pub use app::{App, AppBuilder, AppError, BuildError, DEFAULT_MAX_BODY_BYTES};
+pub use app::{App, AppBuilder, AppError, BuildError, PortalShare, DEFAULT_MAX_BODY_BYTES};
 pub use handlers::{EventContext, EventSource, HandlerError};
 pub use install::InstallError;
 pub use offline::{OfflineConfig, OfflineConsumer, PollReport};

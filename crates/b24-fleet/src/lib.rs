@@ -38,6 +38,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "app")]
+mod app_store;
 mod limiter;
 mod tokens;
 
@@ -47,6 +49,8 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+#[cfg(feature = "app")]
+pub use app_store::RedisAppStore;
 pub use limiter::{LocalFallback, RedisLimiter};
 pub use tokens::RedisTokens;
 
