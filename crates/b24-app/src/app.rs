@@ -239,7 +239,10 @@ impl AppBuilder {
     /// limiter and the refresh coordinator that portal's clients use in every replica of the
     /// application, so that replicas drain one bucket and never exchange one portal's refresh
     /// token twice. Applied before [`AppBuilder::client_settings`].
-    pub fn per_portal(mut self, share: impl Fn(&str) -> PortalShare + Send + Sync + 'static) -> Self {
+    pub fn per_portal(
+        mut self,
+        share: impl Fn(&str) -> PortalShare + Send + Sync + 'static,
+    ) -> Self {
         self.per_portal = Some(Arc::new(share));
         self
     }

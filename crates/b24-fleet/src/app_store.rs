@@ -153,7 +153,10 @@ impl RedisAppStore {
             ("install_id", i.install_id.clone()),
             ("domain", i.domain.clone()),
             ("client_endpoint", i.client_endpoint.to_string()),
-            ("application_token", i.application_token.expose().to_string()),
+            (
+                "application_token",
+                i.application_token.expose().to_string(),
+            ),
             ("installed_at", millis(i.installed_at)),
         ];
         for (name, value) in [
@@ -249,7 +252,11 @@ impl RedisAppStore {
             application_token,
             tokens,
         )
-        .with_details(p.remove("server_endpoint"), p.remove("scope"), p.remove("status"));
+        .with_details(
+            p.remove("server_endpoint"),
+            p.remove("scope"),
+            p.remove("status"),
+        );
         installation.install_id = install_id;
         installation.installed_at = installed_at;
         Ok(Some(installation))

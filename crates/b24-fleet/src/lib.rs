@@ -15,6 +15,11 @@
 //!   the pair of one portal in Redis, and a fleet-wide single-flight refresh under a lock
 //!   with an expiry and a fencing value. One worker exchanges the refresh token; the others
 //!   poll Redis for the new pair; the new pair is written before the lock is released.
+//! * [`RedisAppStore`] (feature `app`, on by default; [`Fleet::app_store`]): `b24-app`'s
+//!   `AppStore` in Redis, keeping each portal's pair where [`Fleet::tokens`] keeps it, and
+//!   [`RedisAppStore::per_portal`], the hook that gives `b24-app`'s per-portal clients the
+//!   fleet's refresh and bucket: an application's replicas share portals, installs and pairs
+//!   (see the README).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -247,3 +252,8 @@ impl Fleet {
         }
     }
 }
+
+// The README's Rust blocks compile.
+#[cfg(all(doctest, feature = "app"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -30,9 +30,12 @@ async fn portal() -> MockPortal {
 }
 
 fn store(redis: &RedisServer) -> RedisAppStore {
-    Fleet::connect(&redis.url(), FleetConfig::default().with_timeout(Duration::from_secs(2)))
-        .unwrap()
-        .app_store()
+    Fleet::connect(
+        &redis.url(),
+        FleetConfig::default().with_timeout(Duration::from_secs(2)),
+    )
+    .unwrap()
+    .app_store()
 }
 
 /// A replica: events bound to `events_base` (the URL the portal reaches, the same for every
@@ -151,7 +154,10 @@ async fn an_install_through_one_replica_serves_events_on_the_other() {
     serve_on(listener_a, &a);
     serve_on(listener_b, &b);
     for p in [&one, &two] {
-        let installed = p.install_app(ID, &format!("{base_a}/install")).await.unwrap();
+        let installed = p
+            .install_app(ID, &format!("{base_a}/install"))
+            .await
+            .unwrap();
         assert_eq!(installed.handler, Ok(200));
     }
     let mut members = vec![one.member_id().to_string(), two.member_id().to_string()];
@@ -224,7 +230,10 @@ async fn replicas_meeting_an_expired_token_at_once_refresh_it_once() {
         .unwrap();
     assert_eq!(installed.handler, Ok(200));
     let member = portal.member_id();
-    let (client_a, client_b) = (a.client(member).await.unwrap(), b.client(member).await.unwrap());
+    let (client_a, client_b) = (
+        a.client(member).await.unwrap(),
+        b.client(member).await.unwrap(),
+    );
     let request = || dialog_get::Request::chat_id(1777);
     client_a.dialog_get(request()).await.unwrap();
     client_b.dialog_get(request()).await.unwrap();
@@ -232,7 +241,10 @@ async fn replicas_meeting_an_expired_token_at_once_refresh_it_once() {
 
     portal.expire_access_tokens();
     let counted = portal.counters();
-    let (ra, rb) = tokio::join!(client_a.dialog_get(request()), client_b.dialog_get(request()));
+    let (ra, rb) = tokio::join!(
+        client_a.dialog_get(request()),
+        client_b.dialog_get(request())
+    );
     ra.unwrap();
     rb.unwrap();
     let after = portal.counters();
@@ -264,7 +276,11 @@ fn installation(member_id: &str, access: &str) -> Installation {
             expires_at: Some(std::time::UNIX_EPOCH + Duration::from_millis(1_800_000_000_123)),
         },
     )
-    .with_details(Some("https://oauth.bitrix.info/rest/".into()), Some("imopenlines".into()), None)
+    .with_details(
+        Some("https://oauth.bitrix.info/rest/".into()),
+        Some("imopenlines".into()),
+        None,
+    )
 }
 
 #[tokio::test]
@@ -273,7 +289,10 @@ async fn the_store_keeps_installs_tokens_and_offline_ids_per_portal() {
     let store = store(&redis);
     let first = installation("m1", "access-1");
     store.install(&first).await.unwrap();
-    store.install(&installation("m2", "access-2")).await.unwrap();
+    store
+        .install(&installation("m2", "access-2"))
+        .await
+        .unwrap();
     let got = store.portal("m1").await.unwrap().unwrap();
     assert_eq!(got.install_id, first.install_id);
     assert_eq!(got.domain, "a.bitrix24.ru");
@@ -287,33 +306,60 @@ async fn the_store_keeps_installs_tokens_and_offline_ids_per_portal() {
     assert!(store.portal("m3").await.unwrap().is_none());
 
     // Offline process ids: per portal, kept across a reinstall, gone with an uninstall.
-    store.set_offline_process_id("m1", Some("p1")).await.unwrap();
-    store.set_offline_process_id("m3", Some("px")).await.unwrap();
-    assert_eq!(store.offline_process_id("m1").await.unwrap().as_deref(), Some("p1"));
+    store
+        .set_offline_process_id("m1", Some("p1"))
+        .await
+        .unwrap();
+    store
+        .set_offline_process_id("m3", Some("px"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.offline_process_id("m1").await.unwrap().as_deref(),
+        Some("p1")
+    );
     assert_eq!(store.offline_process_id("m2").await.unwrap(), None);
     assert_eq!(store.offline_process_id("m3").await.unwrap(), None);
 
     // A refresh of the current install is saved; after a reinstall, one of the old install
     // is not.
     let refreshed = installation("m1", "access-1b").tokens;
-    assert!(store.save_tokens("m1", &first.install_id, &refreshed).await.unwrap());
+    assert!(store
+        .save_tokens("m1", &first.install_id, &refreshed)
+        .await
+        .unwrap());
     assert_eq!(
-        store.portal("m1").await.unwrap().unwrap().tokens.access_token,
+        store
+            .portal("m1")
+            .await
+            .unwrap()
+            .unwrap()
+            .tokens
+            .access_token,
         refreshed.access_token
     );
     let second = installation("m1", "access-new");
     store.install(&second).await.unwrap();
-    assert!(!store.save_tokens("m1", &first.install_id, &refreshed).await.unwrap());
+    assert!(!store
+        .save_tokens("m1", &first.install_id, &refreshed)
+        .await
+        .unwrap());
     let got = store.portal("m1").await.unwrap().unwrap();
     assert_eq!(got.install_id, second.install_id);
     assert_eq!(got.tokens.access_token, second.tokens.access_token);
-    assert_eq!(store.offline_process_id("m1").await.unwrap().as_deref(), Some("p1"));
+    assert_eq!(
+        store.offline_process_id("m1").await.unwrap().as_deref(),
+        Some("p1")
+    );
 
     assert!(store.uninstall("m1").await.unwrap());
     assert!(!store.uninstall("m1").await.unwrap());
     assert!(store.portal("m1").await.unwrap().is_none());
     assert_eq!(store.offline_process_id("m1").await.unwrap(), None);
-    assert!(!store.save_tokens("m1", &second.install_id, &refreshed).await.unwrap());
+    assert!(!store
+        .save_tokens("m1", &second.install_id, &refreshed)
+        .await
+        .unwrap());
     assert_eq!(store.portals().await.unwrap(), vec!["m2".to_string()]);
     // Nothing of m1 is left in Redis, not even its pair.
     assert!(store.fleet().tokens("m1").load().await.unwrap().is_none());
@@ -326,7 +372,10 @@ async fn a_redis_that_is_down_is_a_typed_error_within_the_timeout() {
     let store = Fleet::connect(&redis.url(), FleetConfig::default().with_timeout(timeout))
         .unwrap()
         .app_store();
-    store.install(&installation("m1", "access-1")).await.unwrap();
+    store
+        .install(&installation("m1", "access-1"))
+        .await
+        .unwrap();
     redis.stop();
     let err = store.portal("m1").await.unwrap_err();
     let b24_app::AppStoreError::Backend(source) = &err else {
