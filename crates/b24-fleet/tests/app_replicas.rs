@@ -13,7 +13,7 @@ use b24_app::{App, AppStore, Installation};
 use b24_fleet::{Fleet, FleetConfig, FleetError, RedisAppStore};
 use b24_mock_portal::{MockPortal, OAuthApp, PortalConfig};
 use b24_openlines::imopenlines::dialog_get;
-use b24_openlines::{OAuthTokens, Secret};
+use b24_openlines::{OAuthTokens, RateLimit, Secret};
 use common::RedisServer;
 
 const ID: &str = "app.6651f00dcafe01.12345678";
@@ -49,11 +49,24 @@ fn replica(
     seen: &Seen,
     shared: bool,
 ) -> App {
+    replica_with(name, store, events_base, portals, seen, shared, None)
+}
+
+/// [`replica`], its clients also drawing from the fleet's bucket `limit` when `shared`.
+fn replica_with(
+    name: &'static str,
+    store: &RedisAppStore,
+    events_base: &str,
+    portals: &[&MockPortal],
+    seen: &Seen,
+    shared: bool,
+    limit: Option<RateLimit>,
+) -> App {
     let mut builder = App::builder(ID, SECRET)
         .store(Arc::new(store.clone()))
         .events_url(format!("{events_base}/events").parse().unwrap());
     if shared {
-        builder = builder.per_portal(store.per_portal(None));
+        builder = builder.per_portal(store.per_portal(limit));
     }
     for p in portals {
         builder = builder.oauth_server(p.server_endpoint(), p.token_endpoint().parse().unwrap());
@@ -262,6 +275,52 @@ async fn replicas_meeting_an_expired_token_at_once_refresh_it_once() {
     // The fleet's coordinator reads the same pair.
     let shared = store.fleet().tokens(member).load().await.unwrap().unwrap();
     assert_eq!(shared.refresh_token, saved.refresh_token);
+}
+
+/// With a shared limit, the requests of both replicas' clients of one portal fill one bucket
+/// in Redis.
+#[tokio::test]
+async fn replicas_draw_from_one_bucket_per_portal() {
+    let redis = RedisServer::start();
+    let store = store(&redis);
+    let portal = portal().await;
+    let seen: Seen = Arc::default();
+    let (listener_a, base_a) = reserve().await;
+    let limit = RateLimit::custom(100, RateLimit::MIN_DRAIN_PER_SEC).unwrap();
+    let a = replica_with("A", &store, &base_a, &[&portal], &seen, true, Some(limit));
+    let b = replica_with("B", &store, &base_a, &[&portal], &seen, true, Some(limit));
+    serve_on(listener_a, &a);
+    let installed = portal
+        .install_app(ID, &format!("{base_a}/install"))
+        .await
+        .unwrap();
+    assert_eq!(installed.handler, Ok(200));
+    let member = portal.member_id();
+    let bucket = store.fleet().limiter(member, limit);
+    let (client_a, client_b) = (
+        a.client(member).await.unwrap(),
+        b.client(member).await.unwrap(),
+    );
+    let started = std::time::Instant::now();
+    let before = bucket.level().await.unwrap();
+    for _ in 0..3 {
+        client_a
+            .dialog_get(dialog_get::Request::chat_id(1777))
+            .await
+            .unwrap();
+    }
+    for _ in 0..2 {
+        client_b
+            .dialog_get(dialog_get::Request::chat_id(1777))
+            .await
+            .unwrap();
+    }
+    let after = bucket.level().await.unwrap();
+    let drained = RateLimit::MIN_DRAIN_PER_SEC * started.elapsed().as_secs_f64();
+    assert!(
+        after - before <= 5.0 + 1e-6 && after - before >= 5.0 - drained - 1e-6,
+        "{before} -> {after}"
+    );
 }
 
 fn installation(member_id: &str, access: &str) -> Installation {
