@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use b24_core::PortalErrorCode;
 use b24_spec::Spec;
 use serde_json::{Map, Value};
 
@@ -141,70 +142,20 @@ impl ApiErr {
     }
 }
 
-/// Portal-wide codes: (code, status, message) from the docs' system errors and the server code.
-const PORTAL_ERRORS: &[(&str, u16, &str)] = &[
-    ("INTERNAL_SERVER_ERROR", 500, "Internal server error"),
-    (
-        "ERROR_UNEXPECTED_ANSWER",
-        500,
-        "Server returned an unexpected response",
-    ),
-    ("QUERY_LIMIT_EXCEEDED", 503, "Too many requests"),
-    (
-        "OPERATION_TIME_LIMIT",
-        429,
-        "Method is blocked due to operation time limit.",
-    ),
-    (
-        "ERROR_BATCH_METHOD_NOT_ALLOWED",
-        405,
-        "Method is not allowed for batch usage",
-    ),
-    (
-        "ERROR_BATCH_LENGTH_EXCEEDED",
-        400,
-        "Max batch length exceeded",
-    ),
-    ("NO_AUTH_FOUND", 401, "Wrong authorization data"),
-    ("INVALID_REQUEST", 400, "Https required."),
-    ("OVERLOAD_LIMIT", 503, "REST API is blocked due to overload"),
-    (
-        "ACCESS_DENIED",
-        403,
-        "REST API is available only on commercial plans",
-    ),
-    ("INVALID_CREDENTIALS", 403, "Invalid request credentials"),
-    (
-        "ERROR_MANIFEST_IS_NOT_AVAILABLE",
-        404,
-        "Manifest is not available",
-    ),
-    (
-        "insufficient_scope",
-        403,
-        "The request requires higher privileges than provided by the webhook token",
-    ),
-    (
-        "expired_token",
-        401,
-        "The access token provided has expired",
-    ),
-    ("invalid_token", 401, "The access token provided is invalid"),
-    (
-        "user_access_error",
-        403,
-        "The user does not have access to the application",
-    ),
-    ("PORTAL_DELETED", 500, "Portal was deleted"),
-    ("ERROR_METHOD_NOT_FOUND", 404, "Method not found!"),
-];
+/// A portal-wide error: b24-core's code, documented status and default description.
+pub(crate) fn portal_error(code: PortalErrorCode) -> ApiErr {
+    ApiErr::new(
+        code.documented_status(),
+        code.as_str(),
+        code.default_description(),
+    )
+}
 
-/// A portal-wide error by code.
-pub(crate) fn portal_error(code: &str) -> ApiErr {
-    PORTAL_ERRORS
-        .iter()
-        .find(|(c, _, _)| c.eq_ignore_ascii_case(code))
-        .map(|(c, s, m)| ApiErr::new(*s, c, m))
+/// The error for a code named in the configuration or a request (`MOCK_ERROR_PARAM`): a
+/// portal-wide one by its code, else a 400 with that code.
+pub(crate) fn portal_error_named(code: &str) -> ApiErr {
+    PortalErrorCode::parse(code)
+        .map(portal_error)
         .unwrap_or_else(|| ApiErr::new(400, code, "Error triggered by the mock portal"))
 }
 
@@ -791,7 +742,7 @@ impl Engine {
             "event.offline.clear" => one(subs.offline_clear(&caller, params)),
             "event.offline.error" => one(subs.offline_error(&caller, params)),
             "event.offline.list" => subs.offline_list(&caller, params, offset),
-            _ => Err(portal_error("ERROR_METHOD_NOT_FOUND")),
+            _ => Err(portal_error(PortalErrorCode::ErrorMethodNotFound)),
         }
     }
 
@@ -815,7 +766,7 @@ impl Engine {
             Ok(())
         } else {
             m.counters.rejected_by_limiter += 1;
-            Err(portal_error("QUERY_LIMIT_EXCEEDED"))
+            Err(portal_error(PortalErrorCode::QueryLimitExceeded))
         }
     }
 
@@ -900,7 +851,7 @@ impl Engine {
                 e.message.as_deref().unwrap_or(&e.description),
             );
         }
-        let mut e = portal_error(code);
+        let mut e = portal_error_named(code);
         if e.code == "insufficient_scope" {
             e.status = self.cfg.insufficient_scope_status;
         }
@@ -980,10 +931,10 @@ impl Engine {
         start: f64,
     ) -> Result<Success, ApiErr> {
         if method == "batch" && in_batch {
-            return Err(portal_error("ERROR_BATCH_METHOD_NOT_ALLOWED"));
+            return Err(portal_error(PortalErrorCode::ErrorBatchMethodNotAllowed));
         }
         let Some(target) = self.target(method) else {
-            return Err(portal_error("ERROR_METHOD_NOT_FOUND"));
+            return Err(portal_error(PortalErrorCode::ErrorMethodNotFound));
         };
         let (scope, spec) = match &target {
             Target::Spec(s) => (s.scope.clone(), Some(s.clone())),
@@ -1006,7 +957,7 @@ impl Engine {
                 .calls += 1;
             if m.operating.blocked(method, limits, Instant::now()) {
                 m.counters.rejected_by_operating += 1;
-                return Err(portal_error("OPERATION_TIME_LIMIT"));
+                return Err(portal_error(PortalErrorCode::OperationTimeLimit));
             }
             for (i, rule) in self.cfg.error_rules.iter().enumerate() {
                 if rule.method.eq_ignore_ascii_case(method)
@@ -1120,7 +1071,7 @@ impl Engine {
             None => Vec::new(),
         };
         if cmds.len() > MAX_BATCH {
-            return Err(portal_error("ERROR_BATCH_LENGTH_EXCEEDED"));
+            return Err(portal_error(PortalErrorCode::ErrorBatchLengthExceeded));
         }
         let halt = get_ci(params, "halt").and_then(parse_bool).unwrap_or(false);
         let list_shape = is_list_keys(cmds.iter().map(|(k, _)| k));
