@@ -10,11 +10,12 @@ use b24_spec::Spec;
 use serde_json::{Map, Value};
 
 use crate::config::{ExtraBehavior, FaultKind, FaultRule, PortalConfig, MOCK_ERROR_PARAM};
+use crate::errors::{portal_error, portal_error_named, ApiErr};
 use crate::limits::{Bucket, Operating, OperatingState};
 use crate::params::{
     as_text, get_ci, is_list_keys, parse_bool, parse_query, php_array, php_intval, php_items,
 };
-use crate::specs::{default_result, example_result, validate, SpecSet};
+use crate::specs::{example_or_default, validate, SpecSet};
 
 /// Page size of list methods.
 pub const PAGE_SIZE: usize = 50;
@@ -112,51 +113,6 @@ impl Counters {
             "tokens_refreshed": self.tokens_refreshed,
         })
     }
-}
-
-/// An error answer: HTTP status, `error`, `error_description`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ApiErr {
-    pub(crate) status: u16,
-    pub(crate) code: String,
-    pub(crate) message: String,
-}
-
-impl ApiErr {
-    pub(crate) fn new(status: u16, code: &str, message: &str) -> Self {
-        ApiErr {
-            status,
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn body(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("error".into(), Value::String(self.code.clone()));
-        m.insert(
-            "error_description".into(),
-            Value::String(self.message.clone()),
-        );
-        Value::Object(m)
-    }
-}
-
-/// A portal-wide error: b24-core's code, documented status and default description.
-pub(crate) fn portal_error(code: PortalErrorCode) -> ApiErr {
-    ApiErr::new(
-        code.documented_status(),
-        code.as_str(),
-        code.default_description(),
-    )
-}
-
-/// The error for a code named in the configuration or a request (`MOCK_ERROR_PARAM`): a
-/// portal-wide one by its code, else a 400 with that code.
-pub(crate) fn portal_error_named(code: &str) -> ApiErr {
-    PortalErrorCode::parse(code)
-        .map(portal_error)
-        .unwrap_or_else(|| ApiErr::new(400, code, "Error triggered by the mock portal"))
 }
 
 /// Who is calling.
@@ -276,6 +232,40 @@ pub(crate) struct FaultPlan {
     pub(crate) fault: Option<(FaultKind, bool)>,
 }
 
+/// What a method answers: `result`, and `next` and `total` of a page.
+pub(crate) type Outcome = Result<(Value, Option<u64>, Option<u64>), ApiErr>;
+
+/// A method answered from the portal's state: the engine, the caller, the method's spec and
+/// its parameters.
+pub(crate) type Handler = fn(&Engine, &AuthCtx, &Spec, &Map<String, Value>) -> Outcome;
+
+/// The methods the engine does not answer from the spec's example (`handlers::REGISTRY`).
+#[derive(Debug)]
+pub(crate) struct Registry {
+    /// Stateful methods by lower-case name.
+    pub(crate) stateful: &'static [(&'static str, Handler)],
+    /// Methods refused without an application's context (a webhook, or a token of no
+    /// application) before anything else.
+    pub(crate) app_context_only: &'static [&'static str],
+}
+
+impl Registry {
+    /// No method answered from state (an engine without handlers, in tests).
+    #[cfg(test)]
+    pub(crate) const EMPTY: Registry = Registry {
+        stateful: &[],
+        app_context_only: &[],
+    };
+
+    /// The handler of `method` (any case).
+    pub(crate) fn handler(&self, method: &str) -> Option<Handler> {
+        self.stateful
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(method))
+            .map(|(_, h)| *h)
+    }
+}
+
 /// The portal's brain, shared by all connections.
 pub(crate) struct Engine {
     pub(crate) cfg: PortalConfig,
@@ -292,6 +282,8 @@ pub(crate) struct Engine {
     pub(crate) deliveries: Arc<crate::events::Deliveries>,
     /// Custom connectors and open-line conversations.
     lines: Mutex<crate::openlines::Lines>,
+    /// The stateful methods.
+    handlers: &'static Registry,
 }
 
 enum Target {
@@ -331,7 +323,7 @@ impl Engine {
         self.specs.event(name).cloned()
     }
 
-    pub(crate) fn new(cfg: PortalConfig, specs: SpecSet) -> Self {
+    pub(crate) fn new(cfg: PortalConfig, specs: SpecSet, handlers: &'static Registry) -> Self {
         let n_faults = cfg.faults.len();
         let n_rules = cfg.error_rules.len();
         let seed = cfg.fault_seed;
@@ -350,6 +342,7 @@ impl Engine {
             subs: Mutex::new(crate::subscriptions::Subscriptions::default()),
             deliveries: Arc::new(crate::events::Deliveries::new()),
             lines: Mutex::new(crate::openlines::Lines::default()),
+            handlers,
             cfg,
             specs,
             epoch: Instant::now(),
@@ -490,54 +483,6 @@ impl Engine {
         }
     }
 
-    /// The `imconnector.*` methods: the application-only ones refuse a webhook, then the
-    /// parameters are checked against the spec and the state changes.
-    fn run_imconnector(
-        &self,
-        auth: &AuthCtx,
-        spec: &Spec,
-        method: &str,
-        params: &Map<String, Value>,
-    ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
-        // CustomConnectors: these check `Auth::AUTH_TYPE` first.
-        const APP_ONLY: &[&str] = &[
-            "imconnector.register",
-            "imconnector.unregister",
-            "imconnector.send.messages",
-            "imconnector.update.messages",
-            "imconnector.delete.messages",
-            "imconnector.send.status.delivery",
-            "imconnector.send.status.reading",
-        ];
-        if APP_ONLY.contains(&method) && (auth.webhook || auth.client_id.is_none()) {
-            return Err(ApiErr::new(
-                403,
-                "WRONG_AUTH_TYPE",
-                "Current authorization type is denied for this method Application context required",
-            ));
-        }
-        validate(spec, params).map_err(|m| ApiErr::new(400, "ERROR_ARGUMENT", &m))?;
-        let example = example_result(spec)
-            .cloned()
-            .unwrap_or_else(|| default_result(&spec.result.ty));
-        let client_id = auth.client_id.as_deref();
-        match method {
-            "imconnector.register" => self.lines().register(client_id, params),
-            "imconnector.unregister" => self.lines().unregister(client_id, params),
-            "imconnector.activate" => self.lines().activate(params),
-            "imconnector.send.status.delivery" => self.lines().status(params, false),
-            "imconnector.send.status.reading" => self.lines().status(params, true),
-            "imconnector.send.messages" => {
-                let (result, events) = self.lines().receive(params);
-                let source = get_ci(params, "auth_connector").and_then(as_text);
-                self.raise_all(events, auth.user_id, source.as_deref());
-                return Ok((result, None, None));
-            }
-            _ => {}
-        }
-        Ok((example, None, None))
-    }
-
     /// Bindings and the offline queue.
     pub(crate) fn subs(&self) -> MutexGuard<'_, crate::subscriptions::Subscriptions> {
         self.subs.lock().unwrap_or_else(|e| e.into_inner())
@@ -545,7 +490,7 @@ impl Engine {
 
     /// Whether `event` (upper case) can be bound with a token of `scopes`: an event of the
     /// global scope, or an event spec of one of the scopes.
-    fn event_known(&self, event: &str, scopes: Option<&[String]>) -> bool {
+    pub(crate) fn event_known(&self, event: &str, scopes: Option<&[String]>) -> bool {
         if crate::subscriptions::GLOBAL_EVENTS.contains(&event) {
             return true;
         }
@@ -711,39 +656,6 @@ impl Engine {
             body: crate::events::form_body(&payload),
         });
         true
-    }
-
-    /// The `event.*` methods, for an application's token only.
-    fn run_event_method(
-        &self,
-        auth: &AuthCtx,
-        method: &str,
-        params: &Map<String, Value>,
-    ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
-        let client_id = match (&auth.client_id, auth.webhook) {
-            (Some(c), false) => c.as_str(),
-            _ => return Err(wrong_auth_type()),
-        };
-        let caller = crate::subscriptions::AppCaller {
-            client_id,
-            user_id: auth.user_id,
-            admin: auth.admin,
-        };
-        let offset = self.cfg.utc_offset_seconds;
-        let mut subs = self.subs();
-        let one = |r: Result<Value, ApiErr>| r.map(|v| (v, None, None));
-        match method {
-            "event.bind" => one(subs.bind(&caller, params, |e| {
-                self.event_known(e, auth.scopes.as_deref())
-            })),
-            "event.unbind" => one(subs.unbind(&caller, params)),
-            "event.get" => Ok((subs.list_bindings(&caller), None, None)),
-            "event.offline.get" => one(subs.offline_get(&caller, params, offset)),
-            "event.offline.clear" => one(subs.offline_clear(&caller, params)),
-            "event.offline.error" => one(subs.offline_error(&caller, params)),
-            "event.offline.list" => subs.offline_list(&caller, params, offset),
-            _ => Err(portal_error(PortalErrorCode::ErrorMethodNotFound)),
-        }
     }
 
     pub(crate) fn bucket_level(&self) -> f64 {
@@ -1011,21 +923,17 @@ impl Engine {
         spec: &Spec,
         method: &str,
         params: &Map<String, Value>,
-    ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
-        if method.starts_with("event.") {
-            return self.run_event_method(auth, method, params);
+    ) -> Outcome {
+        if self.handlers.app_context_only.contains(&method)
+            && (auth.webhook || auth.client_id.is_none())
+        {
+            return Err(crate::errors::application_context_required());
         }
-        if method.starts_with("imconnector.") {
-            return self.run_imconnector(auth, spec, method, params);
-        }
-        if method == "imopenlines.dialog.get" {
-            return crate::dialogs::dialog_get(&self.cfg.chats, spec, params)
-                .map(|v| (v, None, None));
+        if let Some(handler) = self.handlers.handler(method) {
+            return handler(self, auth, spec, params);
         }
         validate(spec, params).map_err(|m| ApiErr::new(400, "ERROR_ARGUMENT", &m))?;
-        let example = example_result(spec)
-            .cloned()
-            .unwrap_or_else(|| default_result(&spec.result.ty));
+        let example = example_or_default(spec);
         if spec.result.paged {
             let items: Vec<Value> = match self.cfg.lists.get(method) {
                 Some(items) => items.clone(),
@@ -1129,32 +1037,6 @@ fn rule_matches(rule: &FaultRule, method: &str) -> bool {
     rule.method
         .as_deref()
         .is_none_or(|m| m.eq_ignore_ascii_case(method))
-}
-
-/// Whether `run` answers `method` from the portal's state instead of the spec's example
-/// (keep in step with the dispatch in `run` and `run_imconnector`).
-pub(crate) fn answers_from_state(method: &str) -> bool {
-    method.starts_with("event.")
-        || matches!(
-            method,
-            "imopenlines.dialog.get"
-                | "imconnector.register"
-                | "imconnector.unregister"
-                | "imconnector.activate"
-                | "imconnector.send.status.delivery"
-                | "imconnector.send.status.reading"
-                | "imconnector.send.messages"
-        )
-}
-
-/// `WRONG_AUTH_TYPE`: a method for applications called with a webhook (or a token of no
-/// application).
-pub(crate) fn wrong_auth_type() -> ApiErr {
-    ApiErr::new(
-        403,
-        "WRONG_AUTH_TYPE",
-        "Current authorization type is denied for this method",
-    )
 }
 
 /// One page of `items` from `start` (50 a page).
@@ -1273,7 +1155,7 @@ mod tests {
             ..PortalConfig::default()
         }
         .with_fault(FaultRule::random(share, seed));
-        let engine = Engine::new(cfg, SpecSet::embedded().unwrap());
+        let engine = Engine::new(cfg, SpecSet::embedded().unwrap(), &Registry::EMPTY);
         let kinds = (0..n)
             .map(|_| {
                 engine
@@ -1301,7 +1183,7 @@ mod tests {
             ..PortalConfig::default()
         }
         .with_fault(FaultRule::random(0.1, 1));
-        let engine = Engine::new(cfg, SpecSet::embedded().unwrap());
+        let engine = Engine::new(cfg, SpecSet::embedded().unwrap(), &Registry::EMPTY);
         for round in 0..2 {
             let again: Vec<_> = (0..2000)
                 .map(|_| {

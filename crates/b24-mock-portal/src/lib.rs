@@ -23,7 +23,9 @@ mod config;
 mod conn;
 mod dialogs;
 mod engine;
+mod errors;
 mod events;
+mod handlers;
 mod install;
 mod limits;
 mod oauth;
@@ -116,7 +118,7 @@ impl MockPortal {
         config.port = addr.port();
         let webhook_user = config.webhook_user.clone();
         let webhook_secret = config.webhook_secret.clone();
-        let engine = Arc::new(Engine::new(config, specs));
+        let engine = Arc::new(Engine::new(config, specs, &handlers::REGISTRY));
         let (shutdown, rx) = tokio::sync::watch::channel(false);
         let acceptor = tls
             .as_ref()
@@ -207,7 +209,7 @@ impl MockPortal {
     /// offline queue, connectors and conversations) rather than with the spec's first
     /// documented success: such answers depend on the calls before them.
     pub fn answers_from_state(method: &str) -> bool {
-        engine::answers_from_state(method)
+        handlers::REGISTRY.handler(method).is_some()
     }
 
     /// Names of every event the portal can send (its event specs), as the docs spell them.

@@ -14,7 +14,8 @@ use hyper::{HeaderMap, Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::config::{FaultKind, PortalConfig};
-use crate::engine::{portal_error, ApiErr, AuthCtx, Engine};
+use crate::engine::{AuthCtx, Engine};
+use crate::errors::{portal_error, ApiErr};
 use crate::params::{as_text, get_ci, parse_query};
 use b24_core::PortalErrorCode;
 

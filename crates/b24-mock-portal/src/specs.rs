@@ -82,6 +82,13 @@ pub(crate) fn example_result(spec: &Spec) -> Option<&Value> {
         .find_map(|e| e.body.get("result"))
 }
 
+/// The spec's example `result`, else the empty value of its result type.
+pub(crate) fn example_or_default(spec: &Spec) -> Value {
+    example_result(spec)
+        .cloned()
+        .unwrap_or_else(|| default_result(&spec.result.ty))
+}
+
 /// A plausible `result` when the spec documents no success: the type's empty value.
 pub(crate) fn default_result(ty: &TypeExpr) -> Value {
     match ty {

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
-use crate::engine::ApiErr;
+use crate::errors::ApiErr;
 use crate::params::{as_text, get_ci, php_intval, php_items};
 
 /// Events of the global scope every application may bind (the server's `rest` module
