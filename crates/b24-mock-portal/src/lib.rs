@@ -19,17 +19,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batch;
 mod config;
 mod conn;
+mod counters;
 mod dialogs;
 mod engine;
 mod errors;
 mod events;
+mod faults;
 mod handlers;
 mod install;
 mod limits;
 mod oauth;
 mod openlines;
+mod paging;
 mod params;
 mod server;
 mod specs;
@@ -39,6 +43,7 @@ mod tls;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use batch::MAX_BATCH;
 pub use config::{
     ErrorRule, ExtraBehavior, ExtraMethod, FaultKind, FaultRule, LimitConfig, OAuthToken,
     PortalConfig, SeedChat, DEFAULT_APPLICATION_TOKEN, DEFAULT_MEMBER_ID, DEFAULT_WEBHOOK_SECRET,
@@ -48,13 +53,14 @@ pub use config::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
 };
-pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE, UNKNOWN_METHOD};
+pub use counters::{Counters, MethodCounters, UNKNOWN_METHOD};
 pub use events::{DeliveryError, EventDelivery};
 pub use install::Installation;
 pub use oauth::{AppError, OAuthApp, TokenPair, DEFAULT_ACCESS_LIFETIME};
 pub use openlines::{
     LineConversation, LineMessage, OperatorMessage, RegisteredConnector, DEFAULT_OPERATOR,
 };
+pub use paging::PAGE_SIZE;
 pub use specs::embedded_spec_files;
 
 use engine::Engine;

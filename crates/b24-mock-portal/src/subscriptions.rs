@@ -772,7 +772,7 @@ impl Subscriptions {
             .iter()
             .map(|r| Self::record_json(r, true, utc_offset))
             .collect();
-        Ok(crate::engine::page(&items, params))
+        Ok(crate::paging::page(&items, params))
     }
 }
 
