@@ -227,7 +227,7 @@ fn process(
         Err(e) => return err_pair(e),
     };
     if route.method == "batch" {
-        return match crate::batch::batch(&engine, &auth, &params) {
+        return match crate::batch::batch(engine, &auth, &params) {
             Ok(result) => {
                 let mut m = Map::new();
                 m.insert("result".into(), result);
