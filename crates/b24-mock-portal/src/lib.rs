@@ -35,6 +35,7 @@ mod oauth;
 mod openlines;
 mod paging;
 mod params;
+mod raise;
 mod server;
 mod specs;
 mod subscriptions;
