@@ -45,7 +45,7 @@ impl fmt::Display for UndocumentedCode {
 }
 
 macro_rules! portal_codes {
-    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $status:literal; )*) => {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $status:literal, $desc:literal; )*) => {
         /// Error codes any method may answer (`_includes/system-errors.md` of the docs, plus
         /// the ones the server code shows).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,47 +75,71 @@ macro_rules! portal_codes {
             pub fn documented_status(self) -> u16 {
                 match self { $( PortalErrorCode::$variant => $status, )* }
             }
+
+            /// The `error_description` the portal sends with this code when nothing more
+            /// specific is said (the docs' system-errors table).
+            pub fn default_description(self) -> &'static str {
+                match self { $( PortalErrorCode::$variant => $desc, )* }
+            }
         }
     };
 }
 
 portal_codes! {
     /// 500: internal server error.
-    InternalServerError = "INTERNAL_SERVER_ERROR", 500;
+    InternalServerError = "INTERNAL_SERVER_ERROR", 500,
+        "Internal server error";
     /// 500: the server returned an unexpected response.
-    ErrorUnexpectedAnswer = "ERROR_UNEXPECTED_ANSWER", 500;
+    ErrorUnexpectedAnswer = "ERROR_UNEXPECTED_ANSWER", 500,
+        "Server returned an unexpected response";
     /// 503: the portal's request-rate limit (leaky bucket) is exceeded; the call did not run.
-    QueryLimitExceeded = "QUERY_LIMIT_EXCEEDED", 503;
+    QueryLimitExceeded = "QUERY_LIMIT_EXCEEDED", 503,
+        "Too many requests";
     /// 429: the method is blocked for exceeding its operating-time budget.
-    OperationTimeLimit = "OPERATION_TIME_LIMIT", 429;
+    OperationTimeLimit = "OPERATION_TIME_LIMIT", 429,
+        "Method is blocked due to operation time limit.";
     /// 405: the method may not be called inside `batch`.
-    ErrorBatchMethodNotAllowed = "ERROR_BATCH_METHOD_NOT_ALLOWED", 405;
+    ErrorBatchMethodNotAllowed = "ERROR_BATCH_METHOD_NOT_ALLOWED", 405,
+        "Method is not allowed for batch usage";
     /// 400: more than 50 commands in one `batch`.
-    ErrorBatchLengthExceeded = "ERROR_BATCH_LENGTH_EXCEEDED", 400;
+    ErrorBatchLengthExceeded = "ERROR_BATCH_LENGTH_EXCEEDED", 400,
+        "Max batch length exceeded";
     /// 401: wrong access token or webhook code.
-    NoAuthFound = "NO_AUTH_FOUND", 401;
+    NoAuthFound = "NO_AUTH_FOUND", 401,
+        "Wrong authorization data";
     /// 400: HTTPS required.
-    InvalidRequest = "INVALID_REQUEST", 400;
+    InvalidRequest = "INVALID_REQUEST", 400,
+        "Https required.";
     /// 503: REST API blocked for overload (manual block).
-    OverloadLimit = "OVERLOAD_LIMIT", 503;
+    OverloadLimit = "OVERLOAD_LIMIT", 503,
+        "REST API is blocked due to overload";
     /// 403: REST API is available only on commercial plans (the server code answers 401).
-    AccessDenied = "ACCESS_DENIED", 403;
+    AccessDenied = "ACCESS_DENIED", 403,
+        "REST API is available only on commercial plans";
     /// 403: the user behind the token or webhook lacks rights (the server code answers 401).
-    InvalidCredentials = "INVALID_CREDENTIALS", 403;
+    InvalidCredentials = "INVALID_CREDENTIALS", 403,
+        "Invalid request credentials";
     /// 404: manifest is not available.
-    ErrorManifestIsNotAvailable = "ERROR_MANIFEST_IS_NOT_AVAILABLE", 404;
+    ErrorManifestIsNotAvailable = "ERROR_MANIFEST_IS_NOT_AVAILABLE", 404,
+        "Manifest is not available";
     /// 403: the token lacks the method's scope (the server code answers 401).
-    InsufficientScope = "insufficient_scope", 403;
+    InsufficientScope = "insufficient_scope", 403,
+        "The request requires higher privileges than provided by the webhook token";
     /// 401: the access token has expired; refresh it.
-    ExpiredToken = "expired_token", 401;
+    ExpiredToken = "expired_token", 401,
+        "The access token provided has expired";
     /// 401: the access token is not valid.
-    InvalidToken = "invalid_token", 401;
+    InvalidToken = "invalid_token", 401,
+        "The access token provided is invalid";
     /// 403: the user has no access to the application.
-    UserAccessError = "user_access_error", 403;
+    UserAccessError = "user_access_error", 403,
+        "The user does not have access to the application";
     /// 500: the portal was deleted or its public part is closed.
-    PortalDeleted = "PORTAL_DELETED", 500;
+    PortalDeleted = "PORTAL_DELETED", 500,
+        "Portal was deleted";
     /// 404: no such method.
-    ErrorMethodNotFound = "ERROR_METHOD_NOT_FOUND", 404;
+    ErrorMethodNotFound = "ERROR_METHOD_NOT_FOUND", 404,
+        "Method not found!";
 }
 
 impl fmt::Display for PortalErrorCode {

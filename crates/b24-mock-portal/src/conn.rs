@@ -482,7 +482,11 @@ mod tests {
             asked: asked.clone(),
             done: Some(done),
         };
-        let engine = Arc::new(Engine::new(PortalConfig::default(), SpecSet::default()));
+        let engine = Arc::new(Engine::new(
+            PortalConfig::default(),
+            SpecSet::default(),
+            &crate::engine::Registry::EMPTY,
+        ));
         let (stop, rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, engine.clone(), None, rx));
         finished.await.unwrap();

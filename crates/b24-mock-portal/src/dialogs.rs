@@ -4,7 +4,8 @@ use b24_spec::Spec;
 use serde_json::{Map, Value};
 
 use crate::config::SeedChat;
-use crate::engine::ApiErr;
+use crate::engine::{AuthCtx, Engine, Outcome};
+use crate::errors::ApiErr;
 use crate::params::{as_text, get_ci, php_intval};
 use crate::specs::example_result;
 
@@ -37,38 +38,55 @@ fn chat_id_of_dialog(dialog: &str) -> Option<i64> {
     None
 }
 
-/// Resolves the dialog: the first of CHAT_ID, DIALOG_ID, SESSION_ID, USER_CODE that is
-/// present wins, even when its value is bad.
-fn resolve<'a>(chats: &'a [SeedChat], params: &Map<String, Value>) -> Option<&'a SeedChat> {
-    if let Some(v) = get_ci(params, "CHAT_ID") {
-        let id = php_intval(v);
-        return chats.iter().find(|c| c.id == id && id > 0);
+/// The chat one identifier names, as the server reads it.
+fn chat_by<'a>(chats: &'a [SeedChat], name: &str, v: &Value) -> Option<&'a SeedChat> {
+    match name.to_ascii_uppercase().as_str() {
+        "CHAT_ID" => {
+            let id = php_intval(v);
+            chats.iter().find(|c| c.id == id && id > 0)
+        }
+        "DIALOG_ID" => {
+            let id = chat_id_of_dialog(&as_text(v)?)?;
+            chats.iter().find(|c| c.id == id)
+        }
+        "SESSION_ID" => {
+            let id = php_intval(v);
+            chats.iter().find(|c| id > 0 && c.session_id == Some(id))
+        }
+        "USER_CODE" => {
+            let code = as_text(v)?;
+            let code = code.strip_prefix("imol|").unwrap_or(&code);
+            chats
+                .iter()
+                .find(|c| !code.is_empty() && c.user_code.as_deref() == Some(code))
+        }
+        _ => None,
     }
-    if let Some(v) = get_ci(params, "DIALOG_ID") {
-        let id = chat_id_of_dialog(&as_text(v)?)?;
-        return chats.iter().find(|c| c.id == id);
-    }
-    if let Some(v) = get_ci(params, "SESSION_ID") {
-        let id = php_intval(v);
-        return chats.iter().find(|c| id > 0 && c.session_id == Some(id));
-    }
-    if let Some(v) = get_ci(params, "USER_CODE") {
-        let code = as_text(v)?;
-        let code = code.strip_prefix("imol|").unwrap_or(&code);
-        return chats
-            .iter()
-            .find(|c| !code.is_empty() && c.user_code.as_deref() == Some(code));
-    }
-    None
+}
+
+/// Resolves the dialog: the first identifier of the spec's one-of group that is present
+/// wins, even when its value is bad (the spec declares the server's order).
+fn resolve<'a>(
+    chats: &'a [SeedChat],
+    spec: &Spec,
+    params: &Map<String, Value>,
+) -> Option<&'a SeedChat> {
+    let group = spec.one_of.first()?;
+    let (name, v) = group
+        .params
+        .iter()
+        .find_map(|name| get_ci(params, name).map(|v| (name, v)))?;
+    chat_by(chats, name, v)
 }
 
 /// The answer of `imopenlines.dialog.get`.
 pub(crate) fn dialog_get(
-    chats: &[SeedChat],
+    engine: &Engine,
+    _: &AuthCtx,
     spec: &Spec,
     params: &Map<String, Value>,
-) -> Result<Value, ApiErr> {
-    let chat = resolve(chats, params)
+) -> Outcome {
+    let chat = resolve(&engine.cfg.chats, spec, params)
         .filter(|c| c.lines && c.accessible)
         .ok_or_else(|| access_error(spec))?;
     let mut out = match example_result(spec) {
@@ -109,12 +127,34 @@ pub(crate) fn dialog_get(
         "dialog_id",
         Value::from(format!("chat{}", chat.id)),
     );
-    Ok(Value::Object(out))
+    Ok((Value::Object(out), None, None))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Which chat a request naming chat 1777 by CHAT_ID and chat 1364 by SESSION_ID reads,
+    /// with the spec's one-of order or that order reversed.
+    fn winner(reversed: bool) -> Option<i64> {
+        let specs = crate::specs::SpecSet::embedded().unwrap();
+        let mut spec = (**specs.get("imopenlines.dialog.get").unwrap()).clone();
+        if reversed {
+            spec.one_of[0].params.reverse();
+        }
+        let chats = SeedChat::defaults();
+        let session = chats.iter().find(|c| c.id == 1364)?.session_id?;
+        let params: Map<String, Value> =
+            serde_json::from_value(serde_json::json!({"CHAT_ID": 1777, "SESSION_ID": session}))
+                .unwrap();
+        resolve(&chats, &spec, &params).map(|c| c.id)
+    }
+
+    #[test]
+    fn the_identifier_order_is_the_specs() {
+        assert_eq!(winner(false), Some(1777));
+        assert_eq!(winner(true), Some(1364));
+    }
 
     #[test]
     fn dialog_ids() {

@@ -1,212 +1,24 @@
-//! What the portal does with one call once the HTTP layer has read it: auth, limits, rules,
-//! the method itself, `batch`, and the `time` block.
+//! What the portal does with one call once the HTTP layer has read it: scope, limits, error
+//! rules, the method itself (from its spec's example, or a stateful handler of the registry
+//! `lib.rs` hands in), and the `time` block. Counters, faults, paging, `batch` and errors
+//! live in their own modules.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use b24_core::PortalErrorCode;
 use b24_spec::Spec;
 use serde_json::{Map, Value};
 
-use crate::config::{ExtraBehavior, FaultKind, FaultRule, PortalConfig, MOCK_ERROR_PARAM};
+use crate::config::{ExtraBehavior, PortalConfig, MOCK_ERROR_PARAM};
+pub use crate::counters::{Counters, UNKNOWN_METHOD};
+use crate::errors::{portal_error, portal_error_named, ApiErr};
+use crate::faults::{FaultPlan, Faults};
 use crate::limits::{Bucket, Operating, OperatingState};
-use crate::params::{
-    as_text, get_ci, is_list_keys, parse_bool, parse_query, php_array, php_intval, php_items,
-};
-use crate::specs::{default_result, example_result, validate, SpecSet};
-
-/// Page size of list methods.
-pub const PAGE_SIZE: usize = 50;
-/// Most commands in one `batch`.
-pub const MAX_BATCH: usize = 50;
-
-/// The key of [`Counters::methods`] under which calls of every method the portal does not
-/// serve are counted together (their `errors`), so random names cannot grow the counters.
-pub const UNKNOWN_METHOD: &str = "(unknown)";
-
-/// What a test can read about the traffic a portal has seen.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Counters {
-    /// HTTP requests received (a `batch` is one).
-    pub requests: u64,
-    /// TCP connections accepted (fewer than requests with keep-alive).
-    pub connections: u64,
-    /// Requests refused with `QUERY_LIMIT_EXCEEDED`.
-    pub rejected_by_limiter: u64,
-    /// Requests the leaky bucket counted (admitted): every request that reached the portal's
-    /// PHP, answered or not, including the faults it produced (a JSON 500, a cut-off answer);
-    /// not a proxy's 502, a dropped connection before the portal, or a 503. What the time of
-    /// a job is bounded by: `max(0, counted - burst) / drain`.
-    pub counted_by_limiter: u64,
-    /// Calls refused with `OPERATION_TIME_LIMIT`.
-    pub rejected_by_operating: u64,
-    /// Faults injected, all kinds.
-    pub faults_injected: u64,
-    /// Faults injected by kind (`latency`, `internal_error`, `bad_gateway_html`,
-    /// `truncated_body`, `drop_connection`).
-    pub faults: BTreeMap<String, u64>,
-    /// Per lower-case method name (calls inside `batch` included); calls of methods the
-    /// portal does not serve are counted together under [`UNKNOWN_METHOD`].
-    pub methods: BTreeMap<String, MethodCounters>,
-    /// Requests to the token endpoint `/oauth/token/`, answered or refused (they are not
-    /// REST calls: not in `requests`, not in the bucket).
-    pub token_requests: u64,
-    /// Token pairs the token endpoint issued (successful refreshes).
-    pub tokens_refreshed: u64,
-}
-
-/// Counters of one method.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MethodCounters {
-    /// Calls that reached the method (after auth and the rate limit).
-    pub calls: u64,
-    /// Calls the method actually executed (not refused by limits, rules or faults).
-    pub executed: u64,
-    /// Calls answered with an error.
-    pub errors: u64,
-}
-
-impl Counters {
-    /// Executions of `method` (case-insensitive).
-    pub fn executed(&self, method: &str) -> u64 {
-        self.method(method).executed
-    }
-
-    /// Calls of `method` (case-insensitive).
-    pub fn calls(&self, method: &str) -> u64 {
-        self.method(method).calls
-    }
-
-    /// Counters of `method` (case-insensitive).
-    pub fn method(&self, method: &str) -> MethodCounters {
-        self.methods
-            .get(&method.to_ascii_lowercase())
-            .copied()
-            .unwrap_or_default()
-    }
-
-    /// The counters as JSON, as `GET /__mock/counters` answers them: every field by its
-    /// name, `methods` keyed by lower-case method name with `calls`, `executed`, `errors`.
-    pub fn to_json(&self) -> Value {
-        let methods: Map<String, Value> = self
-            .methods
-            .iter()
-            .map(|(name, c)| {
-                (
-                    name.clone(),
-                    serde_json::json!({"calls": c.calls, "executed": c.executed, "errors": c.errors}),
-                )
-            })
-            .collect();
-        serde_json::json!({
-            "requests": self.requests,
-            "connections": self.connections,
-            "rejected_by_limiter": self.rejected_by_limiter,
-            "counted_by_limiter": self.counted_by_limiter,
-            "rejected_by_operating": self.rejected_by_operating,
-            "faults_injected": self.faults_injected,
-            "faults": self.faults,
-            "methods": methods,
-            "token_requests": self.token_requests,
-            "tokens_refreshed": self.tokens_refreshed,
-        })
-    }
-}
-
-/// An error answer: HTTP status, `error`, `error_description`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ApiErr {
-    pub(crate) status: u16,
-    pub(crate) code: String,
-    pub(crate) message: String,
-}
-
-impl ApiErr {
-    pub(crate) fn new(status: u16, code: &str, message: &str) -> Self {
-        ApiErr {
-            status,
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn body(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("error".into(), Value::String(self.code.clone()));
-        m.insert(
-            "error_description".into(),
-            Value::String(self.message.clone()),
-        );
-        Value::Object(m)
-    }
-}
-
-/// Portal-wide codes: (code, status, message) from the docs' system errors and the server code.
-const PORTAL_ERRORS: &[(&str, u16, &str)] = &[
-    ("INTERNAL_SERVER_ERROR", 500, "Internal server error"),
-    (
-        "ERROR_UNEXPECTED_ANSWER",
-        500,
-        "Server returned an unexpected response",
-    ),
-    ("QUERY_LIMIT_EXCEEDED", 503, "Too many requests"),
-    (
-        "OPERATION_TIME_LIMIT",
-        429,
-        "Method is blocked due to operation time limit.",
-    ),
-    (
-        "ERROR_BATCH_METHOD_NOT_ALLOWED",
-        405,
-        "Method is not allowed for batch usage",
-    ),
-    (
-        "ERROR_BATCH_LENGTH_EXCEEDED",
-        400,
-        "Max batch length exceeded",
-    ),
-    ("NO_AUTH_FOUND", 401, "Wrong authorization data"),
-    ("INVALID_REQUEST", 400, "Https required."),
-    ("OVERLOAD_LIMIT", 503, "REST API is blocked due to overload"),
-    (
-        "ACCESS_DENIED",
-        403,
-        "REST API is available only on commercial plans",
-    ),
-    ("INVALID_CREDENTIALS", 403, "Invalid request credentials"),
-    (
-        "ERROR_MANIFEST_IS_NOT_AVAILABLE",
-        404,
-        "Manifest is not available",
-    ),
-    (
-        "insufficient_scope",
-        403,
-        "The request requires higher privileges than provided by the webhook token",
-    ),
-    (
-        "expired_token",
-        401,
-        "The access token provided has expired",
-    ),
-    ("invalid_token", 401, "The access token provided is invalid"),
-    (
-        "user_access_error",
-        403,
-        "The user does not have access to the application",
-    ),
-    ("PORTAL_DELETED", 500, "Portal was deleted"),
-    ("ERROR_METHOD_NOT_FOUND", 404, "Method not found!"),
-];
-
-/// A portal-wide error by code.
-pub(crate) fn portal_error(code: &str) -> ApiErr {
-    PORTAL_ERRORS
-        .iter()
-        .find(|(c, _, _)| c.eq_ignore_ascii_case(code))
-        .map(|(c, s, m)| ApiErr::new(*s, c, m))
-        .unwrap_or_else(|| ApiErr::new(400, code, "Error triggered by the mock portal"))
-}
+use crate::paging::page;
+use crate::params::{as_text, get_ci};
+use crate::specs::{example_or_default, validate, SpecSet};
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -260,69 +72,47 @@ impl Success {
     }
 }
 
-/// Small seeded generator (SplitMix64) deciding which calls get a fault.
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    /// A number in `0..n` (`n` ≥ 1).
-    fn below(&mut self, n: usize) -> usize {
-        ((self.next_f64() * n as f64) as usize).min(n.saturating_sub(1))
-    }
-
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 struct Mutable {
     bucket: Bucket,
     operating: Operating,
     counters: Counters,
-    rng: Rng,
-    /// The own generators of rules with a `seed` (`None` for rules drawing from `rng`).
-    rule_rngs: Vec<Option<Rng>>,
-    fault_fired: Vec<u64>,
-    /// Matching calls seen per fault rule (for `FaultRule::every`).
-    fault_seen: Vec<u64>,
+    faults: Faults,
     error_fired: Vec<u64>,
     counter_values: HashMap<String, u64>,
 }
 
-impl Mutable {
-    /// The next draw in `0.0..1.0` for fault rule `i`: from its own generator if it has a
-    /// seed, else from the shared one.
-    fn draw(&mut self, i: usize) -> f64 {
-        match self.rule_rngs.get_mut(i) {
-            Some(Some(rng)) => rng.next_f64(),
-            _ => self.rng.next_f64(),
-        }
-    }
+/// What a method answers: `result`, and `next` and `total` of a page.
+pub(crate) type Outcome = Result<(Value, Option<u64>, Option<u64>), ApiErr>;
 
-    /// A uniform pick in `0..n` for fault rule `i`, from the same generator as [`Self::draw`].
-    fn pick(&mut self, i: usize, n: usize) -> usize {
-        match self.rule_rngs.get_mut(i) {
-            Some(Some(rng)) => rng.below(n),
-            _ => self.rng.below(n),
-        }
-    }
+/// A method answered from the portal's state: the engine, the caller, the method's spec and
+/// its parameters.
+pub(crate) type Handler = fn(&Engine, &AuthCtx, &Spec, &Map<String, Value>) -> Outcome;
+
+/// The methods the engine does not answer from the spec's example (`handlers::REGISTRY`).
+#[derive(Debug)]
+pub(crate) struct Registry {
+    /// Stateful methods by lower-case name.
+    pub(crate) stateful: &'static [(&'static str, Handler)],
+    /// Methods refused without an application's context (a webhook, or a token of no
+    /// application) before anything else.
+    pub(crate) app_context_only: &'static [&'static str],
 }
 
-/// A generator for each fault rule that has its own seed.
-fn rule_rngs(rules: &[FaultRule]) -> Vec<Option<Rng>> {
-    rules.iter().map(|r| r.seed.map(Rng)).collect()
-}
+impl Registry {
+    /// No method answered from state (an engine without handlers, in tests).
+    #[cfg(test)]
+    pub(crate) const EMPTY: Registry = Registry {
+        stateful: &[],
+        app_context_only: &[],
+    };
 
-/// The faults decided for one HTTP request.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct FaultPlan {
-    pub(crate) latency: std::time::Duration,
-    pub(crate) fault: Option<(FaultKind, bool)>,
+    /// The handler of `method` (any case).
+    pub(crate) fn handler(&self, method: &str) -> Option<Handler> {
+        self.stateful
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(method))
+            .map(|(_, h)| *h)
+    }
 }
 
 /// The portal's brain, shared by all connections.
@@ -341,6 +131,8 @@ pub(crate) struct Engine {
     pub(crate) deliveries: Arc<crate::events::Deliveries>,
     /// Custom connectors and open-line conversations.
     lines: Mutex<crate::openlines::Lines>,
+    /// The stateful methods.
+    handlers: &'static Registry,
 }
 
 enum Target {
@@ -359,16 +151,6 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-fn fault_name(k: &FaultKind) -> &'static str {
-    match k {
-        FaultKind::Latency(_) => "latency",
-        FaultKind::InternalError => "internal_error",
-        FaultKind::BadGatewayHtml => "bad_gateway_html",
-        FaultKind::TruncatedBody => "truncated_body",
-        FaultKind::DropConnection => "drop_connection",
-    }
-}
-
 impl Engine {
     /// Names of the events the portal can send.
     pub(crate) fn event_names(&self) -> Vec<String> {
@@ -380,11 +162,9 @@ impl Engine {
         self.specs.event(name).cloned()
     }
 
-    pub(crate) fn new(cfg: PortalConfig, specs: SpecSet) -> Self {
-        let n_faults = cfg.faults.len();
+    pub(crate) fn new(cfg: PortalConfig, specs: SpecSet, handlers: &'static Registry) -> Self {
         let n_rules = cfg.error_rules.len();
-        let seed = cfg.fault_seed;
-        let rule_rngs = rule_rngs(&cfg.faults);
+        let faults = Faults::new(&cfg.faults, cfg.fault_seed);
         let scheme = if cfg.tls { "https" } else { "http" };
         let domain = format!("127.0.0.1:{}", cfg.port);
         let place = crate::oauth::Place {
@@ -399,6 +179,7 @@ impl Engine {
             subs: Mutex::new(crate::subscriptions::Subscriptions::default()),
             deliveries: Arc::new(crate::events::Deliveries::new()),
             lines: Mutex::new(crate::openlines::Lines::default()),
+            handlers,
             cfg,
             specs,
             epoch: Instant::now(),
@@ -406,10 +187,7 @@ impl Engine {
                 bucket: Bucket::new(),
                 operating: Operating::default(),
                 counters: Counters::default(),
-                rng: Rng(seed),
-                rule_rngs,
-                fault_fired: vec![0; n_faults],
-                fault_seen: vec![0; n_faults],
+                faults,
                 error_fired: vec![0; n_rules],
                 counter_values: HashMap::new(),
             }),
@@ -462,10 +240,7 @@ impl Engine {
         m.bucket = Bucket::new();
         m.operating.clear();
         m.counters = Counters::default();
-        m.rng = Rng(self.cfg.fault_seed);
-        m.rule_rngs = rule_rngs(&self.cfg.faults);
-        m.fault_fired.iter_mut().for_each(|n| *n = 0);
-        m.fault_seen.iter_mut().for_each(|n| *n = 0);
+        m.faults = Faults::new(&self.cfg.faults, self.cfg.fault_seed);
         m.error_fired.iter_mut().for_each(|n| *n = 0);
         drop(m);
         *self.registry() = crate::oauth::Registry::new(&self.cfg.apps, &self.cfg.oauth_tokens);
@@ -527,272 +302,9 @@ impl Engine {
         self.lines.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Raises the events a state change asked for.
-    pub(crate) fn raise_all(
-        &self,
-        events: Vec<crate::openlines::Raise>,
-        user_id: i64,
-        skip_connector: Option<&str>,
-    ) {
-        for (name, data, only) in events {
-            self.raise(name, &data, only.as_deref(), user_id, skip_connector);
-        }
-    }
-
-    /// The `imconnector.*` methods: the application-only ones refuse a webhook, then the
-    /// parameters are checked against the spec and the state changes.
-    fn run_imconnector(
-        &self,
-        auth: &AuthCtx,
-        spec: &Spec,
-        method: &str,
-        params: &Map<String, Value>,
-    ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
-        // CustomConnectors: these check `Auth::AUTH_TYPE` first.
-        const APP_ONLY: &[&str] = &[
-            "imconnector.register",
-            "imconnector.unregister",
-            "imconnector.send.messages",
-            "imconnector.update.messages",
-            "imconnector.delete.messages",
-            "imconnector.send.status.delivery",
-            "imconnector.send.status.reading",
-        ];
-        if APP_ONLY.contains(&method) && (auth.webhook || auth.client_id.is_none()) {
-            return Err(ApiErr::new(
-                403,
-                "WRONG_AUTH_TYPE",
-                "Current authorization type is denied for this method Application context required",
-            ));
-        }
-        validate(spec, params).map_err(|m| ApiErr::new(400, "ERROR_ARGUMENT", &m))?;
-        let example = example_result(spec)
-            .cloned()
-            .unwrap_or_else(|| default_result(&spec.result.ty));
-        let client_id = auth.client_id.as_deref();
-        match method {
-            "imconnector.register" => self.lines().register(client_id, params),
-            "imconnector.unregister" => self.lines().unregister(client_id, params),
-            "imconnector.activate" => self.lines().activate(params),
-            "imconnector.send.status.delivery" => self.lines().status(params, false),
-            "imconnector.send.status.reading" => self.lines().status(params, true),
-            "imconnector.send.messages" => {
-                let (result, events) = self.lines().receive(params);
-                let source = get_ci(params, "auth_connector").and_then(as_text);
-                self.raise_all(events, auth.user_id, source.as_deref());
-                return Ok((result, None, None));
-            }
-            _ => {}
-        }
-        Ok((example, None, None))
-    }
-
     /// Bindings and the offline queue.
     pub(crate) fn subs(&self) -> MutexGuard<'_, crate::subscriptions::Subscriptions> {
         self.subs.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Whether `event` (upper case) can be bound with a token of `scopes`: an event of the
-    /// global scope, or an event spec of one of the scopes.
-    fn event_known(&self, event: &str, scopes: Option<&[String]>) -> bool {
-        if crate::subscriptions::GLOBAL_EVENTS.contains(&event) {
-            return true;
-        }
-        self.specs.event(event).is_some_and(|spec| {
-            scopes.is_none_or(|s| s.iter().any(|s| s.eq_ignore_ascii_case(&spec.scope)))
-        })
-    }
-
-    /// The scope an event's `auth[scope]` names.
-    fn event_scope(&self, event: &str) -> String {
-        self.specs
-            .event(event)
-            .map_or_else(|| "basic".to_string(), |s| s.scope.clone())
-    }
-
-    /// Raises `event` with `data`: every binding of it (of `only_app`, or of every
-    /// installed application) gets it, an online one as a POST from the delivery task, an
-    /// offline one in the queue (unless it was bound with `skip_connector`, the source that
-    /// made the change). `user_id` is the user whose action raised it. Returns how many
-    /// bindings it reached.
-    pub(crate) fn raise(
-        &self,
-        event: &str,
-        data: &Value,
-        only_app: Option<&str>,
-        user_id: i64,
-        skip_connector: Option<&str>,
-    ) -> usize {
-        let name = event.to_uppercase();
-        let bindings = self.subs().bindings_of(&name, only_app);
-        let scope = self.event_scope(&name);
-        let mut offline = Vec::new();
-        let mut reached = 0;
-        for b in bindings {
-            if !self.installed(&b.client_id) {
-                // Events go to installed applications only.
-                continue;
-            }
-            if b.offline() {
-                if !b.connector_id.is_empty() && skip_connector == Some(b.connector_id.as_str()) {
-                    continue;
-                }
-                offline.push(b);
-                reached += 1;
-                continue;
-            }
-            let user = if b.user_id > 0 { b.user_id } else { user_id };
-            if self.post_event(&b, &name, data.clone(), &scope, user, false) {
-                reached += 1;
-            }
-        }
-        let mut notify: Vec<String> = Vec::new();
-        {
-            let mut subs = self.subs();
-            for b in &offline {
-                subs.enqueue(b, data, user_id);
-                if !notify.contains(&b.client_id) {
-                    notify.push(b.client_id.clone());
-                }
-            }
-        }
-        // New records in an application's queue: its ONOFFLINEEVENT handlers hear of it, at
-        // most once per `minTimeout` (EventOfflineTable::prepareOfflineEvent).
-        for client_id in notify {
-            let due = self
-                .subs()
-                .offline_notifications(&client_id, Instant::now());
-            for b in due {
-                self.post_event(
-                    &b,
-                    "ONOFFLINEEVENT",
-                    Value::Array(Vec::new()),
-                    "basic",
-                    user_id,
-                    true,
-                );
-            }
-        }
-        reached
-    }
-
-    /// Whether `client_id` is installed (has an application token).
-    fn installed(&self, client_id: &str) -> bool {
-        self.registry()
-            .app(client_id)
-            .is_some_and(|a| a.application_token.is_some())
-    }
-
-    /// Queues the POST of `event` to an online binding, with the `auth` block: a fresh access
-    /// token for `user` (and a refresh token with `with_refresh`, as ONOFFLINEEVENT sends),
-    /// the portal's identity and the application's token. `false` if the application is gone.
-    fn post_event(
-        &self,
-        b: &crate::subscriptions::Binding,
-        event: &str,
-        data: Value,
-        scope: &str,
-        user: i64,
-        with_refresh: bool,
-    ) -> bool {
-        let (app, application_token, access, refresh) = {
-            let mut registry = self.registry();
-            let Some((app, application_token)) = registry
-                .app(&b.client_id)
-                .and_then(|a| Some((a.app.clone(), a.application_token.clone()?)))
-            else {
-                return false;
-            };
-            let (access, refresh) = if with_refresh {
-                match registry.issue(&b.client_id, user, &self.place) {
-                    Ok(pair) => {
-                        let at = registry
-                            .access(&pair.access_token)
-                            .and_then(|a| a.expires_at);
-                        ((pair.access_token, at), Some(pair.refresh_token))
-                    }
-                    Err(_) => return false,
-                }
-            } else {
-                match registry.issue_access(&b.client_id, user) {
-                    Some(a) => ((a.token, a.expires_at), None),
-                    None => return false,
-                }
-            };
-            (app, application_token, access, refresh)
-        };
-        let mut auth = Map::new();
-        auth.insert("access_token".into(), Value::from(access.0));
-        let expires = access
-            .1
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs());
-        auth.insert("expires".into(), Value::from(expires));
-        auth.insert(
-            "expires_in".into(),
-            Value::from(app.access_lifetime.as_secs()),
-        );
-        auth.insert("scope".into(), Value::from(scope));
-        auth.insert("domain".into(), Value::from(self.place.domain.clone()));
-        auth.insert(
-            "server_endpoint".into(),
-            Value::from(self.place.client_endpoint()),
-        );
-        auth.insert("status".into(), Value::from(app.status.clone()));
-        auth.insert(
-            "client_endpoint".into(),
-            Value::from(self.place.client_endpoint()),
-        );
-        auth.insert(
-            "member_id".into(),
-            Value::from(self.place.member_id.clone()),
-        );
-        auth.insert("user_id".into(), Value::from(user));
-        if let Some(r) = refresh {
-            auth.insert("refresh_token".into(), Value::from(r));
-        }
-        auth.insert("application_token".into(), Value::from(application_token));
-        let payload = crate::events::envelope(event, b.id, data, auth);
-        self.deliveries.send(crate::events::Job {
-            event: event.to_string(),
-            handler: b.handler.clone(),
-            client_id: b.client_id.clone(),
-            body: crate::events::form_body(&payload),
-        });
-        true
-    }
-
-    /// The `event.*` methods, for an application's token only.
-    fn run_event_method(
-        &self,
-        auth: &AuthCtx,
-        method: &str,
-        params: &Map<String, Value>,
-    ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
-        let client_id = match (&auth.client_id, auth.webhook) {
-            (Some(c), false) => c.as_str(),
-            _ => return Err(wrong_auth_type()),
-        };
-        let caller = crate::subscriptions::AppCaller {
-            client_id,
-            user_id: auth.user_id,
-            admin: auth.admin,
-        };
-        let offset = self.cfg.utc_offset_seconds;
-        let mut subs = self.subs();
-        let one = |r: Result<Value, ApiErr>| r.map(|v| (v, None, None));
-        match method {
-            "event.bind" => one(subs.bind(&caller, params, |e| {
-                self.event_known(e, auth.scopes.as_deref())
-            })),
-            "event.unbind" => one(subs.unbind(&caller, params)),
-            "event.get" => Ok((subs.list_bindings(&caller), None, None)),
-            "event.offline.get" => one(subs.offline_get(&caller, params, offset)),
-            "event.offline.clear" => one(subs.offline_clear(&caller, params)),
-            "event.offline.error" => one(subs.offline_error(&caller, params)),
-            "event.offline.list" => subs.offline_list(&caller, params, offset),
-            _ => Err(portal_error("ERROR_METHOD_NOT_FOUND")),
-        }
     }
 
     pub(crate) fn bucket_level(&self) -> f64 {
@@ -815,65 +327,23 @@ impl Engine {
             Ok(())
         } else {
             m.counters.rejected_by_limiter += 1;
-            Err(portal_error("QUERY_LIMIT_EXCEEDED"))
+            Err(portal_error(PortalErrorCode::QueryLimitExceeded))
         }
     }
 
     /// Decides the faults of one HTTP request for `method` (lower case).
     pub(crate) fn plan_faults(&self, method: &str) -> FaultPlan {
-        let mut plan = FaultPlan::default();
         let mut m = self.lock();
-        for (i, rule) in self.cfg.faults.iter().enumerate() {
-            if !rule_matches(rule, method) {
-                continue;
-            }
-            let seen = m.fault_seen[i];
-            m.fault_seen[i] += 1;
-            if rule.max_count.is_some_and(|n| m.fault_fired[i] >= n) {
-                continue;
-            }
-            match rule.every {
-                Some((n, offset)) => {
-                    if seen % n.max(1) != offset {
-                        continue;
-                    }
-                }
-                None => {
-                    if rule.probability < 1.0 && m.draw(i) >= rule.probability {
-                        continue;
-                    }
-                }
-            }
-            let kind = if rule.kinds.is_empty() {
-                rule.kind.clone()
-            } else {
-                let pick = m.pick(i, rule.kinds.len());
-                rule.kinds.get(pick).unwrap_or(&rule.kind).clone()
-            };
-            if let FaultKind::Latency(d) = kind {
-                plan.latency += d;
-            } else if plan.fault.is_some() {
-                continue;
-            } else {
-                // A fault the portal's PHP produces passes its leaky bucket first: with the
-                // bucket full the call gets the 503 instead, and the fault does not happen.
-                if kind.reaches_portal() && !rule.after_execution && !method.is_empty() {
-                    let now = Instant::now();
-                    if !m.bucket.admit(&self.cfg.limits, now) {
-                        continue;
-                    }
-                    m.counters.counted_by_limiter += 1;
-                }
-                plan.fault = Some((kind.clone(), rule.after_execution));
-            }
-            m.fault_fired[i] += 1;
-            m.counters.faults_injected += 1;
-            *m.counters
-                .faults
-                .entry(fault_name(&kind).to_string())
-                .or_default() += 1;
-        }
-        plan
+        let Mutable {
+            bucket,
+            counters,
+            faults,
+            ..
+        } = &mut *m;
+        let limits = &self.cfg.limits;
+        faults.plan(&self.cfg.faults, method, counters, || {
+            bucket.admit(limits, Instant::now())
+        })
     }
 
     fn target(&self, method: &str) -> Option<Target> {
@@ -900,7 +370,7 @@ impl Engine {
                 e.message.as_deref().unwrap_or(&e.description),
             );
         }
-        let mut e = portal_error(code);
+        let mut e = portal_error_named(code);
         if e.code == "insufficient_scope" {
             e.status = self.cfg.insufficient_scope_status;
         }
@@ -980,10 +450,10 @@ impl Engine {
         start: f64,
     ) -> Result<Success, ApiErr> {
         if method == "batch" && in_batch {
-            return Err(portal_error("ERROR_BATCH_METHOD_NOT_ALLOWED"));
+            return Err(portal_error(PortalErrorCode::ErrorBatchMethodNotAllowed));
         }
         let Some(target) = self.target(method) else {
-            return Err(portal_error("ERROR_METHOD_NOT_FOUND"));
+            return Err(portal_error(PortalErrorCode::ErrorMethodNotFound));
         };
         let (scope, spec) = match &target {
             Target::Spec(s) => (s.scope.clone(), Some(s.clone())),
@@ -1006,7 +476,7 @@ impl Engine {
                 .calls += 1;
             if m.operating.blocked(method, limits, Instant::now()) {
                 m.counters.rejected_by_operating += 1;
-                return Err(portal_error("OPERATION_TIME_LIMIT"));
+                return Err(portal_error(PortalErrorCode::OperationTimeLimit));
             }
             for (i, rule) in self.cfg.error_rules.iter().enumerate() {
                 if rule.method.eq_ignore_ascii_case(method)
@@ -1060,21 +530,17 @@ impl Engine {
         spec: &Spec,
         method: &str,
         params: &Map<String, Value>,
-    ) -> Result<(Value, Option<u64>, Option<u64>), ApiErr> {
-        if method.starts_with("event.") {
-            return self.run_event_method(auth, method, params);
+    ) -> Outcome {
+        if self.handlers.app_context_only.contains(&method)
+            && (auth.webhook || auth.client_id.is_none())
+        {
+            return Err(crate::errors::application_context_required());
         }
-        if method.starts_with("imconnector.") {
-            return self.run_imconnector(auth, spec, method, params);
-        }
-        if method == "imopenlines.dialog.get" {
-            return crate::dialogs::dialog_get(&self.cfg.chats, spec, params)
-                .map(|v| (v, None, None));
+        if let Some(handler) = self.handlers.handler(method) {
+            return handler(self, auth, spec, params);
         }
         validate(spec, params).map_err(|m| ApiErr::new(400, "ERROR_ARGUMENT", &m))?;
-        let example = example_result(spec)
-            .cloned()
-            .unwrap_or_else(|| default_result(&spec.result.ty));
+        let example = example_or_default(spec);
         if spec.result.paged {
             let items: Vec<Value> = match self.cfg.lists.get(method) {
                 Some(items) => items.clone(),
@@ -1105,214 +571,13 @@ impl Engine {
             ExtraBehavior::Fixed(v) => Ok((v.clone(), None, None)),
         }
     }
-
-    /// `batch`: runs the commands in order and answers the five parts.
-    pub(crate) fn batch(
-        &self,
-        auth: &AuthCtx,
-        params: &Map<String, Value>,
-    ) -> Result<Value, ApiErr> {
-        let cmds: Vec<(String, String)> = match get_ci(params, "cmd").and_then(php_items) {
-            Some(items) => items
-                .into_iter()
-                .map(|(k, v)| (k, as_text(v).unwrap_or_default()))
-                .collect(),
-            None => Vec::new(),
-        };
-        if cmds.len() > MAX_BATCH {
-            return Err(portal_error("ERROR_BATCH_LENGTH_EXCEEDED"));
-        }
-        let halt = get_ci(params, "halt").and_then(parse_bool).unwrap_or(false);
-        let list_shape = is_list_keys(cmds.iter().map(|(k, _)| k));
-        let mut result: Vec<(String, Value)> = Vec::new();
-        let mut errors: Vec<(String, Value)> = Vec::new();
-        let mut totals: Vec<(String, Value)> = Vec::new();
-        let mut nexts: Vec<(String, Value)> = Vec::new();
-        let mut times: Vec<(String, Value)> = Vec::new();
-        for (key, cmd) in &cmds {
-            let (method, query) = cmd.split_once('?').unwrap_or((cmd.as_str(), ""));
-            let method = method.trim().to_ascii_lowercase();
-            let method = method.strip_suffix(".json").unwrap_or(&method).to_string();
-            let mut sub = parse_query(query);
-            let done: Map<String, Value> = result.iter().cloned().collect();
-            substitute_refs(&mut sub, &done);
-            match self.call(auth, &method, &sub, true) {
-                Ok(s) => {
-                    result.push((key.clone(), s.result));
-                    if let Some(t) = s.total {
-                        totals.push((key.clone(), Value::from(t)));
-                    }
-                    if let Some(n) = s.next {
-                        nexts.push((key.clone(), Value::from(n)));
-                    }
-                    times.push((key.clone(), s.time));
-                }
-                Err(e) => {
-                    errors.push((key.clone(), e.body()));
-                    if halt {
-                        break;
-                    }
-                }
-            }
-        }
-        let part = |entries: Vec<(String, Value)>| {
-            if list_shape {
-                php_array(entries)
-            } else if entries.is_empty() {
-                Value::Array(Vec::new())
-            } else {
-                Value::Object(entries.into_iter().collect())
-            }
-        };
-        let mut out = Map::new();
-        out.insert("result".into(), part(result));
-        out.insert("result_error".into(), part(errors));
-        out.insert("result_total".into(), part(totals));
-        out.insert("result_next".into(), part(nexts));
-        out.insert("result_time".into(), part(times));
-        Ok(Value::Object(out))
-    }
-}
-
-fn rule_matches(rule: &FaultRule, method: &str) -> bool {
-    rule.method
-        .as_deref()
-        .is_none_or(|m| m.eq_ignore_ascii_case(method))
-}
-
-/// Whether `run` answers `method` from the portal's state instead of the spec's example
-/// (keep in step with the dispatch in `run` and `run_imconnector`).
-pub(crate) fn answers_from_state(method: &str) -> bool {
-    method.starts_with("event.")
-        || matches!(
-            method,
-            "imopenlines.dialog.get"
-                | "imconnector.register"
-                | "imconnector.unregister"
-                | "imconnector.activate"
-                | "imconnector.send.status.delivery"
-                | "imconnector.send.status.reading"
-                | "imconnector.send.messages"
-        )
-}
-
-/// `WRONG_AUTH_TYPE`: a method for applications called with a webhook (or a token of no
-/// application).
-pub(crate) fn wrong_auth_type() -> ApiErr {
-    ApiErr::new(
-        403,
-        "WRONG_AUTH_TYPE",
-        "Current authorization type is denied for this method",
-    )
-}
-
-/// One page of `items` from `start` (50 a page).
-pub(crate) fn page(
-    items: &[Value],
-    params: &Map<String, Value>,
-) -> (Value, Option<u64>, Option<u64>) {
-    let start = get_ci(params, "start").map(php_intval).unwrap_or(0);
-    let no_count = start < 0;
-    let from = usize::try_from(start.max(0))
-        .unwrap_or(usize::MAX)
-        .min(items.len());
-    let to = from.saturating_add(PAGE_SIZE).min(items.len());
-    let next = (to < items.len()).then_some(to as u64);
-    let total = (!no_count).then_some(items.len() as u64);
-    (Value::Array(items[from..to].to_vec()), next, total)
-}
-
-/// Replaces `$result[name][key]...` in string parameters with earlier results.
-fn substitute_refs(params: &mut Map<String, Value>, done: &Map<String, Value>) {
-    for v in params.values_mut() {
-        substitute_value(v, done);
-    }
-}
-
-fn substitute_value(v: &mut Value, done: &Map<String, Value>) {
-    match v {
-        Value::Object(m) => substitute_refs(m, done),
-        Value::Array(a) => a.iter_mut().for_each(|x| substitute_value(x, done)),
-        Value::String(s) if s.contains("$result[") => {
-            if let Some((value, whole)) = resolve_refs(s, done) {
-                *v = if whole {
-                    value
-                } else {
-                    Value::String(as_text(&value).unwrap_or_default())
-                };
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Resolves the references in `s`. Returns the value of a string that is one whole
-/// reference (`true`), or the text with every reference replaced (`false`).
-fn resolve_refs(s: &str, done: &Map<String, Value>) -> Option<(Value, bool)> {
-    let mut out = String::new();
-    let mut rest = s;
-    let mut single: Option<Value> = None;
-    let mut refs = 0;
-    while let Some(pos) = rest.find("$result[") {
-        out.push_str(&rest[..pos]);
-        let mut tail = &rest[pos + "$result".len()..];
-        let mut path = Vec::new();
-        while let Some(t) = tail.strip_prefix('[') {
-            let Some(end) = t.find(']') else { break };
-            path.push(&t[..end]);
-            tail = &t[end + 1..];
-        }
-        let mut cur: Option<&Value> = path.first().and_then(|k| done.get(*k));
-        for k in path.iter().skip(1) {
-            cur = cur.and_then(|c| match c {
-                Value::Object(m) => m.get(*k),
-                Value::Array(a) => k.parse::<usize>().ok().and_then(|i| a.get(i)),
-                _ => None,
-            });
-        }
-        let value = cur.cloned().unwrap_or(Value::String(String::new()));
-        out.push_str(&as_text(&value).unwrap_or_default());
-        if refs == 0 && pos == 0 && tail.is_empty() {
-            single = Some(value);
-        }
-        refs += 1;
-        rest = tail;
-    }
-    out.push_str(rest);
-    if refs == 0 {
-        return None;
-    }
-    match single {
-        Some(v) if refs == 1 => Some((v, true)),
-        _ => Some((Value::String(out), false)),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn references_resolve_whole_and_embedded() {
-        let done: Map<String, Value> =
-            serde_json::from_value(json!({"a": {"id": 5, "list": [{"x": "y"}]}, "0": [7]}))
-                .unwrap();
-        assert_eq!(
-            resolve_refs("$result[a][id]", &done),
-            Some((json!(5), true))
-        );
-        assert_eq!(
-            resolve_refs("chat$result[a][id]!", &done),
-            Some((json!("chat5!"), false))
-        );
-        assert_eq!(
-            resolve_refs("$result[a][list][0][x]", &done),
-            Some((json!("y"), true))
-        );
-        assert_eq!(resolve_refs("$result[0][0]", &done), Some((json!(7), true)));
-        assert_eq!(resolve_refs("plain", &done), None);
-    }
+    use crate::config::{FaultKind, FaultRule};
+    use crate::faults::fault_name;
 
     /// The kinds `FaultRule::random` gives `n` calls in a row (`None`: no fault), and the
     /// counters after them.
@@ -1322,7 +587,7 @@ mod tests {
             ..PortalConfig::default()
         }
         .with_fault(FaultRule::random(share, seed));
-        let engine = Engine::new(cfg, SpecSet::embedded().unwrap());
+        let engine = Engine::new(cfg, SpecSet::embedded().unwrap(), &Registry::EMPTY);
         let kinds = (0..n)
             .map(|_| {
                 engine
@@ -1350,7 +615,7 @@ mod tests {
             ..PortalConfig::default()
         }
         .with_fault(FaultRule::random(0.1, 1));
-        let engine = Engine::new(cfg, SpecSet::embedded().unwrap());
+        let engine = Engine::new(cfg, SpecSet::embedded().unwrap(), &Registry::EMPTY);
         for round in 0..2 {
             let again: Vec<_> = (0..2000)
                 .map(|_| {
@@ -1392,23 +657,5 @@ mod tests {
         let gaps: Vec<usize> = faulted.windows(2).map(|w| w[1] - w[0]).collect();
         assert!(gaps.contains(&1), "runs of faults");
         assert!(gaps.iter().any(|g| *g > 30), "long quiet stretches");
-    }
-
-    #[test]
-    fn paging() {
-        let items: Vec<Value> = (0..120).map(Value::from).collect();
-        let p = |s: &str| {
-            let m: Map<String, Value> = serde_json::from_value(json!({"start": s})).unwrap();
-            page(&items, &m)
-        };
-        let (r, n, t) = p("0");
-        assert_eq!(
-            (r.as_array().map(Vec::len), n, t),
-            (Some(50), Some(50), Some(120))
-        );
-        let (r, n, _) = p("100");
-        assert_eq!((r[0].clone(), n), (json!(100), None));
-        let (_, _, t) = p("-1");
-        assert_eq!(t, None);
     }
 }

@@ -19,16 +19,23 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batch;
 mod config;
 mod conn;
+mod counters;
 mod dialogs;
 mod engine;
+mod errors;
 mod events;
+mod faults;
+mod handlers;
 mod install;
 mod limits;
 mod oauth;
 mod openlines;
+mod paging;
 mod params;
+mod raise;
 mod server;
 mod specs;
 mod subscriptions;
@@ -37,6 +44,7 @@ mod tls;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use batch::MAX_BATCH;
 pub use config::{
     ErrorRule, ExtraBehavior, ExtraMethod, FaultKind, FaultRule, LimitConfig, OAuthToken,
     PortalConfig, SeedChat, DEFAULT_APPLICATION_TOKEN, DEFAULT_MEMBER_ID, DEFAULT_WEBHOOK_SECRET,
@@ -46,13 +54,14 @@ pub use config::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
 };
-pub use engine::{Counters, MethodCounters, MAX_BATCH, PAGE_SIZE, UNKNOWN_METHOD};
+pub use counters::{Counters, MethodCounters, UNKNOWN_METHOD};
 pub use events::{DeliveryError, EventDelivery};
 pub use install::Installation;
 pub use oauth::{AppError, OAuthApp, TokenPair, DEFAULT_ACCESS_LIFETIME};
 pub use openlines::{
     LineConversation, LineMessage, OperatorMessage, RegisteredConnector, DEFAULT_OPERATOR,
 };
+pub use paging::PAGE_SIZE;
 pub use specs::embedded_spec_files;
 
 use engine::Engine;
@@ -116,7 +125,7 @@ impl MockPortal {
         config.port = addr.port();
         let webhook_user = config.webhook_user.clone();
         let webhook_secret = config.webhook_secret.clone();
-        let engine = Arc::new(Engine::new(config, specs));
+        let engine = Arc::new(Engine::new(config, specs, &handlers::REGISTRY));
         let (shutdown, rx) = tokio::sync::watch::channel(false);
         let acceptor = tls
             .as_ref()
@@ -207,7 +216,7 @@ impl MockPortal {
     /// offline queue, connectors and conversations) rather than with the spec's first
     /// documented success: such answers depend on the calls before them.
     pub fn answers_from_state(method: &str) -> bool {
-        engine::answers_from_state(method)
+        handlers::REGISTRY.handler(method).is_some()
     }
 
     /// Names of every event the portal can send (its event specs), as the docs spell them.

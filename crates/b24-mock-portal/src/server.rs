@@ -14,8 +14,10 @@ use hyper::{HeaderMap, Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::config::{FaultKind, PortalConfig};
-use crate::engine::{portal_error, ApiErr, AuthCtx, Engine};
+use crate::engine::{AuthCtx, Engine};
+use crate::errors::{portal_error, ApiErr};
 use crate::params::{as_text, get_ci, parse_query};
+use b24_core::PortalErrorCode;
 
 /// The HTML page a proxy answers with when the portal behind it is down.
 const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
@@ -155,13 +157,13 @@ fn authenticate(
     let cfg = &engine.cfg;
     if let Some((user, secret)) = &route.webhook {
         if cfg.require_https && !cfg.tls {
-            return Err(portal_error("INVALID_REQUEST"));
+            return Err(portal_error(PortalErrorCode::InvalidRequest));
         }
         return if *user == cfg.webhook_user && *secret == cfg.webhook_secret {
             let user_id = crate::params::php_intval(&Value::String(user.clone()));
             Ok(AuthCtx::webhook(cfg.webhook_scopes.clone(), user_id))
         } else {
-            Err(portal_error("NO_AUTH_FOUND"))
+            Err(portal_error(PortalErrorCode::NoAuthFound))
         };
     }
     let bearer = headers
@@ -177,16 +179,16 @@ fn authenticate(
         .and_then(as_text)
         .filter(|t| !t.is_empty())
         .or(bearer)
-        .ok_or_else(|| portal_error("NO_AUTH_FOUND"))?;
+        .ok_or_else(|| portal_error(PortalErrorCode::NoAuthFound))?;
     let registry = engine.registry();
     let known = registry
         .access(&token)
-        .ok_or_else(|| portal_error("NO_AUTH_FOUND"))?;
+        .ok_or_else(|| portal_error(PortalErrorCode::NoAuthFound))?;
     if known
         .expires_at
         .is_some_and(|at| at <= std::time::SystemTime::now())
     {
-        return Err(portal_error("expired_token"));
+        return Err(portal_error(PortalErrorCode::ExpiredToken));
     }
     Ok(AuthCtx {
         scopes: Some(known.scopes.clone()),
@@ -214,7 +216,7 @@ fn process(
     start: f64,
 ) -> (u16, Value) {
     let Some(route) = route else {
-        return err_pair(portal_error("ERROR_METHOD_NOT_FOUND"));
+        return err_pair(portal_error(PortalErrorCode::ErrorMethodNotFound));
     };
     if let Err(e) = engine.admit() {
         return err_pair(e);
@@ -225,7 +227,7 @@ fn process(
         Err(e) => return err_pair(e),
     };
     if route.method == "batch" {
-        return match engine.batch(&auth, &params) {
+        return match crate::batch::batch(engine, &auth, &params) {
             Ok(result) => {
                 let mut m = Map::new();
                 m.insert("result".into(), result);
@@ -253,7 +255,7 @@ fn fault_response(
     match kind {
         FaultKind::InternalError => Ok(json_response(
             500,
-            &portal_error("INTERNAL_SERVER_ERROR").body(),
+            &portal_error(PortalErrorCode::InternalServerError).body(),
         )),
         FaultKind::BadGatewayHtml => Ok(response(
             502,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use b24_spec::{EventSpec, Scalar, Spec, TypeExpr};
+use b24_spec::{wire, EventSpec, Scalar, Spec, TypeExpr};
 use serde_json::{Map, Value};
 
 use crate::params::{get_ci, parse_bool, php_items};
@@ -82,6 +82,13 @@ pub(crate) fn example_result(spec: &Spec) -> Option<&Value> {
         .find_map(|e| e.body.get("result"))
 }
 
+/// The spec's example `result`, else the empty value of its result type.
+pub(crate) fn example_or_default(spec: &Spec) -> Value {
+    example_result(spec)
+        .cloned()
+        .unwrap_or_else(|| default_result(&spec.result.ty))
+}
+
 /// A plausible `result` when the spec documents no success: the type's empty value.
 pub(crate) fn default_result(ty: &TypeExpr) -> Value {
     match ty {
@@ -94,12 +101,14 @@ pub(crate) fn default_result(ty: &TypeExpr) -> Value {
     }
 }
 
-/// Checks the parameters against the spec: required ones present, one-of groups satisfied,
-/// every declared parameter of the right type. Unknown parameters are ignored.
+/// Checks the parameters against the spec: required ones present (b24-spec's
+/// [`wire::param_shape`]), one-of groups satisfied, every declared parameter of the right
+/// type. Unknown parameters are ignored.
 pub(crate) fn validate(spec: &Spec, params: &Map<String, Value>) -> Result<(), String> {
     for p in &spec.params {
         match get_ci(params, &p.name) {
-            None if p.required => {
+            // A member of a one-of group is checked with its group below.
+            None if matches!(wire::param_shape(spec, p), wire::ParamShape::Required) => {
                 return Err(format!("Required parameter '{}' is missing", p.name))
             }
             None => {}
@@ -130,8 +139,10 @@ pub(crate) fn check_type(spec: &Spec, ty: &TypeExpr, v: &Value) -> Result<(), St
         ))
     };
     match ty {
+        // `null`, and `""`, `[]` or `false` where b24-spec's wire rules make them "none"
+        // for the inner type (what the client decodes as no value).
         TypeExpr::Nullable(inner) => {
-            if v.is_null() {
+            if wire::is_none_value(inner, v, &spec.objects) {
                 Ok(())
             } else {
                 check_type(spec, inner, v)
@@ -218,5 +229,61 @@ pub(crate) fn check_type(spec: &Spec, ty: &TypeExpr, v: &Value) -> Result<(), St
             },
             Scalar::File | Scalar::Any => Ok(()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SRC: &str = r#"
+method = "imopenlines.test.get"
+scope = "imopenlines"
+summary = "s"
+docs = "https://example.invalid"
+kind = "read"
+
+[[params]]
+name = "ID"
+type = "integer"
+required = true
+description = "i"
+
+[[params]]
+name = "AVATAR_ID"
+type = "integer | null"
+description = "a"
+
+[[params]]
+name = "FLAG"
+type = "boolean | null"
+description = "f"
+
+[result]
+type = "boolean"
+description = "r"
+"#;
+
+    fn check(params: Value) -> Result<(), String> {
+        let spec = b24_spec::parse_spec(Path::new("t.toml"), SRC).unwrap();
+        let Value::Object(params) = params else {
+            unreachable!()
+        };
+        validate(&spec, &params)
+    }
+
+    #[test]
+    fn none_values_of_a_nullable_parameter_follow_b24_spec_wire() {
+        assert_eq!(check(json!({"ID": 1})), Ok(()));
+        assert!(check(json!({})).is_err_and(|m| m.contains("'ID' is missing")));
+        // "" and false are "none" for `integer | null`; "abc" is not an integer.
+        assert_eq!(check(json!({"ID": 1, "AVATAR_ID": ""})), Ok(()));
+        assert_eq!(check(json!({"ID": 1, "AVATAR_ID": false})), Ok(()));
+        assert_eq!(check(json!({"ID": 1, "AVATAR_ID": null})), Ok(()));
+        assert!(check(json!({"ID": 1, "AVATAR_ID": "abc"})).is_err());
+        // `false` is a value of `boolean | null`, `[]` is none of neither.
+        assert_eq!(check(json!({"ID": 1, "FLAG": false})), Ok(()));
+        assert!(check(json!({"ID": 1, "FLAG": []})).is_err());
     }
 }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
-use crate::engine::ApiErr;
+use crate::errors::ApiErr;
 use crate::params::{as_text, get_ci, php_intval, php_items};
 
 /// Events of the global scope every application may bind (the server's `rest` module
@@ -772,7 +772,7 @@ impl Subscriptions {
             .iter()
             .map(|r| Self::record_json(r, true, utc_offset))
             .collect();
-        Ok(crate::engine::page(&items, params))
+        Ok(crate::paging::page(&items, params))
     }
 }
 
