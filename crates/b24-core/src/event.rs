@@ -58,7 +58,7 @@ use subtle::ConstantTimeEq;
 
 use crate::envelope::decode_value;
 use crate::lenient::Lenient;
-use crate::Secret;
+use crate::{Redactor, Secret};
 
 /// A documented event payload, as written in its spec file (JSON; the portal sends the same
 /// tree form-encoded, see [`crate::php::http_build_query`]).
@@ -597,13 +597,22 @@ pub fn parse_with<E: EventSet>(
             })
         }
     };
+    // The claims an error shows must not carry a token the body sent (a misconfigured sender
+    // can put one anywhere): cut them out before the claims are shortened.
+    let tokens = Redactor::new(
+        ["application_token", "access_token", "refresh_token"]
+            .iter()
+            .filter_map(|k| auth.as_ref()?.get(*k)?.as_str())
+            .map(Secret::new),
+    );
     let claimed_domain = auth
         .as_ref()
         .and_then(|a| a.get("domain"))
         .and_then(Value::as_str)
-        .map(shown);
+        .map(|d| shown(&tokens.redact(d)));
+    let shown_event = shown(&tokens.redact(&event));
     let forged = |reason| EventError::Forged {
-        event: shown(&event),
+        event: shown_event.clone(),
         domain: claimed_domain.clone(),
         reason,
     };
@@ -690,6 +699,32 @@ mod tests {
             !shown.contains("s6p6ecl") && !shown.contains(TOKEN),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_refused_post_never_shows_a_token_it_carried_in_its_claims() {
+        let token = ApplicationToken::new(TOKEN);
+        let sent = "51856fefc120afa4b628cc82d3935ccf";
+        let access = "a11ce55a11ce55a11ce55a11ce55a11c";
+        // A misconfigured (or probing) sender puts tokens where the claims are shown.
+        let body = format!(
+            "event=ON{access}&auth%5Bdomain%5D=x.{sent}.bitrix24.com\
+             &auth%5Baccess_token%5D={access}&auth%5Bapplication_token%5D={sent}"
+        );
+        let e = parse::<Untyped>(body.as_bytes(), &token).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                EventError::Forged {
+                    reason: ForgeryReason::WrongToken,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(sent) && !shown.contains(access), "{shown}");
+        assert!(shown.contains("x.***.bitrix24.com"), "{shown}");
     }
 
     #[test]
