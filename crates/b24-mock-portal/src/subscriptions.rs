@@ -650,14 +650,7 @@ impl Subscriptions {
         caller: &AppCaller<'_>,
         params: &Map<String, Value>,
     ) -> Result<Value, ApiErr> {
-        if !caller.admin {
-            return Err(access(""));
-        }
-        let Some(process_id) =
-            get_ci(params, "process_id").map(|v| as_text(v).unwrap_or_default().trim().to_string())
-        else {
-            return Err(arg_null("PROCESS_ID"));
-        };
+        let process_id = admin_process_id(caller, params)?;
         let connector = text(params, "auth_connector");
         let in_batch = |r: &OfflineRecord| {
             r.process_id == process_id
@@ -703,14 +696,7 @@ impl Subscriptions {
         caller: &AppCaller<'_>,
         params: &Map<String, Value>,
     ) -> Result<Value, ApiErr> {
-        if !caller.admin {
-            return Err(access(""));
-        }
-        let Some(process_id) =
-            get_ci(params, "process_id").map(|v| as_text(v).unwrap_or_default().trim().to_string())
-        else {
-            return Err(arg_null("PROCESS_ID"));
-        };
+        let process_id = admin_process_id(caller, params)?;
         let Some(items) = get_ci(params, "message_id").and_then(php_items) else {
             return Err(arg("Value must be array of MESSAGE_ID values"));
         };
@@ -774,6 +760,17 @@ impl Subscriptions {
             .collect();
         Ok(crate::paging::page(&items, params))
     }
+}
+
+/// The `PROCESS_ID` of `event.offline.clear`/`.error`, for an administrator only (the queue
+/// is the application's, not a user's).
+fn admin_process_id(caller: &AppCaller<'_>, params: &Map<String, Value>) -> Result<String, ApiErr> {
+    if !caller.admin {
+        return Err(access(""));
+    }
+    get_ci(params, "process_id")
+        .map(|v| as_text(v).unwrap_or_default().trim().to_string())
+        .ok_or_else(|| arg_null("PROCESS_ID"))
 }
 
 #[cfg(test)]
