@@ -36,35 +36,6 @@ fn reply(status: StatusCode, text: &'static str) -> Response {
         .into_response()
 }
 
-/// What an event body claims before verification: its `event` and `auth[member_id]`, read
-/// the way `b24_core::event::parse_with` reads them (the last spelling of a form key wins).
-fn claims(body: &[u8]) -> (Option<String>, Option<String>) {
-    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        let Ok(serde_json::Value::Object(tree)) = serde_json::from_slice(body) else {
-            return (None, None);
-        };
-        let event = tree
-            .get("event")
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
-        let member = tree
-            .get("auth")
-            .and_then(|a| a.get("member_id"))
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
-        return (event, member);
-    }
-    let (mut event, mut member) = (None, None);
-    for (k, v) in url::form_urlencoded::parse(body) {
-        match &*k {
-            "event" => event = Some(v.into_owned()),
-            "auth[member_id]" => member = Some(v.into_owned()),
-            _ => {}
-        }
-    }
-    (event, member)
-}
-
 impl App {
     /// The routes to mount (`Router::new().nest("/b24", app.router())`):
     /// `POST /install` takes the install request, `POST /events` every event of every
@@ -84,7 +55,11 @@ impl App {
     }
 
     async fn event_response(&self, body: &[u8]) -> Response {
-        let (event, member_id) = claims(body);
+        // The claims are read as the parser reads them; the token looked up for them is
+        // checked by `parse_with` below.
+        let b24_core::event::Claims {
+            event, member_id, ..
+        } = b24_core::event::claims(body);
         let Some(event) = event.filter(|e| !e.trim().is_empty()) else {
             return reply(StatusCode::BAD_REQUEST, "not an event");
         };
@@ -179,7 +154,9 @@ impl App {
 }
 
 fn installation_was_frame(body: &[u8]) -> bool {
-    claims(body).0.is_none_or(|e| e.is_empty())
+    b24_core::event::claims(body)
+        .event
+        .is_none_or(|e| e.is_empty())
 }
 
 /// The frame install page's answer: tells the portal the install is finished.

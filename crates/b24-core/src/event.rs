@@ -556,6 +556,37 @@ impl<'a> Unverified<'a> {
     }
 }
 
+/// What an event body claims before it is verified: its `event` and `auth[member_id]`, read
+/// exactly as [`parse_with`] reads them. For an application that must look the claimed
+/// portal's token up (asynchronously) before calling [`parse_with`] with it. `member_id` is
+/// `None` where the body names no portal or its `auth` block would be refused as forged
+/// (colliding spellings, a claim that is not one string).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Claims {
+    /// `event` as sent, if it is one string.
+    pub event: Option<String>,
+    /// `auth[member_id]` as sent, if the `auth` block is well formed.
+    pub member_id: Option<String>,
+}
+
+/// Reads a body's [`Claims`] without verifying anything.
+pub fn claims(body: &[u8]) -> Claims {
+    let Ok(unverified) = Unverified::read(body) else {
+        return Claims::default();
+    };
+    let member_id = match unverified.repeated {
+        true => None,
+        false => AuthBlock::read(unverified.auth)
+            .ok()
+            .and_then(|a| a.member_id),
+    };
+    Claims {
+        event: unverified.event,
+        member_id,
+    }
+}
+
 /// Verifies an event POST body against the application's token and decodes it into `E`.
 ///
 /// The body is the raw request body (form-encoded, as the portal sends it; a JSON object is
@@ -699,6 +730,21 @@ mod tests {
             !shown.contains("s6p6ecl") && !shown.contains(TOKEN),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn claims_are_read_as_the_parser_reads_them() {
+        let plain = claims(b"event=ONSESSIONSTART&auth%5Bmember_id%5D=m1&auth%5Bdomain%5D=d");
+        assert_eq!(
+            (plain.event.as_deref(), plain.member_id.as_deref()),
+            (Some("ONSESSIONSTART"), Some("m1"))
+        );
+        // PHP reads `auth[member_id]x` as `auth[member_id]`: colliding claims name no portal.
+        let spoof = claims(b"event=E&auth%5Bmember_id%5D=ATTACKER&auth%5Bmember_id%5Dx=VICTIM");
+        assert_eq!((spoof.event.as_deref(), spoof.member_id), (Some("E"), None));
+        let numeric = claims(br#"{"event":"E","auth":{"member_id":7}}"#);
+        assert_eq!(numeric.member_id, None);
+        assert_eq!(claims(b"{not json"), Claims::default());
     }
 
     #[test]
