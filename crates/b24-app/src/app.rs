@@ -166,15 +166,9 @@ impl fmt::Debug for AppBuilder {
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 fn check_https(url: &Url, what: &'static str) -> Result<(), BuildError> {
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
     match url.scheme() {
         "https" => Ok(()),
-        "http" if loopback => Ok(()),
+        "http" if b24_runtime::is_loopback(url) => Ok(()),
         _ => Err(BuildError::Url {
             what,
             reason: "must be https (plain http only to loopback)".into(),

@@ -352,7 +352,9 @@ impl fmt::Debug for Client {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether `url` points at this machine (`localhost`, 127.0.0.0/8, `::1`): the one place
+/// plain http may carry a secret.
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
