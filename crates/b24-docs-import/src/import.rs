@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::markdown::{self, anchors, code_spans, plain, Block, Heading, Row, Table};
 use crate::model::*;
+use crate::page::{NameSource, PageKind};
 
 /// A page the importer cannot read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,19 +66,48 @@ enum SectionKind {
 }
 
 fn section_kind(title: &str) -> SectionKind {
-    let t = title.trim();
-    if t.starts_with("Параметры") || t.starts_with("Список полей") {
-        SectionKind::Params
-    } else if t.starts_with("Пример") {
-        SectionKind::Examples
-    } else if t.starts_with("Обработка ответа")
-        || t.starts_with("Ответ в случае успеха")
-        || t.starts_with("Возвращаемые данные")
-    {
-        SectionKind::Response
-    } else if t.starts_with("Обработка ошибок") || t.starts_with("Ответ в случае ошибки")
-    {
+    let t = title.trim().trim_end_matches(':').trim();
+    let lower = t.to_lowercase();
+    let starts = |words: &[&str]| words.iter().any(|w| lower.starts_with(w));
+    // Errors first: "Ответ в случае ошибки" also starts with "Ответ".
+    if starts(&[
+        "обработка ошибок",
+        "ответ в случае ошибки",
+        "возможные ошибки",
+        "коды ошибок",
+        "error handling",
+        "error response",
+        "errors",
+        "possible errors",
+    ]) {
         SectionKind::Errors
+    } else if starts(&[
+        "параметры",
+        "список полей",
+        "method parameters",
+        "parameters",
+        "list of fields",
+    ]) {
+        SectionKind::Params
+    } else if starts(&[
+        "пример",
+        "запрос",
+        "вызов",
+        "code example",
+        "example",
+        "request",
+    ]) {
+        SectionKind::Examples
+    } else if starts(&[
+        "обработка ответа",
+        "ответ",
+        "возвращаемые данные",
+        "response handling",
+        "successful response",
+        "response",
+        "returned data",
+    ]) {
+        SectionKind::Response
     } else {
         SectionKind::Other
     }
@@ -111,28 +141,29 @@ fn columns(header: &Row) -> Columns {
         let t = plain(cell).to_lowercase();
         let first = t.lines().next().unwrap_or("").trim().to_string();
         match first.as_str() {
-            "название" | "параметр" | "поле" | "ключ" => {
+            "название" | "параметр" | "поле" | "ключ" | "name" | "parameter" | "field" | "key" =>
+            {
                 c.name = Some(i);
-                if t.contains("тип") {
+                if t.contains("тип") || t.contains("type") {
                     c.ty = Some(i);
                 }
             }
-            "тип" => c.ty = Some(i),
-            "описание" => {
+            "тип" | "type" => c.ty = Some(i),
+            "описание" | "description" => {
                 if c.code.is_some() {
                     c.message = Some(i);
                 } else {
                     c.description = Some(i);
                 }
             }
-            "пример" => {
+            "пример" | "example" => {
                 c.example = Some(i);
                 c.legacy = true;
             }
             "ревизия" | "с версии" => c.legacy = true,
-            "статус" => c.status = Some(i),
-            "код" => c.code = Some(i),
-            "значение" => c.meaning = Some(i),
+            "статус" | "status" => c.status = Some(i),
+            "код" | "code" => c.code = Some(i),
+            "значение" | "value" => c.meaning = Some(i),
             _ => {}
         }
     }
@@ -166,7 +197,10 @@ fn row_info(cols: &Columns, row: &Row) -> Option<RowInfo> {
         None => (first, ""),
     };
     let mut name = name.replace('\\', "");
-    let mut required = after.trim_start().starts_with('*') || after.contains("\\*");
+    // `**ID***`, `**ID**\*`, `**ID**^*^` (the 2024 template's superscript).
+    let mut required = after.trim_start().starts_with('*')
+        || after.contains("\\*")
+        || after.trim_start().starts_with("^*^");
     if let Some(stripped) = name.strip_suffix('*') {
         name = stripped.trim().to_string();
         required = true;
@@ -288,26 +322,18 @@ fn err(page: &Path, line: usize, expected: impl Into<String>) -> ImportError {
     }
 }
 
-fn is_method_name(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('.').collect();
-    parts.len() >= 2
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-}
-
-/// The method a page documents, from its `# Title method.name` heading, if it is a method page.
+/// The method a page documents, if it is a method page (see [`crate::page`]).
 pub fn page_method(src: &str) -> Option<String> {
-    let title = src.lines().find(|l| l.starts_with("# "))?;
-    let last = title.split_whitespace().last()?;
-    is_method_name(last).then(|| last.to_string())
+    match crate::page::classify(src) {
+        PageKind::Method { name, .. } => Some(name),
+        PageKind::NotMethod(_) => None,
+    }
 }
 
 /// Reads one page into a [`Method`] (not yet cross-checked against its examples; see
 /// [`crate::import_page`]).
 pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, ImportError> {
-    let blocks = markdown::blocks(src).map_err(|e| err(page, e.line, e.expected))?;
+    let markdown::Page { blocks, repairs } = markdown::read(src);
     // Title.
     let title = blocks
         .iter()
@@ -316,46 +342,50 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
             _ => None,
         })
         .ok_or_else(|| err(page, 1, "a `# Title method.name` heading"))?;
-    let method_name = title.text.split_whitespace().last().unwrap_or("");
-    if !is_method_name(method_name) {
-        return Err(err(
-            page,
-            title.line,
-            format!(
-                "the title to end with a REST method name (`imopenlines.x.y`), found `{}`",
-                title.text
-            ),
-        ));
-    }
-    let summary = title
-        .text
-        .strip_suffix(method_name)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-
-    let mut scope = None;
-    let mut access = None;
-    for b in &blocks {
-        if let Block::Text { text, line } = b {
-            if let Some(rest) = text.strip_prefix('>') {
-                let rest = rest.trim();
-                if let Some(s) = rest.strip_prefix("Scope:") {
-                    scope = code_spans(s).into_iter().next().map(|s| (s, *line));
-                } else if let Some(a) = rest.strip_prefix("Кто может выполнять метод:")
-                {
-                    access = Some(plain(a));
-                }
-            }
+    let (method_name, name_from) = match crate::page::classify(src) {
+        PageKind::Method { name, from, .. } => (name, from),
+        PageKind::NotMethod(why) => {
+            return Err(err(
+                page,
+                title.line,
+                format!(
+                    "a method page (the method's name in the title, a `Название метода:` line, an info note or the first sentence); this page is a non-method page: {why}"
+                ),
+            ))
         }
-    }
-    let (scope, _) = scope.ok_or_else(|| {
-        err(
-            page,
-            title.line,
-            "a `> Scope: [`imopenlines`](...)` line under the title",
-        )
-    })?;
+    };
+    let method_name = method_name.as_str();
+    let summary = if name_from == NameSource::Title {
+        title
+            .text
+            .trim_end()
+            .trim_end_matches('`')
+            .strip_suffix(method_name)
+            .unwrap_or_default()
+            .trim()
+            .trim_end_matches('`')
+            .trim()
+            .to_string()
+    } else {
+        title.text.trim().to_string()
+    };
+
+    let header = header_lines(&blocks);
+    let (scope, access) = scope_and_access(page, &header);
+    let (scope, scope_todo) = match scope {
+        Some(s) => (s, None),
+        None => {
+            let guess = method_name
+                .split('.')
+                .next()
+                .unwrap_or(method_name)
+                .to_string();
+            let t = format!(
+                "the page names no scope (no `Scope:` line, none in its includes): `{guess}` is guessed from the method's namespace"
+            );
+            (guess, Some(t))
+        }
+    };
 
     // Place blocks in sections.
     let mut placed = Vec::new();
@@ -412,6 +442,24 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
         .map(|p| p.to_string_lossy().replace('\\', "/"));
     let mut todos = Vec::new();
     let mut warnings = Vec::new();
+    for r in repairs {
+        let t = format!(
+            "the page's Markdown is broken here; expected {}: check what was imported from it",
+            r.expected
+        );
+        warnings.push(Warning {
+            line: r.line,
+            message: t.clone(),
+        });
+        todos.push(t);
+    }
+    if let Some(t) = scope_todo {
+        warnings.push(Warning {
+            line: title.line,
+            message: t.clone(),
+        });
+        todos.push(t);
+    }
     let docs = match &source {
         Some(s) => format!(
             "https://apidocs.bitrix24.ru/{}",
@@ -513,6 +561,131 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
     imp.request_example(&placed);
     imp.finish_objects();
     Ok(imp.method)
+}
+
+/// The text lines between the title and the first `##` section (the page's header: scope,
+/// who may call it, notes).
+fn header_lines(blocks: &[Block]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut seen_title = false;
+    for b in blocks {
+        match b {
+            Block::Heading(h) if h.level == 1 => seen_title = true,
+            Block::Heading(h) if h.level == 2 && seen_title => break,
+            Block::Text { line, text } if seen_title => out.push((*line, text.clone())),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The scope (the first code span after `Scope`) and who may call the method, from the
+/// header's lines (`> Scope: [`task`](...)`, `**Scope**: [`task`](...) | **Кто может
+/// выполнять метод**: ...`) or, when the header only includes them, from the included
+/// file (`{% include notitle [...](./_includes/scope-sonet-all.md) %}`).
+fn scope_and_access(page: &Path, header: &[(usize, String)]) -> (Option<String>, Option<String>) {
+    let mut scope = None;
+    let mut access = None;
+    for (_, text) in header {
+        read_scope_line(text, &mut scope, &mut access);
+    }
+    if scope.is_none() {
+        for (_, text) in header {
+            let Some(target) = include_target(text) else {
+                continue;
+            };
+            let Some(inc) = read_include(page, target) else {
+                continue;
+            };
+            for line in inc.lines().take(200) {
+                read_scope_line(line.trim(), &mut scope, &mut access);
+            }
+            if scope.is_some() {
+                break;
+            }
+        }
+    }
+    (scope, access)
+}
+
+/// The text of an include a page names, if it is a `.md` file inside the page's docs
+/// checkout (or, for a page outside one, beside or below the page): a docs page never makes
+/// the importer read anything else. At most 256 KiB are read.
+fn read_include(page: &Path, target: &str) -> Option<String> {
+    use std::io::Read;
+    if target.starts_with('/') || !target.ends_with(".md") || target.contains('\\') {
+        return None;
+    }
+    let dir = page.parent()?;
+    let path = std::fs::canonicalize(dir.join(target)).ok()?;
+    let allowed = match docs_root_of(page) {
+        Some(root) => std::fs::canonicalize(root).ok()?,
+        None => std::fs::canonicalize(dir).ok()?,
+    };
+    if !path.starts_with(&allowed) {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(256 * 1024)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
+}
+
+fn read_scope_line(text: &str, scope: &mut Option<String>, access: &mut Option<String>) {
+    let t = text.trim_start_matches('>').trim();
+    for part in t.split(" | ") {
+        let part = part.trim().replace("**", "");
+        let lower = part.to_lowercase();
+        if scope.is_none() && lower.starts_with("scope") {
+            if let Some((_, rest)) = part.split_once(':') {
+                *scope = code_spans(rest)
+                    .into_iter()
+                    .next()
+                    .map(|s| s.split(',').next().unwrap_or(&s).trim().to_string())
+                    .filter(|s| !s.is_empty());
+            }
+        } else if access.is_none()
+            && (lower.starts_with("кто может выполнять метод") || lower.starts_with("who can"))
+        {
+            if let Some((_, rest)) = part.split_once(':') {
+                let a = plain(rest);
+                if !a.is_empty() {
+                    *access = Some(a.trim_matches('`').to_string());
+                }
+            }
+        }
+    }
+}
+
+/// `{% include [...](path) %}` / `{% include notitle [...](path) %}` → `path`.
+fn include_target(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("{% include")?;
+    let open = rest.find("](")?;
+    let tail = rest.get(open + 2..)?;
+    let close = tail.find(')')?;
+    tail.get(..close)
+}
+
+/// The key a list item opens with (`` `key` ``, `**key**` or ``**`key`**``) and the text after
+/// it; `None` when the item opens with anything else or the key is not a plain name.
+fn leading_key(item: &str) -> Option<(String, &str)> {
+    let (key, after) = if let Some(rest) = item.strip_prefix("**") {
+        let end = rest.find("**")?;
+        (rest.get(..end)?.trim_matches('`'), rest.get(end + 2..)?)
+    } else if let Some(rest) = item.strip_prefix('`') {
+        let end = rest.find('`')?;
+        (rest.get(..end)?, rest.get(end + 1..)?)
+    } else {
+        return None;
+    };
+    let plain_name = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '[' | ']'));
+    plain_name.then(|| (key.to_string(), after))
 }
 
 fn detect_template(placed: &[Placed<'_>]) -> Template {
@@ -933,8 +1106,9 @@ impl Importer<'_> {
                 }
                 _ => None,
             });
-        let has_params_section =
-            placed.iter().any(|p| p.section == SectionKind::Params) || src.contains("## Параметры");
+        let has_params_section = placed.iter().any(|p| p.section == SectionKind::Params)
+            || src.contains("## Параметры")
+            || src.contains("## Parameters");
         let Some(table) = table else {
             if !has_params_section {
                 let m = self.warn(
@@ -1039,7 +1213,9 @@ impl Importer<'_> {
                     }
                 }
                 Block::Code(c) if c.lang == "json" || c.text.trim_start().starts_with('{') => {
-                    let mut v = self.example_json(c)?;
+                    let Some(mut v) = self.example_json(c) else {
+                        continue;
+                    };
                     let enveloped = v
                         .as_object()
                         .is_some_and(|o| o.contains_key("result") || o.contains_key("error"));
@@ -1219,10 +1395,11 @@ impl Importer<'_> {
     }
 
     /// A JSON example; one that elides items with `...` or has `//` comments is cleaned up
-    /// (with a warning), anything else that is not JSON is an error naming the line.
-    fn example_json(&mut self, c: &markdown::Code) -> Result<Value, ImportError> {
+    /// (with a warning). One that is still not JSON is left out, with a `TODO(review)` naming
+    /// the line: the page's other facts are still imported.
+    fn example_json(&mut self, c: &markdown::Code) -> Option<Value> {
         match serde_json::from_str::<Value>(&c.text) {
-            Ok(v) => Ok(v),
+            Ok(v) => Some(v),
             Err(first) => match serde_json::from_str::<Value>(&relax_json(&c.text)) {
                 Ok(v) => {
                     let m = self.warn(
@@ -1230,18 +1407,21 @@ impl Importer<'_> {
                         "the JSON example elides items (`...`) or has `//` comments: they were dropped, so the example shows less than the docs",
                     );
                     self.method.todos.push(m);
-                    Ok(v)
+                    Some(v)
                 }
-                Err(_) => Err(err(
-                    self.page,
-                    c.line + first.line(),
-                    format!(
-                        "valid JSON in the example that starts at line {} ({}, column {})",
-                        c.line,
-                        first.to_string().split(" at line").next().unwrap_or(""),
-                        first.column()
-                    ),
-                )),
+                Err(_) => {
+                    let m = self.warn(
+                        c.line + first.line(),
+                        format!(
+                            "the JSON example that starts at line {} is not JSON ({}, column {}): it is left out; fix it on the page or add it by hand",
+                            c.line,
+                            first.to_string().split(" at line").next().unwrap_or(""),
+                            first.column()
+                        ),
+                    );
+                    self.method.todos.push(m);
+                    None
+                }
             },
         }
     }
@@ -1257,14 +1437,16 @@ impl Importer<'_> {
                 let Some(item) = text.strip_prefix("- ") else {
                     continue;
                 };
-                let spans = code_spans(item);
-                let Some(k) = spans.first() else { continue };
-                let after = item
-                    .split_once(&format!("`{k}`"))
-                    .map_or("", |(_, a)| a)
-                    .trim_start_matches([' ', '–', '-', '—', ':'])
-                    .trim();
-                out.push((k.clone(), plain(after), *line));
+                // The key opens the item, in a code span or bold: `` `key` – ... ``,
+                // `**key** - ...`, ``**`key`** - ...``.
+                let Some((k, after)) = leading_key(item) else {
+                    continue;
+                };
+                if out.iter().any(|(seen, _, _)| *seen == k) {
+                    continue;
+                }
+                let after = after.trim_start_matches([' ', '–', '-', '—', ':']).trim();
+                out.push((k, plain(after), *line));
             }
         }
         out
@@ -1397,11 +1579,13 @@ impl Importer<'_> {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                 {
-                    return Err(err(
-                        self.page,
+                    let shown: String = code.chars().take(40).collect();
+                    let m = self.warn(
                         row.line,
-                        format!("an error code (letters, digits, `_`) in the `Код` column, found `{code}`"),
-                    ));
+                        format!("an error row without a code (`{shown}` in the code column) is left out: a spec keys errors by code"),
+                    );
+                    self.method.todos.push(m);
+                    continue;
                 }
                 let mut todos = Vec::new();
                 let repeated = self.method.errors.iter().any(|e| e.code == code);
@@ -1490,12 +1674,22 @@ impl Importer<'_> {
                     }
                 }
                 Block::Code(c) if c.lang == "json" || c.text.trim_start().starts_with('{') => {
-                    let body: Value = self.example_json(c)?;
+                    let Some(body) = self.example_json(c) else {
+                        continue;
+                    };
                     let code = body
                         .get("error")
                         .or_else(|| body.get("result").and_then(|r| r.get("error")))
                         .and_then(Value::as_str)
                         .map(str::to_string);
+                    if code.as_deref().is_some_and(|c| c.trim().is_empty()) {
+                        let m = self.warn(
+                            c.line,
+                            "an error example with an empty `error` code is left out: a spec keys errors by code",
+                        );
+                        self.method.todos.push(m);
+                        continue;
+                    }
                     let message = body
                         .get("error_description")
                         .or_else(|| body.get("result").and_then(|r| r.get("error_description")))

@@ -14,6 +14,7 @@ pub mod drift;
 pub mod import;
 pub mod markdown;
 pub mod model;
+pub mod page;
 pub mod render;
 
 use std::path::{Path, PathBuf};
@@ -77,6 +78,7 @@ pub fn import_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Imported,
     let display = page.to_path_buf();
     let mut refined: Vec<(String, String)> = Vec::new();
     for _round in 0..64 {
+        drop_unreachable_objects(&mut method);
         let toml = render::render(&method);
         let spec = b24_spec::parse_spec(&display, &toml).map_err(|e| ImportError {
             page: page.to_path_buf(),
@@ -161,6 +163,50 @@ pub fn import_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Imported,
         line: 0,
         expected: "the result schema and the JSON example to agree after 64 adjustments".into(),
     })
+}
+
+/// Drops the objects that neither the result nor a parameter reaches (the cross-check can
+/// retype a key the page described with a table), each with a warning: a spec refuses an
+/// object nothing uses.
+fn drop_unreachable_objects(method: &mut Method) {
+    fn names_in(ty: &str) -> impl Iterator<Item = &str> {
+        ty.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+    }
+    let mut reached: Vec<String> = Vec::new();
+    let mut todo: Vec<String> = names_in(&method.result.ty)
+        .chain(method.params.iter().flat_map(|p| names_in(&p.ty)))
+        .map(str::to_string)
+        .collect();
+    while let Some(name) = todo.pop() {
+        if reached.contains(&name) {
+            continue;
+        }
+        if let Some(o) = method.object(&name) {
+            todo.extend(
+                o.fields
+                    .iter()
+                    .flat_map(|f| names_in(&f.ty))
+                    .map(str::to_string),
+            );
+        }
+        reached.push(name);
+    }
+    let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut method.objects)
+        .into_iter()
+        .partition(|o| reached.contains(&o.name));
+    method.objects = kept;
+    for o in dropped {
+        let message = format!(
+            "the table of `{}` describes a value the example shows in another shape: the table was not imported",
+            o.name
+        );
+        method.todos.push(message.clone());
+        method.warnings.push(Warning {
+            line: o.line,
+            message,
+        });
+    }
 }
 
 /// Marks the `array`s whose element type neither the docs nor the example show.

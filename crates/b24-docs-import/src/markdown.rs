@@ -64,7 +64,9 @@ pub struct Row {
     pub cells: Vec<String>,
 }
 
-/// A table that does not close or has text between rows.
+/// Something the page gets wrong that the reader repaired (a fence or table that does not
+/// close, a row without its closing `||`, text between rows): where, and what was expected
+/// there. The importer turns each into a `TODO(review)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MarkdownError {
     /// 1-based line.
@@ -73,11 +75,34 @@ pub struct MarkdownError {
     pub expected: String,
 }
 
-/// Splits a page into blocks. Content of `{% if build == 'dev' %}` ... `{% endif %}` (notes
-/// for the docs' authors) is skipped.
+/// A page split into blocks, with what had to be repaired on the way.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    /// The blocks, in page order.
+    pub blocks: Vec<Block>,
+    /// What the page gets wrong and how it was read anyway.
+    pub repairs: Vec<MarkdownError>,
+}
+
+/// Splits a page into blocks, strictly: the first repair [`read`] would make is an error.
 pub fn blocks(src: &str) -> Result<Vec<Block>, MarkdownError> {
+    let page = read(src);
+    match page.repairs.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(page.blocks),
+    }
+}
+
+/// Splits a page into blocks; never fails. Content of `{% if build == 'dev' %}` ...
+/// `{% endif %}` (notes for the docs' authors) is skipped. What a renderer would also
+/// tolerate is repaired and listed: a code fence that does not close runs to the end of the
+/// page (as in CommonMark), a table without `|#` ends with the page, a row without its
+/// closing `||` ends at `|#`, a stray `- ` before a row's `||` is dropped and other text
+/// between rows is skipped.
+pub fn read(src: &str) -> Page {
     let lines: Vec<&str> = src.lines().collect();
     let mut out = Vec::new();
+    let mut repairs = Vec::new();
     let mut i = 0;
     let mut dev_depth = 0usize;
     while i < lines.len() {
@@ -114,9 +139,11 @@ pub fn blocks(src: &str) -> Result<Vec<Block>, MarkdownError> {
                 j += 1;
             }
             if !closed {
-                return Err(MarkdownError {
+                repairs.push(MarkdownError {
                     line,
-                    expected: "a closing ``` for this code block".into(),
+                    expected:
+                        "a closing ``` for this code block (it was read to the end of the page)"
+                            .into(),
                 });
             }
             out.push(Block::Code(Code {
@@ -140,12 +167,14 @@ pub fn blocks(src: &str) -> Result<Vec<Block>, MarkdownError> {
                 j += 1;
             }
             if !closed {
-                return Err(MarkdownError {
+                repairs.push(MarkdownError {
                     line,
-                    expected: "`|#` closing the table opened here".into(),
+                    expected:
+                        "`|#` closing the table opened here (it was read to the end of the page)"
+                            .into(),
                 });
             }
-            out.push(Block::Table(table(line, &content)?));
+            out.push(Block::Table(table(line, &content, &mut repairs)));
             i = j + 1;
             continue;
         }
@@ -159,7 +188,10 @@ pub fn blocks(src: &str) -> Result<Vec<Block>, MarkdownError> {
         }
         i += 1;
     }
-    Ok(out)
+    Page {
+        blocks: out,
+        repairs,
+    }
 }
 
 /// `line` without up to `indent` leading whitespace characters (never part of one).
@@ -208,7 +240,7 @@ fn heading(line: usize, t: &str) -> Option<Heading> {
 
 /// Splits the lines between `#|` and `|#` into rows and cells. `||` opens and closes a row,
 /// `|` separates cells; both are literal inside backtick code spans and when escaped (`\|`).
-fn table(start: usize, content: &[(usize, &str)]) -> Result<Table, MarkdownError> {
+fn table(start: usize, content: &[(usize, &str)], repairs: &mut Vec<MarkdownError>) -> Table {
     let mut rows = Vec::new();
     let mut in_row = false;
     let mut row_line = start;
@@ -218,6 +250,20 @@ fn table(start: usize, content: &[(usize, &str)]) -> Result<Table, MarkdownError
     for (k, (line, text)) in content.iter().enumerate() {
         let chars: Vec<char> = text.chars().collect();
         let mut p = 0;
+        if !in_row {
+            // `- || **NAME**`: a list marker the page put before a row.
+            let t = text.trim_start();
+            if let Some(rest) = t.strip_prefix('-') {
+                if rest.trim_start().starts_with("||") {
+                    p = chars.iter().position(|c| *c == '|').unwrap_or(0);
+                    repairs.push(MarkdownError {
+                        line: *line,
+                        expected: "a table row starting with `||` (a `- ` before it was dropped)"
+                            .into(),
+                    });
+                }
+            }
+        }
         while p < chars.len() {
             let c = chars[p];
             if c == '`' {
@@ -270,10 +316,14 @@ fn table(start: usize, content: &[(usize, &str)]) -> Result<Table, MarkdownError
             if in_row {
                 cell.push(c);
             } else if !c.is_whitespace() {
-                return Err(MarkdownError {
+                let shown: String = text.trim().chars().take(60).collect();
+                repairs.push(MarkdownError {
                     line: *line,
-                    expected: format!("a table row starting with `||` (found `{}`)", text.trim()),
+                    expected: format!(
+                        "a table row starting with `||` (found `{shown}`, which was skipped)"
+                    ),
                 });
+                break;
             }
             p += 1;
         }
@@ -288,12 +338,17 @@ fn table(start: usize, content: &[(usize, &str)]) -> Result<Table, MarkdownError
         }
     }
     if in_row && !(cells.is_empty() && cell.trim().is_empty()) {
-        return Err(MarkdownError {
+        repairs.push(MarkdownError {
             line: row_line,
-            expected: "`||` closing this table row before `|#`".into(),
+            expected: "`||` closing this table row before `|#` (the row ends there)".into(),
+        });
+        cells.push(cell.trim().to_string());
+        rows.push(Row {
+            line: row_line,
+            cells,
         });
     }
-    Ok(Table { line: start, rows })
+    Table { line: start, rows }
 }
 
 /// Markdown of a cell → plain text: links become their text (links to "detailed description"

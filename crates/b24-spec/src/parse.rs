@@ -169,7 +169,7 @@ impl Cx<'_> {
         let valid_method = method.split('.').count() >= 2
             && method
                 .split('.')
-                .all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()))
+                .all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
             && method.starts_with(|c: char| c.is_ascii_lowercase());
         if !valid_method {
             return Err(self.err(
