@@ -33,11 +33,19 @@ enum Command {
     /// line and nothing is written for it. Exit code 1 if any page failed.
     Import {
         /// Docs pages (`.../api-reference/imopenlines/**/*.md`).
-        #[arg(required = true)]
+        #[arg(required_unless_present = "corpus")]
         pages: Vec<PathBuf>,
-        /// Spec directory to write into.
-        #[arg(long, default_value = "spec")]
-        out: PathBuf,
+        /// Import every page of a docs folder and print one table per docs revision: pages,
+        /// method pages, imported clean, imported with TODO(review), failed (grouped by cause,
+        /// one example page each) and non-method pages (overviews, events, fragments, how-tos)
+        /// skipped. A folder holding `api-reference/` is one revision; a folder of such
+        /// folders (`corpus/`) gives one table each. Nothing is written unless `--out` is
+        /// given. Repeatable.
+        #[arg(long, value_name = "DIR")]
+        corpus: Vec<PathBuf>,
+        /// Spec directory to write into (with `--corpus`: only when given).
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// Replace spec files that already exist (by default they are left alone).
         #[arg(long)]
         force: bool,
@@ -81,10 +89,23 @@ fn main() -> ExitCode {
     let ok = match cli.command {
         Command::Import {
             pages,
+            corpus,
             out,
             force,
             dry_run,
-        } => import(&pages, &out, force, dry_run),
+        } => {
+            let pages_ok = pages.is_empty()
+                || import(
+                    &pages,
+                    out.as_deref().unwrap_or(Path::new("spec")),
+                    force,
+                    dry_run,
+                );
+            let corpus_ok = corpus
+                .iter()
+                .all(|dir| import_corpus(dir, out.as_deref(), force));
+            pages_ok && corpus_ok
+        }
         Command::Check { spec } => check(&spec),
         Command::Drift {
             docs_dir,
@@ -165,6 +186,49 @@ fn import(pages: &[PathBuf], out: &Path, force: bool, dry_run: bool) -> bool {
         pages.len()
     );
     failed == 0
+}
+
+fn import_corpus(dir: &Path, out: Option<&Path>, force: bool) -> bool {
+    let mut ok = true;
+    for root in b24_docs_import::corpus::corpus_roots(dir) {
+        let report = b24_docs_import::corpus::import_corpus(&root);
+        println!("{report}");
+        for (method, pages) in report.duplicates() {
+            let list: Vec<String> = pages.iter().map(|p| p.display().to_string()).collect();
+            println!(
+                "note: `{method}` is documented by {} pages: {}",
+                pages.len(),
+                list.join(", ")
+            );
+        }
+        ok &= report.failed() == 0;
+        let Some(out) = out else { continue };
+        let mut written = 0;
+        for imp in report.imported() {
+            let target = out.join(imp.relative_path());
+            if target.exists() && !force {
+                eprintln!(
+                    "error: {} exists; not overwritten (pass --force to replace it)",
+                    target.display()
+                );
+                ok = false;
+                continue;
+            }
+            let write = target
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&target, &imp.toml));
+            match write {
+                Ok(()) => written += 1,
+                Err(e) => {
+                    eprintln!("error: cannot write {}: {e}", target.display());
+                    ok = false;
+                }
+            }
+        }
+        println!("{written} spec files written under {}", out.display());
+    }
+    ok
 }
 
 fn check(spec: &Path) -> bool {

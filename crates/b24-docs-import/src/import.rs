@@ -484,24 +484,17 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
     let kind = match simulator_kind(cx, method_name) {
         Some(k) => k,
         None => {
-            let last = method_name
-                .rsplit('.')
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            let k = if last.starts_with("get") || last.starts_with("list") || last == "status" {
-                "read"
-            } else {
-                "write"
-            };
-            let t = format!(
-                "`kind` guessed from the method name (no simulator summary `_assets/simulator/spec/methods/{method_name}.json`): is `{k}` right? Reads are replayed after a lost answer."
-            );
-            warnings.push(Warning {
-                line: title.line,
-                message: t.clone(),
-            });
-            todos.push(t);
+            let (k, sure) = kind_from_name(method_name);
+            if !sure {
+                let t = format!(
+                    "`kind` is `{k}` by default (no simulator summary `_assets/simulator/spec/methods/{method_name}.json`, and the name's last word is no known read or write verb): make it `read` if the method only reads; reads are replayed after a lost answer."
+                );
+                warnings.push(Warning {
+                    line: title.line,
+                    message: t.clone(),
+                });
+                todos.push(t);
+            }
             k.to_string()
         }
     };
@@ -702,6 +695,96 @@ fn detect_template(placed: &[Placed<'_>]) -> Template {
         Template::Legacy2024
     } else {
         Template::Current
+    }
+}
+
+/// `kind` from the verb the method's last word starts with (`getFields` → read,
+/// `addStage` → write), and whether the verb is a known one. An unknown verb gives `write`:
+/// a write is never replayed, so the default is the safe one.
+pub fn kind_from_name(method: &str) -> (&'static str, bool) {
+    const READ: &[&str] = &[
+        "get", "list", "fields", "search", "count", "status", "info", "find", "describe", "is",
+        "can", "check", "current",
+    ];
+    const WRITE: &[&str] = &[
+        "add",
+        "update",
+        "delete",
+        "set",
+        "create",
+        "remove",
+        "start",
+        "stop",
+        "complete",
+        "close",
+        "open",
+        "pause",
+        "reopen",
+        "defer",
+        "renew",
+        "approve",
+        "disapprove",
+        "register",
+        "unregister",
+        "bind",
+        "unbind",
+        "send",
+        "attach",
+        "detach",
+        "upload",
+        "move",
+        "copy",
+        "rename",
+        "restore",
+        "markdeleted",
+        "kill",
+        "terminate",
+        "invite",
+        "request",
+        "accept",
+        "decline",
+        "delegate",
+        "clear",
+        "reset",
+        "enable",
+        "disable",
+        "save",
+        "hide",
+        "show",
+        "finish",
+        "cancel",
+        "activate",
+        "deactivate",
+        "mute",
+        "unmute",
+        "pin",
+        "unpin",
+        "vote",
+        "like",
+        "unlike",
+        "import",
+        "publish",
+        "answer",
+        "join",
+        "leave",
+        "transfer",
+        "skip",
+        "end",
+        "init",
+        "sort",
+        "edit",
+        "apply",
+    ];
+    let last = method.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    // `addStage`, `getList`, `deleteTask`: the verb, then a capitalised word (lost to
+    // the lower-casing, so compare prefixes: `getfields` starts with `get`).
+    let starts = |verbs: &[&str]| verbs.iter().any(|v| last.starts_with(v));
+    if starts(READ) {
+        ("read", true)
+    } else if starts(WRITE) {
+        ("write", true)
+    } else {
+        ("write", false)
     }
 }
 

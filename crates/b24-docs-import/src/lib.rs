@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod corpus;
 pub mod drift;
 pub mod import;
 pub mod markdown;

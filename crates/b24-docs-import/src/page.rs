@@ -39,7 +39,8 @@ pub enum NotMethod {
     Overview,
     /// It documents an event (`OnTaskAdd`), not a method.
     Event,
-    /// It names no method: a tutorial, a how-to, a list of fields, a page template.
+    /// It names no method (or only a template's stand-in such as `crm.xxx`): a tutorial, a
+    /// how-to, a list of fields, a page template.
     NoMethodNamed,
 }
 
@@ -50,7 +51,7 @@ impl NotMethod {
             NotMethod::Fragment => "fragment (no title)",
             NotMethod::Overview => "overview",
             NotMethod::Event => "event",
-            NotMethod::NoMethodNamed => "names no method (how-to, fields, tutorial)",
+            NotMethod::NoMethodNamed => "names no method (how-to, fields, tutorial, page template)",
         }
     }
 }
@@ -112,9 +113,17 @@ enum Candidate {
     Event,
 }
 
+/// A page template's stand-in (`bizproc.xxx.xxx`): a segment of three or more `x`.
+fn is_placeholder(name: &str) -> bool {
+    name.split('.')
+        .any(|seg| seg.len() >= 3 && seg.chars().all(|c| c == 'x' || c == 'X'))
+}
+
 fn candidate(word: &str) -> Option<Candidate> {
     let w = bare(word);
-    if is_method_name(w) {
+    if is_placeholder(w) {
+        None
+    } else if is_method_name(w) {
         Some(Candidate::Method(w.to_string()))
     } else if w.contains('*') && is_method_name(&w.replace('*', "x")) {
         Some(Candidate::Family)
@@ -322,6 +331,11 @@ mod tests {
         );
         assert_eq!(
             classify("# Как создать задачу\n\nСначала вызовите `tasks.task.add`.\n"),
+            PageKind::NotMethod(NotMethod::NoMethodNamed)
+        );
+        // The docs' page template names a stand-in.
+        assert_eq!(
+            classify("# Сделать то-то\n\n{% note info \"bizproc.xxx.xxx\" %}\n{% endnote %}\n"),
             PageKind::NotMethod(NotMethod::NoMethodNamed)
         );
         // A name inside a dev-only block or a code fence does not count.
