@@ -204,8 +204,17 @@ fn import_corpus(dir: &Path, out: Option<&Path>, force: bool) -> bool {
         ok &= report.failed() == 0;
         let Some(out) = out else { continue };
         let mut written = 0;
+        let mut seen = std::collections::HashSet::new();
         for imp in report.imported() {
             let target = out.join(imp.relative_path());
+            if !seen.insert(target.clone()) {
+                eprintln!(
+                    "note: {} not written for {}: an earlier page of the same method wrote it",
+                    target.display(),
+                    imp.method.page.display()
+                );
+                continue;
+            }
             if target.exists() && !force {
                 eprintln!(
                     "error: {} exists; not overwritten (pass --force to replace it)",

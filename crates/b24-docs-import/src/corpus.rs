@@ -285,7 +285,7 @@ pub fn cause_of(expected: &str) -> String {
         match c {
             '`' => {
                 depth_tick = !depth_tick;
-                if depth_tick {
+                if depth_tick && depth_paren == 0 {
                     out.push_str("`…`");
                 }
             }

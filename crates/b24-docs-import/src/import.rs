@@ -139,7 +139,17 @@ fn columns(header: &Row) -> Columns {
     let mut c = Columns::default();
     for (i, cell) in header.cells.iter().enumerate() {
         let t = plain(cell).to_lowercase();
-        let first = t.lines().next().unwrap_or("").trim().to_string();
+        // `Параметр / Тип`, `Название`, `Name`: the first word names the column.
+        let first = t
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split(['/', '`'])
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_end_matches(':')
+            .to_string();
         match first.as_str() {
             "название" | "параметр" | "поле" | "ключ" | "name" | "parameter" | "field" | "key" =>
             {
@@ -197,10 +207,17 @@ fn row_info(cols: &Columns, row: &Row) -> Option<RowInfo> {
         None => (first, ""),
     };
     let mut name = name.replace('\\', "");
+    // `**TASKID^*^**`: the 2024 template's superscript star inside the bold name.
+    let mut required_mark = false;
+    if let Some(stripped) = name.strip_suffix("^*^") {
+        name = stripped.to_string();
+        required_mark = true;
+    }
     // `**ID***`, `**ID**\*`, `**ID**^*^` (the 2024 template's superscript).
     let mut required = after.trim_start().starts_with('*')
         || after.contains("\\*")
-        || after.trim_start().starts_with("^*^");
+        || after.trim_start().starts_with("^*^")
+        || required_mark;
     if let Some(stripped) = name.strip_suffix('*') {
         name = stripped.trim().to_string();
         required = true;
@@ -802,10 +819,37 @@ fn simulator_kind(cx: &DocsContext, method: &str) -> Option<String> {
 }
 
 fn is_field_table(t: &Table) -> bool {
-    t.rows.first().is_some_and(|h| {
-        let c = columns(h);
-        c.name.is_some() && c.code.is_none()
-    })
+    let (c, _) = table_columns(t);
+    c.name.is_some() && c.code.is_none()
+}
+
+/// The table's columns and its data rows. A table whose first row is no header but already a
+/// field (`|| **TASKID*** [`integer`] | Идентификатор ||`, some pages leave the header out)
+/// is read as name-and-type, then description.
+fn table_columns(t: &Table) -> (Columns, &[Row]) {
+    let Some(first) = t.rows.first() else {
+        return (Columns::default(), &[]);
+    };
+    let c = columns(first);
+    if c.name.is_some() || c.code.is_some() {
+        return (c, t.rows.get(1..).unwrap_or_default());
+    }
+    let looks_like_field = first.cells.len() >= 2
+        && first
+            .cells
+            .first()
+            .is_some_and(|cell| cell.trim_start().starts_with("**"));
+    if looks_like_field {
+        let headerless = Columns {
+            name: Some(0),
+            ty: Some(0),
+            description: Some(1),
+            ..Columns::default()
+        };
+        (headerless, &t.rows)
+    } else {
+        (c, t.rows.get(1..).unwrap_or_default())
+    }
 }
 
 fn http_status(text: &str) -> Option<u16> {
@@ -875,11 +919,8 @@ impl Importer<'_> {
             if !matches!(p.section, SectionKind::Params | SectionKind::Response) {
                 continue;
             }
-            let cols = columns(&t.rows[0]);
-            let rows: Vec<RowInfo> = t.rows[1..]
-                .iter()
-                .filter_map(|r| row_info(&cols, r))
-                .collect();
+            let (cols, data) = table_columns(t);
+            let rows: Vec<RowInfo> = data.iter().filter_map(|r| row_info(&cols, r)).collect();
             let (word, is_item) = if heading.text.starts_with("Список полей") {
                 ("fields".to_string(), false)
             } else {
@@ -1202,7 +1243,7 @@ impl Importer<'_> {
             }
             return Ok(());
         };
-        let cols = columns(&table.rows[0]);
+        let (cols, data) = table_columns(table);
         if cols.name.is_none() {
             return Err(err(
                 self.page,
@@ -1211,7 +1252,8 @@ impl Importer<'_> {
             ));
         }
         let mut names: HashSet<String> = HashSet::new();
-        for row in &table.rows[1..] {
+        let mut infos: Vec<(RowInfo, Option<String>)> = Vec::new();
+        for row in data {
             let Some(info) = row_info(&cols, row) else {
                 return Err(err(
                     self.page,
@@ -1219,6 +1261,33 @@ impl Importer<'_> {
                     "a parameter row starting with `|| **NAME**`",
                 ));
             };
+            // `IBLOCK_CODE/IBLOCK_ID`: one row for alternatives, of which one is sent.
+            let parts: Vec<String> = info
+                .name
+                .split('/')
+                .map(|p| p.trim().trim_matches('`').to_string())
+                .collect();
+            let alternatives = parts.len() > 1
+                && parts.iter().all(|p| {
+                    !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+            if alternatives {
+                let note = format!(
+                    "the page documents `{}` in one row: they are alternatives, each imported as optional; consider a `[[one_of]]` group{}",
+                    info.name,
+                    if info.required { " (one of them is required)" } else { "" }
+                );
+                for p in parts {
+                    let mut one = info.clone();
+                    one.name = p;
+                    one.required = false;
+                    infos.push((one, Some(note.clone())));
+                }
+            } else {
+                infos.push((info, None));
+            }
+        }
+        for (info, alt_note) in infos {
             if !names.insert(info.name.to_ascii_lowercase()) {
                 let m = self.warn(
                     info.line,
@@ -1232,6 +1301,9 @@ impl Importer<'_> {
             }
             let (ty, guessed, note) = self.row_type(&info, true);
             let mut todos = Vec::new();
+            if let Some(n) = alt_note {
+                todos.push(self.warn(info.line, n));
+            }
             if let Some(n) = note {
                 todos.push(self.warn(info.line, n));
             }
@@ -1330,11 +1402,8 @@ impl Importer<'_> {
                 {
                     continue;
                 }
-                let cols = columns(&t.rows[0]);
-                let rows: Vec<RowInfo> = t.rows[1..]
-                    .iter()
-                    .filter_map(|r| row_info(&cols, r))
-                    .collect();
+                let (cols, data) = table_columns(t);
+                let rows: Vec<RowInfo> = data.iter().filter_map(|r| row_info(&cols, r)).collect();
                 for r in &rows {
                     if r.name == "next" || r.name == "total" {
                         self.method.result.paged = true;
@@ -1483,11 +1552,19 @@ impl Importer<'_> {
     fn example_json(&mut self, c: &markdown::Code) -> Option<Value> {
         match serde_json::from_str::<Value>(&c.text) {
             Ok(v) => Some(v),
-            Err(first) => match serde_json::from_str::<Value>(&relax_json(&c.text)) {
+            Err(first) => match serde_json::from_str::<Value>(&relax_json(&c.text)).or_else(|e| {
+                // `"result": {...}` without the outer braces (many 2024 pages).
+                let t = c.text.trim();
+                if t.starts_with('"') {
+                    serde_json::from_str::<Value>(&relax_json(&format!("{{{t}}}")))
+                } else {
+                    Err(e)
+                }
+            }) {
                 Ok(v) => {
                     let m = self.warn(
                         c.line,
-                        "the JSON example elides items (`...`) or has `//` comments: they were dropped, so the example shows less than the docs",
+                        "the JSON example elides items (`...`), has `//` comments or lacks its outer braces: it was repaired, so check it against the docs",
                     );
                     self.method.todos.push(m);
                     Some(v)

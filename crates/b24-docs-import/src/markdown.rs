@@ -154,7 +154,17 @@ pub fn read(src: &str) -> Page {
             i = j + 1;
             continue;
         }
-        if t == "#|" {
+        // `#|s`: a stray letter after the opening marker (a typo on one page).
+        let table_open = t == "#|"
+            || t.strip_prefix("#|")
+                .is_some_and(|rest| rest.chars().all(|c| c.is_alphabetic()) && rest.len() <= 2);
+        if table_open && t != "#|" {
+            repairs.push(MarkdownError {
+                line,
+                expected: format!("`#|` opening a table (found `{t}`, read as `#|`)"),
+            });
+        }
+        if table_open {
             let mut j = i + 1;
             let mut content = Vec::new();
             let mut closed = false;

@@ -150,7 +150,7 @@ fn current_dialog_get_has_the_reviewed_keys() {
 }
 
 /// The 2024 page has no types for `operator.answer`: the parameter is `any` with a TODO, the
-/// kind is guessed, and the file still validates.
+/// kind comes from the verb (`answer` writes, so no TODO), and the file still validates.
 #[test]
 fn old_untyped_parameter_is_a_todo() {
     let imp = import(&format!(
@@ -159,5 +159,27 @@ fn old_untyped_parameter_is_a_todo() {
     assert_eq!(imp.spec.params[0].name, "CHAT_ID");
     assert_eq!(imp.spec.params[0].ty.to_string(), "any");
     assert!(imp.toml.contains("# TODO(review): the docs type `unknown`"));
-    assert!(imp.toml.contains("# TODO(review): `kind` guessed"));
+    assert_eq!(imp.spec.kind, b24_spec::MethodKind::Write);
+    assert!(!imp.toml.contains("`kind` is `write` by default"));
+}
+
+/// A verb the importer does not know gives `write` (never replayed) and a TODO.
+#[test]
+fn unknown_verb_is_a_write_with_a_todo() {
+    assert_eq!(
+        b24_docs_import::import::kind_from_name("user.current"),
+        ("read", true)
+    );
+    assert_eq!(
+        b24_docs_import::import::kind_from_name("tasks.api.scrum.kanban.addStage"),
+        ("write", true)
+    );
+    assert_eq!(
+        b24_docs_import::import::kind_from_name("tasks.api.scrum.kanban.getFields"),
+        ("read", true)
+    );
+    assert_eq!(
+        b24_docs_import::import::kind_from_name("calendar.event.get.nearest"),
+        ("write", false)
+    );
 }

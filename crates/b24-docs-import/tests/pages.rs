@@ -103,8 +103,9 @@ fn a_minimal_page_gives_a_valid_spec() {
     assert_eq!(spec.errors[0].message.as_deref(), Some("Not found"));
     assert_eq!(spec.examples.len(), 2);
     assert_eq!(spec.examples[1].name, "error-thing-not-found");
-    // Without a docs checkout: kind and docs URL are guesses.
-    assert!(imp.toml.contains("# TODO(review): `kind` guessed"));
+    // Without a docs checkout the docs URL is a guess; `get` reads, so the kind is not.
+    assert_eq!(spec.kind, b24_spec::MethodKind::Read);
+    assert!(!imp.toml.contains("`kind` is"));
     assert!(imp
         .toml
         .contains("# TODO(review): the page is not inside a docs checkout"));
