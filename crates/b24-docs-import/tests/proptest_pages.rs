@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use b24_docs_import::markdown::{self, Block};
+use b24_docs_import::page::{classify, is_method_name, PageKind};
 use b24_docs_import::{docs_root_of, import_page, page_method, DocsContext};
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
@@ -35,6 +36,12 @@ fn check_page(page: &Path, src: &str) -> Result<Outcome, TestCaseError> {
         root: docs_root_of(page),
     };
     let method = page_method(src);
+    // A method page's name is a REST method name written on the page.
+    if let PageKind::Method { name, line, .. } = classify(src) {
+        prop_assert!(is_method_name(&name), "{name}");
+        prop_assert!(src.contains(&name), "{name} is not on the page");
+        prop_assert!(line >= 1 && line <= src.lines().count(), "line {line}");
+    }
     let lines = src.lines().count();
     match import_page(page, src, &cx) {
         Ok(imp) => {
@@ -146,6 +153,17 @@ fn seeds() -> &'static [(PathBuf, String)] {
             &shared.join("current/api-reference/imopenlines"),
             &mut paths,
         );
+        // Every 8th page of the corpus of other sections, both revisions: page shapes the
+        // open-lines pages do not have.
+        for revision in ["2024-09-06", "current"] {
+            let mut corpus = Vec::new();
+            markdown_under(
+                &shared.join("corpus").join(revision).join("api-reference"),
+                &mut corpus,
+            );
+            corpus.sort();
+            paths.extend(corpus.into_iter().step_by(8));
+        }
         paths.sort();
         paths
             .into_iter()
@@ -226,6 +244,23 @@ const FRAGMENTS: &[&str] = &[
     "Элемент массива",
     "ключ объекта",
     "`null`",
+    "{% note info \"tasks.task.get\" %}",
+    "{% note info \"disk.*\" %}",
+    "{% note info \"\" %}",
+    "> Название метода: **tasks.api.scrum.task.get**",
+    "Метод `sonet_group.user.add` добавляет",
+    "{% include notitle [Скоуп](./_includes/scope-x.md) %}",
+    "{% include [x](../../../../../../../etc/passwd.md) %}",
+    "**Scope**: [`task`](x) | **Кто может выполнять метод**: `любой`",
+    "#|s",
+    "- || **A**",
+    "|| **ID**^*^ | описание | |",
+    "|| **TASKID^*^**",
+    "|| **Параметр** / **Тип** | **Описание** ||",
+    "|| **A/B**\n[`unknown`](x) | описание ||",
+    "\"result\": {\"a\": 1}",
+    "# Задачи: обзор методов",
+    "# При добавлении задачи OnTaskAdd",
 ];
 
 fn odd_text() -> impl Strategy<Value = String> {
