@@ -1810,6 +1810,8 @@ impl Importer<'_> {
                             .unwrap_or_default(),
                         description
                     ));
+                    // This row's notes stay with the merged entry.
+                    e.todos.extend(todos);
                     continue;
                 }
                 self.method.errors.push(ErrorCode {

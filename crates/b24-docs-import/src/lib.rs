@@ -198,6 +198,17 @@ fn drop_unreachable_objects(method: &mut Method) {
         .partition(|o| reached.contains(&o.name));
     method.objects = kept;
     for o in dropped {
+        // Its notes go with it: every warning stays a `TODO(review)` of the file.
+        let notes: Vec<&String> = o
+            .todos
+            .iter()
+            .chain(o.fields.iter().flat_map(|f| f.todos.iter()))
+            .collect();
+        for n in notes {
+            if let Some(at) = method.warnings.iter().position(|w| &w.message == n) {
+                method.warnings.remove(at);
+            }
+        }
         let message = format!(
             "the table of `{}` describes a value the example shows in another shape: the table was not imported",
             o.name
