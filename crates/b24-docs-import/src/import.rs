@@ -298,18 +298,56 @@ fn norm(s: &str) -> String {
         .collect()
 }
 
+/// `### Возвращаемые данные` / `### Returned Data`: the table of the answer's top level.
+fn is_returned_data(heading: &str) -> bool {
+    let h = heading.trim().to_lowercase();
+    h.starts_with("возвращаемые данные") || h.starts_with("returned data")
+}
+
+/// `### Описание ключей` / `### Key Descriptions` (2024 template): a list of keys.
+fn is_key_list(heading: &str) -> bool {
+    let h = heading.trim().to_lowercase();
+    h.starts_with("описание ключей")
+        || h.starts_with("key description")
+        || h.starts_with("description of keys")
+}
+
 fn heading_word(text: &str) -> (String, bool) {
+    let lower = text.to_lowercase();
     let is_item = text.contains("Элемент массива")
         || text.contains("элемент")
         || text.trim_end().ends_with("[]")
-        || text.trim_end().ends_with("[]`");
-    let word = text
-        .split_whitespace()
-        .last()
-        .unwrap_or(text)
-        .trim_matches('`')
-        .trim_end_matches("[]")
-        .to_string();
+        || text.trim_end().ends_with("[]`")
+        || lower.contains(" item")
+        || lower.contains("array element");
+    // The English translation puts the kind last: `Result Object`, `Readed List Item Object`.
+    const KIND_WORDS: &[&str] = &["object", "item", "element", "array", "structure", "fields"];
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut end = words.len();
+    while end > 1 && KIND_WORDS.contains(&words[end - 1].trim_matches('`').to_lowercase().as_str())
+    {
+        end -= 1;
+    }
+    let word = if end < words.len() && words[..end].iter().all(|w| w.is_ascii()) {
+        // English: the words before the kind make the name (`Readed List` → `readedList`).
+        let mut out = String::new();
+        for (i, w) in words[..end].iter().enumerate() {
+            let w = w.trim_matches('`');
+            if i == 0 {
+                out.push_str(&w.to_lowercase());
+            } else {
+                let mut cs = w.chars();
+                if let Some(c) = cs.next() {
+                    out.extend(c.to_uppercase());
+                    out.push_str(cs.as_str());
+                }
+            }
+        }
+        out
+    } else {
+        words.last().copied().unwrap_or(text).to_string()
+    };
+    let word = word.trim_matches('`').trim_end_matches("[]").to_string();
     (word, is_item)
 }
 
@@ -702,7 +740,7 @@ fn detect_template(placed: &[Placed<'_>]) -> Template {
     let legacy_heading = placed.iter().any(|p| {
         p.section_heading.is_some_and(|h| {
             h.text.starts_with("Ответ в случае") || h.text.starts_with("Список полей")
-        }) || p.sub.is_some_and(|h| h.text.starts_with("Описание ключей"))
+        }) || p.sub.is_some_and(|h| is_key_list(&h.text))
     });
     let legacy_table = placed.iter().any(|p| match p.block {
         Block::Table(t) => t.rows.first().is_some_and(|h| columns(h).legacy),
@@ -913,7 +951,7 @@ impl Importer<'_> {
                 (None, Some(h)) if h.text.starts_with("Список полей") => h,
                 _ => continue,
             };
-            if heading.text.starts_with("Возвращаемые данные") {
+            if is_returned_data(&heading.text) {
                 continue;
             }
             if !matches!(p.section, SectionKind::Params | SectionKind::Response) {
@@ -1396,10 +1434,7 @@ impl Importer<'_> {
         let mut synthesized = None;
         for p in &resp {
             if let Block::Table(t) = p.block {
-                if !is_field_table(t)
-                    || p.sub
-                        .is_some_and(|h| !h.text.starts_with("Возвращаемые данные"))
-                {
+                if !is_field_table(t) || p.sub.is_some_and(|h| !is_returned_data(&h.text)) {
                     continue;
                 }
                 let (cols, data) = table_columns(t);
@@ -1590,7 +1625,7 @@ impl Importer<'_> {
     fn key_list(&self, resp: &[&Placed<'_>]) -> Vec<(String, String, usize)> {
         let mut out = Vec::new();
         for p in resp {
-            if !p.sub.is_some_and(|h| h.text.starts_with("Описание ключей")) {
+            if !p.sub.is_some_and(|h| is_key_list(&h.text)) {
                 continue;
             }
             if let Block::Text { text, line } = p.block {

@@ -12,6 +12,7 @@
 pub mod check;
 pub mod corpus;
 pub mod drift;
+pub mod english;
 pub mod import;
 pub mod markdown;
 pub mod model;
@@ -72,9 +73,46 @@ pub fn import_file(page: &Path) -> Result<Imported, ImportError> {
 }
 
 /// Imports one page: reads it, cross-checks the result schema with the page's success
-/// example (adjusting what disagrees, with a `TODO(review)` each), renders the spec and
-/// validates it with `b24_spec::parse_spec`. Nothing is written here.
+/// example (adjusting what disagrees, with a `TODO(review)` each), takes the summary and
+/// descriptions from the English translation when the checkout has one beside it
+/// ([`english`]), renders the spec and validates it with `b24_spec::parse_spec`. Nothing is
+/// written here.
 pub fn import_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Imported, ImportError> {
+    let imported = import_facts(page, src, cx)?;
+    let Some(en_page) = english::english_page(page, cx.root.as_deref()) else {
+        return Ok(imported);
+    };
+    let mut method = imported.method;
+    let en = std::fs::read_to_string(&en_page).ok().and_then(|en_src| {
+        let en_cx = DocsContext {
+            root: docs_root_of(&en_page),
+        };
+        import::read_page(&en_page, &en_src, &en_cx).ok()
+    });
+    match en {
+        Some(en) => {
+            english::apply(&mut method, &en, &en_page);
+        }
+        None => {
+            let message = format!(
+                "the English page {} could not be read: the descriptions stay Russian",
+                en_page.display()
+            );
+            method.todos.push(message.clone());
+            method.warnings.push(Warning { line: 0, message });
+        }
+    }
+    let toml = render::render(&method);
+    let spec = b24_spec::parse_spec(page, &toml).map_err(|e| ImportError {
+        page: page.to_path_buf(),
+        line: 0,
+        expected: format!("a page that gives a valid spec; the generated spec is invalid: {e}"),
+    })?;
+    Ok(Imported { method, toml, spec })
+}
+
+/// The facts of a page (names, types, codes, examples), cross-checked with its examples.
+fn import_facts(page: &Path, src: &str, cx: &DocsContext) -> Result<Imported, ImportError> {
     let mut method = import::read_page(page, src, cx)?;
     let display = page.to_path_buf();
     let mut refined: Vec<(String, String)> = Vec::new();
