@@ -206,7 +206,11 @@ fn each_corpus_revision_against_its_own_import() {
         for rel in [DISK_RENAME, ELAPSED_ADD] {
             let page = root.join(rel);
             assert!(page.is_file(), "{}", page.display());
-            match b24_docs_import::import_file(&page) {
+            // What drift itself reads: the import, refused when a table was not read.
+            let cx = b24_docs_import::DocsContext {
+                root: Some(root.clone()),
+            };
+            match b24_docs_import::drift::import_for_drift(&page, &cx) {
                 Ok(imp) => {
                     let method = imp.method.method.clone();
                     let dir = spec_folder("own", &[(method.as_str(), imp.toml.clone())]);
@@ -471,5 +475,23 @@ fn spec_folder_against_the_english_translation() {
             !f.detail.contains("message") && !f.detail.contains("description"),
             "{f}"
         );
+    }
+}
+
+proptest::proptest! {
+    /// Whatever a spec's `docs` says, the path drift looks up stays inside the checkout's
+    /// `api-reference/`: a Markdown file, no `..` or `.` segment, no absolute path.
+    #[test]
+    fn a_docs_url_never_leaves_api_reference(
+        url in proptest::string::string_regex("(https://[a-z.]{0,12})?(/api-reference/)?([a-z.#?]{0,6}/){0,4}[a-z.]{0,8}(\\.html|\\.md|/)?(#[a-z]{0,4})?").unwrap(),
+    ) {
+        if let Some(rel) = b24_docs_import::drift::docs_path_of_url(&url) {
+            proptest::prop_assert!(rel.starts_with("api-reference/"), "{rel}");
+            proptest::prop_assert!(rel.ends_with(".md"), "{rel}");
+            proptest::prop_assert!(!rel.split('/').any(|p| p == ".." || p == "."), "{rel}");
+            proptest::prop_assert!(!rel.contains(['#', '?']), "{rel}");
+        } else {
+            proptest::prop_assert!(!url.contains("/api-reference/") || url.contains("/.") , "{url}");
+        }
     }
 }
