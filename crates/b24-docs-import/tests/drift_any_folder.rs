@@ -44,19 +44,18 @@ fn import(revision: &str, rel: &str) -> Imported {
     b24_docs_import::import_file(&page).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Writes spec files (`<namespace>/<rest>.toml`, as `xtask import` does) into a fresh folder.
-fn spec_folder(name: &str, files: &[(&str, String)]) -> PathBuf {
+/// Writes spec files (`<namespace>/<rest>.toml`, as `xtask import` does) into a fresh folder,
+/// loads the folder as `xtask drift --spec` does, and removes it.
+fn spec_folder(name: &str, files: &[(&str, String)]) -> Vec<b24_spec::Spec> {
     let dir = temp_dir(name);
     for (method, toml) in files {
         let path = dir.join(b24_docs_import::spec_path(method));
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, toml).unwrap();
     }
-    dir
-}
-
-fn load(dir: &Path) -> Vec<b24_spec::Spec> {
-    b24_spec::load_dir(dir, dir).unwrap_or_else(|e| panic!("{e}"))
+    let specs = b24_spec::load_dir(&dir, &dir).unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    specs
 }
 
 fn only_specced() -> DriftOptions {
@@ -130,8 +129,8 @@ fn corpus_specs_in_another_folder_do_not_drift_until_edited() {
         .iter()
         .map(|i| (i.method.method.as_str(), i.toml.clone()))
         .collect();
-    let dir = spec_folder("untouched", &files);
-    let report = drift(&load(&dir), &docs("corpus/current"), &only_specced());
+    let specs = spec_folder("untouched", &files);
+    let report = drift(&specs, &docs("corpus/current"), &only_specced());
     assert!(report.findings.is_empty(), "{report}");
     assert!(report.unreadable.is_empty(), "{report}");
     assert_eq!(report.pages, 3, "{report}");
@@ -149,8 +148,8 @@ fn corpus_specs_in_another_folder_do_not_drift_until_edited() {
             (*m, toml)
         })
         .collect();
-    let dir = spec_folder("edited", &edited);
-    let report = drift(&load(&dir), &docs("corpus/current"), &only_specced());
+    let specs = spec_folder("edited", &edited);
+    let report = drift(&specs, &docs("corpus/current"), &only_specced());
     let found: Vec<_> = report.findings.iter().map(summary).collect();
     assert_eq!(
         found,
@@ -213,8 +212,8 @@ fn each_corpus_revision_against_its_own_import() {
             match b24_docs_import::drift::import_for_drift(&page, &cx) {
                 Ok(imp) => {
                     let method = imp.method.method.clone();
-                    let dir = spec_folder("own", &[(method.as_str(), imp.toml.clone())]);
-                    let report = drift(&load(&dir), &root, &only_specced());
+                    let specs = spec_folder("own", &[(method.as_str(), imp.toml.clone())]);
+                    let report = drift(&specs, &root, &only_specced());
                     assert!(report.findings.is_empty(), "{revision}: {report}");
                     assert!(report.unreadable.is_empty(), "{revision}: {report}");
                     let mut edited = imp.toml.clone();
@@ -242,8 +241,8 @@ fn each_corpus_revision_against_its_own_import() {
                         ));
                     }
                     assert!(!expected.is_empty(), "{revision}: nothing to edit in {rel}");
-                    let dir = spec_folder("own-edited", &[(method.as_str(), edited)]);
-                    let report = drift(&load(&dir), &root, &only_specced());
+                    let specs = spec_folder("own-edited", &[(method.as_str(), edited)]);
+                    let report = drift(&specs, &root, &only_specced());
                     let found: Vec<_> = report.findings.iter().map(summary).collect();
                     assert_eq!(found, expected, "{revision}: {report}");
                     compared += 1;
@@ -251,9 +250,9 @@ fn each_corpus_revision_against_its_own_import() {
                 Err(e) => {
                     // The spec of the current page, against a page the importer refuses.
                     let imp = import("corpus/current", rel);
-                    let dir =
+                    let specs =
                         spec_folder("refused", &[(imp.method.method.as_str(), imp.toml.clone())]);
-                    let report = drift(&load(&dir), &root, &only_specced());
+                    let report = drift(&specs, &root, &only_specced());
                     assert!(
                         report.unreadable.iter().any(|u| u.page == page),
                         "{revision}: {e} not reported in\n{report}"
@@ -297,7 +296,7 @@ fn a_method_without_a_page_is_removed_from_the_docs() {
             "method = \"crm.item.rename\"",
         )
         .replace("/api-reference/disk/file/", "/api-reference/crm/item/");
-    let dir = spec_folder(
+    let specs = spec_folder(
         "gone",
         &[
             ("bizproc.task.delegate", delegate.toml.clone()),
@@ -305,7 +304,6 @@ fn a_method_without_a_page_is_removed_from_the_docs() {
             ("crm.item.rename", elsewhere),
         ],
     );
-    let specs = load(&dir);
 
     let report = drift(&specs, &docs("corpus/2024-09-06"), &only_specced());
     let methods: Vec<_> = report
@@ -346,6 +344,7 @@ fn a_method_without_a_page_is_removed_from_the_docs() {
     // Not a checkout: reported, not a crash, and it counts.
     let empty = temp_dir("no-checkout");
     let report = drift(&specs, &empty, &only_specced());
+    let _ = std::fs::remove_dir_all(&empty);
     assert!(report.findings.is_empty(), "{report}");
     assert_eq!(report.unreadable.len(), 1, "{report}");
     assert!(report.drifted());
@@ -359,10 +358,10 @@ fn docs_only_methods_come_from_the_covered_sections() {
         .iter()
         .map(|i| (i.method.method.as_str(), i.toml.clone()))
         .collect();
-    let dir = spec_folder("sections", &files);
+    let specs = spec_folder("sections", &files);
     let root = docs("corpus/current");
     let index = DocsIndex::read(&root);
-    let report = drift(&load(&dir), &root, &DriftOptions::default());
+    let report = drift(&specs, &root, &DriftOptions::default());
     let added: Vec<&str> = report
         .findings
         .iter()
