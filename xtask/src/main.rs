@@ -4,7 +4,7 @@
 //!   comments where the importer guessed);
 //! * `check [--spec DIR]`: every spec validates and every documented example decodes into
 //!   its type (CI runs it);
-//! * `drift DOCS_DIR [--spec DIR]`: what a docs checkout says that `spec/` does not.
+//! * `drift DOCS_DIR [--spec DIR]`: what a docs checkout says that a spec folder does not.
 //!
 //! The logic lives in `b24-docs-import`; this is its command line. See `xtask/README.md`.
 #![forbid(unsafe_code)]
@@ -64,15 +64,29 @@ enum Command {
         #[arg(long, default_value = "spec")]
         spec: PathBuf,
     },
-    /// Compare spec/ with a docs checkout and print what was added, removed or changed.
+    /// Compare a spec folder with a docs checkout and print what was added, removed or changed.
     ///
-    /// Imports every open-lines method page of DOCS_DIR in memory and diffs it against the
-    /// specs. Differences on spec keys or error codes that carry a `note` are printed as
-    /// reviewed differences and do not count. Exit code 1 on drift or on an unreadable page.
+    /// Works for any spec folder (open lines, tasks, disk, user, ...) against any checkout
+    /// (today's docs, the 2024 template, the English translation `en/`). Walks all of
+    /// DOCS_DIR/api-reference/ once, learns each page's method from the importer, finds each
+    /// spec's page by its method name wherever it lies (falling back to the file the spec's
+    /// `docs` URL names), imports it in memory and diffs it against the spec. Only facts are
+    /// compared: names, types, required, scopes, error codes and statuses; never descriptions
+    /// or error messages, so the English translation's wording is never drift.
+    ///
+    /// A spec whose page is gone is reported as removed; one whose whole section folder the
+    /// checkout does not hold is a reviewed difference. A page the importer cannot read, or
+    /// of which it read none of the names of one table (a wording it does not know yet), is
+    /// an unreadable page, reported with the reason. Differences on spec keys or error codes
+    /// that carry a `note` are reviewed differences and do not count. Docs-only methods are
+    /// listed only within the sections the specs cover (the folders under api-reference/
+    /// their pages lie in, and their methods' namespaces). Exit code 1 on drift or on an
+    /// unreadable page.
     Drift {
-        /// A docs checkout: the folder holding `api-reference/`.
+        /// A docs checkout: the folder holding `api-reference/` (e.g.
+        /// `../shared/b24-rest-docs/current`, `.../2024-09-06`, `.../en`, `.../corpus/current`).
         docs_dir: PathBuf,
-        /// Spec directory.
+        /// Spec directory (any folder of spec files, not only `spec/`).
         #[arg(long, default_value = "spec")]
         spec: PathBuf,
         /// Only compare methods that have a spec (do not list docs-only methods).
