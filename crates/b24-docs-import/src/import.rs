@@ -151,8 +151,8 @@ fn columns(header: &Row) -> Columns {
             .trim_end_matches(':')
             .to_string();
         match first.as_str() {
-            "название" | "параметр" | "поле" | "ключ" | "name" | "parameter" | "field" | "key" =>
-            {
+            "название" | "параметр" | "параметры" | "поле" | "ключ" | "name" | "parameter"
+            | "field" | "key" => {
                 c.name = Some(i);
                 if t.contains("тип") || t.contains("type") {
                     c.ty = Some(i);
@@ -296,6 +296,24 @@ fn norm(s: &str) -> String {
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// `### Дополнительные параметры` / `### Additional Parameters`: a second table of the
+/// method's own parameters.
+fn is_more_params(heading: &str) -> bool {
+    let h = heading.trim().to_lowercase();
+    h.starts_with("дополнительные параметры") || h.starts_with("additional parameters")
+}
+
+/// A field table whose name column is headed `Параметр` / `Parameter`.
+fn names_parameters(t: &Table) -> bool {
+    is_field_table(t)
+        && t.rows.first().is_some_and(|h| {
+            h.cells.first().is_some_and(|c| {
+                let c = plain(c).to_lowercase();
+                c.starts_with("параметр") || c.starts_with("parameter")
+            })
+        })
 }
 
 /// `### Возвращаемые данные` / `### Returned Data`: the table of the answer's top level.
@@ -951,7 +969,7 @@ impl Importer<'_> {
                 (None, Some(h)) if h.text.starts_with("Список полей") => h,
                 _ => continue,
             };
-            if is_returned_data(&heading.text) {
+            if is_returned_data(&heading.text) || is_more_params(&heading.text) {
                 continue;
             }
             if !matches!(p.section, SectionKind::Params | SectionKind::Response) {
@@ -1267,7 +1285,30 @@ impl Importer<'_> {
                     Some(t)
                 }
                 _ => None,
+            })
+            .or_else(|| {
+                // 2024 pages without a `## Параметры` heading: a `Параметр` table in the
+                // page's opening text, before any example or answer.
+                placed
+                    .iter()
+                    .take_while(|p| p.section == SectionKind::Other)
+                    .find_map(|p| match p.block {
+                        Block::Table(t) if names_parameters(t) => Some(t),
+                        _ => None,
+                    })
             });
+        // `### Дополнительные параметры` / `### Additional Parameters`: more top-level
+        // parameters (not an object's fields).
+        let more: Vec<&Table> = placed
+            .iter()
+            .filter(|p| p.section == SectionKind::Params)
+            .filter_map(|p| match (p.sub, p.block) {
+                (Some(h), Block::Table(t)) if is_more_params(&h.text) && is_field_table(t) => {
+                    Some(t)
+                }
+                _ => None,
+            })
+            .collect();
         let has_params_section = placed.iter().any(|p| p.section == SectionKind::Params)
             || src.contains("## Параметры")
             || src.contains("## Parameters");
@@ -1289,10 +1330,15 @@ impl Importer<'_> {
                 "a parameters table whose first column is `Название` or `Параметр`",
             ));
         }
+        let mut rows: Vec<(&Columns, &Row)> = data.iter().map(|r| (&cols, r)).collect();
+        let more_cols: Vec<(Columns, &[Row])> = more.iter().map(|t| table_columns(t)).collect();
+        for (c, d) in &more_cols {
+            rows.extend(d.iter().map(|r| (c, r)));
+        }
         let mut names: HashSet<String> = HashSet::new();
         let mut infos: Vec<(RowInfo, Option<String>)> = Vec::new();
-        for row in data {
-            let Some(info) = row_info(&cols, row) else {
+        for (cols, row) in rows {
+            let Some(info) = row_info(cols, row) else {
                 return Err(err(
                     self.page,
                     row.line,

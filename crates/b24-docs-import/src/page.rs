@@ -261,6 +261,31 @@ pub fn classify(src: &str) -> PageKind {
         }
     }
     let title_lower = title.to_lowercase();
+    // A table of methods (`|| **Метод** | **Описание** ||`) makes a page an overview, unless
+    // its title names the method.
+    let method_header = lines.iter().any(|(_, t)| {
+        let t = t.trim_start_matches("||").trim().to_lowercase();
+        t.starts_with("**метод**") || t.starts_with("**method**")
+    });
+    let method_rows = lines
+        .iter()
+        .filter(|(_, t)| {
+            let Some(rest) = t.strip_prefix("||") else {
+                return false;
+            };
+            let first = rest.split('|').next().unwrap_or("");
+            // `[user.userfield.add](./x.md)`, `` `disk.file.get` ``, `**task.item.add**`.
+            let text = first
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches('[');
+            is_method_name(bare(text))
+        })
+        .count();
+    let lists_methods = method_header && method_rows >= 2;
+    family |= lists_methods;
     if let Some((name, from, line)) = found {
         // A title naming a method wins over "overview" wording in it.
         if from == NameSource::Title || !(family || title_lower.contains("обзор")) {
@@ -324,6 +349,15 @@ mod tests {
         assert_eq!(
             classify("# Задачи: обзор методов\n\nМетод `tasks.task.add` создает задачу.\n"),
             PageKind::NotMethod(NotMethod::Overview)
+        );
+        assert_eq!(
+            classify("# Поля\n\n{% note info \"user.userfield\" %}\n{% endnote %}\n\n#|\n|| **Метод** | **Описание** ||\n|| [user.userfield.add](a.md) | x ||\n|| [user.userfield.get](b.md) | y ||\n|#\n"),
+            PageKind::NotMethod(NotMethod::Overview)
+        );
+        // A parameters table mislabelled `Метод` does not make a method page an overview.
+        assert_eq!(
+            name("# Путь к файлу\n\n{% note info \"lists.element.get.file.url\" %}\n{% endnote %}\n\n#|\n|| **Метод** | **Описание** ||\n|| **IBLOCK_ID** | x ||\n|#\n"),
+            Some(("lists.element.get.file.url".into(), NameSource::Note))
         );
         assert_eq!(
             classify("# При добавлении задачи OnTaskAdd\n\n> Scope: x\n"),

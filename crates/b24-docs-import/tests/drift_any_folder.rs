@@ -240,11 +240,15 @@ fn each_corpus_revision_against_its_own_import() {
                             true,
                         ));
                     }
-                    assert!(!expected.is_empty(), "{revision}: nothing to edit in {rel}");
-                    let specs = spec_folder("own-edited", &[(method.as_str(), edited)]);
-                    let report = drift(&specs, &root, &only_specced());
-                    let found: Vec<_> = report.findings.iter().map(summary).collect();
-                    assert_eq!(found, expected, "{revision}: {report}");
+                    // A page with no typed parameter and no error code (2024 pages type
+                    // parameters `unknown`) gives nothing to edit: the untouched comparison
+                    // above is the check.
+                    if !expected.is_empty() {
+                        let specs = spec_folder("own-edited", &[(method.as_str(), edited)]);
+                        let report = drift(&specs, &root, &only_specced());
+                        let found: Vec<_> = report.findings.iter().map(summary).collect();
+                        assert_eq!(found, expected, "{revision}: {report}");
+                    }
                     compared += 1;
                 }
                 Err(e) => {
