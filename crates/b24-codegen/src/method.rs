@@ -6,7 +6,7 @@ use b24_spec::{MethodKind, Spec, TypeExpr};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
-use crate::docs::doc_lines;
+use crate::docs::{code_span, doc_lines};
 use crate::names::{core, ident, CORE_CRATE};
 use crate::request::RequestGen;
 use crate::types::{string_enum, unknown_variant, variants, Types};
@@ -162,7 +162,7 @@ impl<'a> MethodGen<'a> {
         let variants = variants(spec.errors.iter().map(|e| {
             let mut d = format!("`{}` (HTTP {}): {}", e.code, e.status, e.description);
             if let Some(m) = &e.message {
-                d.push_str(&format!("\n\nThe portal says: \"{m}\""));
+                d.push_str(&format!("\n\nThe portal says: {}", code_span(m)));
             }
             if let Some(n) = &e.note {
                 d.push_str(&format!("\n\nNote: {n}"));

@@ -7,7 +7,7 @@ use b24_spec::{OneOf, Param, Spec};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-use crate::docs::{code_list, doc_lines};
+use crate::docs::{code_list, code_span, doc_lines};
 use crate::names::{core, ident, type_ident};
 use crate::types::Types;
 
@@ -203,7 +203,7 @@ impl RequestField<'_> {
             }) => {
                 let mut doc = format!("`{}`: {}", param.name, param.description);
                 if let Some(ex) = &param.example {
-                    doc.push_str(&format!("\n\nExample: `{ex}`"));
+                    doc.push_str(&format!("\n\nExample: {}", code_span(&ex.to_string())));
                 }
                 let doc = doc_lines(&doc);
                 if *required {

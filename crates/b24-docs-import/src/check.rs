@@ -595,6 +595,102 @@ pub fn check_event(event: &EventSpec) -> Vec<Problem> {
     out
 }
 
+/// The texts of a method spec a reader reads, with their keys: summary, description, access,
+/// the descriptions of parameters, groups, result, objects, keys, enums, values, errors and
+/// examples, and the notes.
+pub fn method_texts(spec: &Spec) -> Vec<(String, &str)> {
+    let mut t = vec![("summary".to_string(), spec.summary.as_str())];
+    t.extend(
+        spec.description
+            .as_deref()
+            .map(|d| ("description".into(), d)),
+    );
+    t.extend(spec.access.as_deref().map(|a| ("access".into(), a)));
+    for p in &spec.params {
+        t.push((format!("params.{}.description", p.name), &p.description));
+    }
+    for g in &spec.one_of {
+        t.push((format!("one_of.{}.description", g.name), &g.description));
+    }
+    t.push(("result.description".into(), &spec.result.description));
+    t.extend(types_texts(&spec.objects, &spec.enums));
+    for e in &spec.errors {
+        t.push((format!("errors.{}.description", e.code), &e.description));
+        t.extend(
+            e.note
+                .as_deref()
+                .map(|n| (format!("errors.{}.note", e.code), n)),
+        );
+    }
+    for x in &spec.examples {
+        t.push((format!("examples.{}.description", x.name), &x.description));
+    }
+    t
+}
+
+/// The texts of an event spec a reader reads, as [`method_texts`].
+pub fn event_texts(event: &EventSpec) -> Vec<(String, &str)> {
+    let mut t = vec![("summary".to_string(), event.summary.as_str())];
+    t.extend(
+        event
+            .description
+            .as_deref()
+            .map(|d| ("description".into(), d)),
+    );
+    t.extend(event.access.as_deref().map(|a| ("access".into(), a)));
+    t.push(("data.description".into(), &event.data.description));
+    t.extend(types_texts(&event.objects, &event.enums));
+    for x in &event.examples {
+        t.push((format!("examples.{}.description", x.name), &x.description));
+    }
+    t
+}
+
+fn types_texts<'a>(objects: &'a [Object], enums: &'a [EnumDef]) -> Vec<(String, &'a str)> {
+    let mut t = Vec::new();
+    for o in objects {
+        t.push((
+            format!("objects.{}.description", o.name),
+            o.description.as_str(),
+        ));
+        for f in &o.fields {
+            let key = format!("objects.{}.fields.{}", o.name, f.name);
+            t.push((format!("{key}.description"), f.description.as_str()));
+            t.extend(f.note.as_deref().map(|n| (format!("{key}.note"), n)));
+        }
+    }
+    for e in enums {
+        t.push((
+            format!("enums.{}.description", e.name),
+            e.description.as_str(),
+        ));
+        for v in &e.values {
+            let key = format!("enums.{}.values.{}.description", e.name, v.value);
+            t.extend(v.description.as_deref().map(|d| (key, d)));
+        }
+    }
+    t
+}
+
+/// Texts with Cyrillic outside a code span, each an error: the generated docs are English,
+/// and only a literal value in backticks may be Russian (`b24_spec::prose`, `spec/README.md`).
+pub fn check_prose(file: &Path, texts: &[(String, &str)]) -> Vec<Problem> {
+    texts
+        .iter()
+        .filter_map(|(key, text)| {
+            b24_spec::prose::cyrillic_outside_code(text).map(|line| Problem {
+                file: file.to_path_buf(),
+                at: key.clone(),
+                message: format!(
+                    "Cyrillic outside a code span: \"{line}\"; write the text in English and \
+                     put a literal value (a portal message, an example) in backticks"
+                ),
+                is_error: true,
+            })
+        })
+        .collect()
+}
+
 /// Checks every spec under `dir` (names shown relative to `base`): each file validates, the
 /// set has no duplicate methods or events, and each example decodes into its type.
 pub fn check_dir(dir: &Path, base: &Path) -> CheckReport {
@@ -614,11 +710,17 @@ pub fn check_dir(dir: &Path, base: &Path) -> CheckReport {
             Ok(SpecFile::Method(spec)) => {
                 report.examples += spec.examples.len();
                 report.problems.extend(check_spec(&spec));
+                report
+                    .problems
+                    .extend(check_prose(&spec.location.file, &method_texts(&spec)));
             }
             Ok(SpecFile::Event(event)) => {
                 report.events += 1;
                 report.examples += event.examples.len();
                 report.problems.extend(check_event(&event));
+                report
+                    .problems
+                    .extend(check_prose(&event.location.file, &event_texts(&event)));
             }
             Err(e) => {
                 all_valid = false;
@@ -783,6 +885,23 @@ body = '{"event": "ONSESSIONSTART", "data": {"when": false}}'
             panic!("an event");
         };
         assert_eq!(check_event(&e), Vec::new());
+    }
+
+    #[test]
+    fn russian_prose_is_an_error_and_literals_in_backticks_are_not() {
+        let src = SPEC.replace(
+            "id = { type = \"integer\", description = \"d\" }",
+            "id = { type = \"integer\", description = \"Идентификатор чата\" }",
+        ) + "\n[[errors]]\ncode = \"MINE\"\nstatus = 400\nmessage = \"Чат не найден\"\ndescription = \"The portal says `Чат не найден`.\"\n";
+        let s = b24_spec::parse_spec(Path::new("t.toml"), &src).unwrap_or_else(|e| panic!("{e}"));
+        let problems = check_prose(Path::new("t.toml"), &method_texts(&s));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].at, "objects.Thing.fields.id.description");
+        assert!(problems[0].is_error && problems[0].message.contains("Идентификатор чата"));
+        assert_eq!(
+            check_prose(Path::new("t.toml"), &method_texts(&spec())),
+            Vec::new()
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod located;
 mod model;
 pub mod names;
 mod parse;
+pub mod prose;
 mod raw;
 mod types;
 mod validate;

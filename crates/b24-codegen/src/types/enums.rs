@@ -6,7 +6,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use super::Types;
-use crate::docs::doc_lines;
+use crate::docs::{code_span, doc_lines};
 use crate::names::{core, type_ident};
 
 /// One documented value of a string enum.
@@ -109,8 +109,8 @@ impl Types<'_> {
         let visitor = format_ident!("__{}Visitor", e.name);
         let variants = variants(e.values.iter().map(|v| {
             let doc = doc_lines(&match &v.description {
-                Some(d) => format!("`{}`: {d}", v.value),
-                None => format!("`{}`", v.value),
+                Some(d) => format!("{}: {d}", code_span(&v.value)),
+                None => code_span(&v.value),
             });
             (v.value.as_str(), doc)
         }));
