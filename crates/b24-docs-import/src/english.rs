@@ -24,6 +24,21 @@ pub fn english_page(page: &Path, root: Option<&Path>) -> Option<PathBuf> {
     en.is_file().then_some(en)
 }
 
+/// `en/api-reference/...`: the English page from its checkout's folder on, the same on every
+/// machine.
+fn shown_path(en_page: &Path) -> String {
+    let parts: Vec<_> = en_page.components().collect();
+    let at = parts
+        .iter()
+        .rposition(|c| c.as_os_str() == "api-reference")
+        .map_or(0, |i| i.saturating_sub(1));
+    parts[at..]
+        .iter()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Whether `text` has Cyrillic letters (the docs' Russian).
 pub fn has_cyrillic(text: &str) -> bool {
     text.chars()
@@ -63,6 +78,9 @@ pub fn apply(method: &mut Method, en: &Method, en_page: &Path) -> usize {
             Some(en.summary.as_str()),
             "the summary".into(),
         );
+    }
+    if let Some(a) = method.access.as_mut() {
+        take(a, en.access.as_deref(), "who may call it (`access`)".into());
     }
     if let Some(d) = method.description.as_mut() {
         take(d, en.description.as_deref(), "the description".into());
@@ -139,7 +157,7 @@ pub fn apply(method: &mut Method, en: &Method, en_page: &Path) -> usize {
         let message = format!(
             "{} description(s) have no English text on {} and stay Russian: {}{}; translate them",
             left.len(),
-            en_page.display(),
+            shown_path(en_page),
             shown.join(", "),
             if more > 0 {
                 format!(" and {more} more")

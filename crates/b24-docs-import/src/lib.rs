@@ -79,6 +79,10 @@ pub fn import_file(page: &Path) -> Result<Imported, ImportError> {
 /// written here.
 pub fn import_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Imported, ImportError> {
     let imported = import_facts(page, src, cx)?;
+    // The translation follows today's page; a page in the 2024 template keeps its own text.
+    if imported.method.template == model::Template::Legacy2024 {
+        return Ok(imported);
+    }
     let Some(en_page) = english::english_page(page, cx.root.as_deref()) else {
         return Ok(imported);
     };

@@ -366,8 +366,12 @@ fn table(start: usize, content: &[(usize, &str)], repairs: &mut Vec<MarkdownErro
 /// removed. Backtick code spans are kept.
 pub fn plain(md: &str) -> String {
     let mut s = md.to_string();
-    for marker in ["[(подробное описание)]", "[подробное описание]"]
-    {
+    for marker in [
+        "[(подробное описание)]",
+        "[подробное описание]",
+        "[(detailed description)]",
+        "[detailed description]",
+    ] {
         while let Some(at) = s.find(marker) {
             let end = s[at + marker.len()..]
                 .find(')')
