@@ -160,11 +160,16 @@ fn columns(header: &Row) -> Columns {
             }
             "тип" | "type" => c.ty = Some(i),
             "описание" | "description" => {
-                if c.code.is_some() {
-                    c.message = Some(i);
-                } else {
-                    c.description = Some(i);
+                // `Код | Описание` (the text is the message) or, after a message column,
+                // `Код | Сообщение об ошибке | Описание` (the text explains it).
+                match (c.code, c.message) {
+                    (Some(_), None) => c.message = Some(i),
+                    (Some(_), Some(_)) => c.meaning = Some(i),
+                    _ => c.description = Some(i),
                 }
+            }
+            "сообщение" | "cообщение" | "message" | "error" if c.code.is_some() => {
+                c.message = Some(i)
             }
             "пример" | "example" => {
                 c.example = Some(i);
@@ -296,6 +301,30 @@ fn norm(s: &str) -> String {
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// `Код ошибки: `CODE`` / `Error code: `CODE``: the code, when it is one.
+fn v3_code_line(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    if !(lower.starts_with("код ошибки") || lower.starts_with("error code")) {
+        return None;
+    }
+    let code = code_spans(text).into_iter().next()?;
+    let valid = !code.is_empty()
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    valid.then_some(code)
+}
+
+/// A portal message as the page writes it in a cell: one code span (`` `Access denied` ``)
+/// is the literal text without its backticks.
+fn literal_text(cell: &str) -> String {
+    let t = cell.trim();
+    match t.strip_prefix('`').and_then(|r| r.strip_suffix('`')) {
+        Some(inner) if !inner.contains('`') => inner.to_string(),
+        _ => t.to_string(),
+    }
 }
 
 /// `### Дополнительные параметры` / `### Additional Parameters`: a second table of the
@@ -908,8 +937,28 @@ fn table_columns(t: &Table) -> (Columns, &[Row]) {
     }
 }
 
+/// The HTTP status a line states: `HTTP-статус: **400**`, `HTTP Status: **400**`, or a
+/// status line (`> 200 OK`, `400 Bad Request`) of the 2024 template.
 fn http_status(text: &str) -> Option<u16> {
-    let at = text.find("HTTP-статус")?;
+    let bare = text.trim_start_matches('>').trim().trim_matches('*');
+    let mut words = bare.split_whitespace();
+    if let (Some(code), Some(reason)) = (words.next(), words.next()) {
+        let code = code.trim_matches('*');
+        if code.len() == 3
+            && reason.starts_with(|c: char| c.is_ascii_uppercase())
+            && bare.len() < 40
+        {
+            if let Ok(n) = code.parse::<u16>() {
+                if (100..600).contains(&n) {
+                    return Some(n);
+                }
+            }
+        }
+    }
+    let at = text
+        .find("HTTP-статус")
+        .or_else(|| text.find("HTTP Status"))
+        .or_else(|| text.find("HTTP status"))?;
     let rest = &text[at..];
     let start = rest.find(|c: char| c.is_ascii_digit())?;
     rest[start..]
@@ -1371,14 +1420,23 @@ impl Importer<'_> {
                 infos.push((info, None));
             }
         }
+        let mut exact: HashSet<String> = HashSet::new();
         for (info, alt_note) in infos {
+            let twice = !exact.insert(info.name.clone());
             if !names.insert(info.name.to_ascii_lowercase()) {
                 let m = self.warn(
                     info.line,
-                    format!(
-                        "parameter `{}` is documented twice; the second row is dropped",
-                        info.name
-                    ),
+                    if twice {
+                        format!(
+                            "parameter `{}` is documented twice; the second row is dropped",
+                            info.name
+                        )
+                    } else {
+                        format!(
+                            "parameter `{}` differs only in case from an earlier one: a spec's parameter names must differ ignoring case, so this row is dropped; add it by hand under another `rust_name` if the portal reads both",
+                            info.name
+                        )
+                    },
                 );
                 self.method.todos.push(m);
                 continue;
@@ -1592,6 +1650,8 @@ impl Importer<'_> {
                         if !text.starts_with("{%")
                             && !text.starts_with("- ")
                             && !text.contains("HTTP-статус")
+                            && http_status(text).is_none()
+                            && !text.trim_start_matches('>').trim().is_empty()
                             && p.sub.is_none() =>
                     {
                         Some(plain(text))
@@ -1605,6 +1665,20 @@ impl Importer<'_> {
             }
         }
         if let Some((body, line)) = example {
+            // A success answer (`result`, no `error`) under an error status is the page's
+            // slip: the portal answers it with 200.
+            let status = if status >= 400 && body.get("error").is_none() {
+                let m = self.warn(
+                    line,
+                    format!(
+                        "the page gives HTTP {status} for its answer with `result`: 200 assumed"
+                    ),
+                );
+                self.method.todos.push(m);
+                200
+            } else {
+                status
+            };
             self.method.examples.push(Example {
                 name: "success".into(),
                 description: format!(
@@ -1800,6 +1874,29 @@ impl Importer<'_> {
             .iter()
             .filter(|p| p.section == SectionKind::Errors)
             .collect();
+        // REST 3.0 pages: `Код ошибки: `CODE`` and a table of the fields it is about.
+        let mut pending: Option<(String, usize)> = None;
+        for p in &errs {
+            match p.block {
+                Block::Text { text, line } => {
+                    if let Some(code) = v3_code_line(text) {
+                        if let Some((c, l)) = pending.take() {
+                            self.v3_error(c, l, None);
+                        }
+                        pending = Some((code, *line));
+                    }
+                }
+                Block::Table(t) => {
+                    if let Some((c, l)) = pending.take() {
+                        self.v3_error(c, l, Some(t));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some((c, l)) = pending {
+            self.v3_error(c, l, None);
+        }
         // The codes table.
         for p in &errs {
             let Block::Table(t) = p.block else { continue };
@@ -1844,7 +1941,10 @@ impl Importer<'_> {
                     None => (400, true),
                 };
                 let (message, description) = if cols.meaning.is_some() {
-                    (cell(cols.message), cell(cols.meaning).unwrap_or_default())
+                    (
+                        cell(cols.message).map(|m| literal_text(&m)),
+                        cell(cols.meaning).unwrap_or_default(),
+                    )
                 } else {
                     (
                         None,
@@ -1920,6 +2020,38 @@ impl Importer<'_> {
                     let Some(body) = self.example_json(c) else {
                         continue;
                     };
+                    // REST 3.0: `{"error": {"code": ..., "message": ...}}`. The spec's
+                    // examples are the REST 2 envelope the client decodes: the code and
+                    // message are kept, the body is left out.
+                    if let Some(Value::Object(e)) = body.get("error") {
+                        let code = e.get("code").and_then(Value::as_str).unwrap_or("");
+                        let message = e.get("message").and_then(Value::as_str);
+                        if let Some(i) = self.method.errors.iter().position(|x| x.code == code) {
+                            let e = &mut self.method.errors[i];
+                            if e.message.is_none() {
+                                e.message = message.map(str::to_string);
+                            }
+                            if let (true, Some(s)) = (e.status_guessed, status) {
+                                e.status = s;
+                                e.status_guessed = false;
+                            }
+                        }
+                        let m = self.warn(
+                            c.line,
+                            format!("the error example (`{code}`) is in the REST 3.0 shape `{{\"error\": {{\"code\", \"message\"}}}}`, not the envelope the client decodes: its code and message are kept, the example is left out"),
+                        );
+                        self.method.todos.push(m);
+                        continue;
+                    }
+                    if let Some(e) = body.get("error").filter(|e| !e.is_string()) {
+                        let shown: String = e.to_string().chars().take(40).collect();
+                        let m = self.warn(
+                            c.line,
+                            format!("the error example's `error` is `{shown}`, not a code (a string): the example is left out"),
+                        );
+                        self.method.todos.push(m);
+                        continue;
+                    }
                     let code = body
                         .get("error")
                         .or_else(|| body.get("result").and_then(|r| r.get("error")))
@@ -2026,6 +2158,50 @@ impl Importer<'_> {
             }
         }
         Ok(())
+    }
+
+    /// An error a REST 3.0 page names in a `Код ошибки:` line; `table` lists the fields it is
+    /// about (`Поле | Описание ошибки | Как исправить`).
+    fn v3_error(&mut self, code: String, line: usize, table: Option<&Table>) {
+        let mut cases = Vec::new();
+        if let Some(t) = table {
+            for row in t.rows.iter().skip(1) {
+                let field = row.cells.first().map(|c| plain(c)).unwrap_or_default();
+                let text = row.cells.get(1).map(|c| plain(c)).unwrap_or_default();
+                if text.is_empty() {
+                    continue;
+                }
+                let field = field.trim_matches('`');
+                cases.push(if field.is_empty() || field == "-" {
+                    text
+                } else {
+                    format!("`{field}`: {text}")
+                });
+            }
+        }
+        let mut todos = Vec::new();
+        let description = match cases.len() {
+            0 => {
+                todos.push(self.warn(line, format!("error `{code}` has no description")));
+                "TODO: no description in the docs.".to_string()
+            }
+            1 => cases.remove(0),
+            _ => format!("Several cases:\n- {}", cases.join("\n- ")),
+        };
+        if let Some(e) = self.method.errors.iter_mut().find(|e| e.code == code) {
+            e.description.push_str(&format!("\n- {description}"));
+            e.todos.extend(todos);
+            return;
+        }
+        self.method.errors.push(ErrorCode {
+            code,
+            status: 400,
+            status_guessed: true,
+            message: None,
+            description,
+            todos,
+            line,
+        });
     }
 
     /// The request of the first cURL example with a JSON body (`-d '{...}'`).
