@@ -303,6 +303,36 @@ fn norm(s: &str) -> String {
         .collect()
 }
 
+/// The one method the page's code examples call (`callMethod('x.y'`, `.../x.y` in a URL,
+/// `restCommand('x.y'`), when they call exactly one and it is not `name` (ignoring case, as the
+/// portal does).
+fn examples_call_another(blocks: &[Block], name: &str) -> Option<String> {
+    let mut called: Vec<String> = Vec::new();
+    for b in blocks {
+        let Block::Code(c) = b else { continue };
+        for quote in ['\'', '"', '/'] {
+            for part in c.text.split(quote).skip(1) {
+                let word = part
+                    .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '.' || ch == '_'))
+                    .next()
+                    .unwrap_or("");
+                let word = word.trim_end_matches(".json");
+                if crate::page::is_method_name(word)
+                    && word.matches('.').count() >= 1
+                    && word.split('.').next() == name.split('.').next()
+                    && !called.iter().any(|w| w == word)
+                {
+                    called.push(word.to_string());
+                }
+            }
+        }
+    }
+    match called.as_slice() {
+        [only] if !only.eq_ignore_ascii_case(name) => Some(only.clone()),
+        _ => None,
+    }
+}
+
 /// `Код ошибки: `CODE`` / `Error code: `CODE``: the code, when it is one.
 fn v3_code_line(text: &str) -> Option<String> {
     let lower = text.to_lowercase();
@@ -641,6 +671,19 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
         examples: Vec::new(),
         warnings,
     };
+    let mut method = method;
+    if name_from != NameSource::Title {
+        if let Some(other) = examples_call_another(&blocks, method_name) {
+            let t = format!(
+                "the page names `{method_name}` but its code examples call `{other}`: check which method the page documents"
+            );
+            method.warnings.push(Warning {
+                line: title.line,
+                message: t.clone(),
+            });
+            method.todos.push(t);
+        }
+    }
     let mut imp = Importer {
         page,
         method,
@@ -743,7 +786,9 @@ fn read_scope_line(text: &str, scope: &mut Option<String>, access: &mut Option<S
                     .filter(|s| !s.is_empty());
             }
         } else if access.is_none()
-            && (lower.starts_with("кто может выполнять метод") || lower.starts_with("who can"))
+            && (lower.starts_with("кто может выполнять метод")
+                || lower.starts_with("права на выполнение")
+                || lower.starts_with("who can"))
         {
             if let Some((_, rest)) = part.split_once(':') {
                 let a = plain(rest);
