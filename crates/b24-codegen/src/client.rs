@@ -8,7 +8,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::docs::doc_lines;
+use crate::docs::{auth_note, doc_lines};
 use crate::names::{core, core_at, ident};
 
 /// `impl <client> where <client>: Call { ... }` with one method per spec.
@@ -31,13 +31,17 @@ fn client_method(spec: &Spec) -> TokenStream {
     let ns = ident(spec.namespace());
     let op = ident(&spec.operation_name());
     let f = ident(&spec.rust_name);
-    let doc = doc_lines(&format!(
-        "Calls `{}`: {}\n\nSee [`{}::{}`] for the request, result and error types.",
-        spec.method,
-        spec.summary,
+    let mut text = format!("Calls `{}`: {}", spec.method, spec.summary);
+    if let Some(note) = auth_note(spec) {
+        text.push_str("\n\n");
+        text.push_str(note);
+    }
+    text.push_str(&format!(
+        "\n\nSee [`{}::{}`] for the request, result and error types.",
         spec.namespace(),
         spec.operation_name()
     ));
+    let doc = doc_lines(&text);
     quote! {
         #doc
         pub async fn #f(

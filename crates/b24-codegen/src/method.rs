@@ -6,7 +6,7 @@ use b24_spec::{MethodKind, Spec, TypeExpr};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
-use crate::docs::{code_span, doc_lines};
+use crate::docs::{auth_note, code_span, doc_lines};
 use crate::names::{core, ident, CORE_CRATE};
 use crate::request::RequestGen;
 use crate::types::{string_enum, unknown_variant, variants, Types};
@@ -79,7 +79,7 @@ impl<'a> MethodGen<'a> {
         }
     }
 
-    /// The module's doc: summary, description, docs link, scope, kind and access.
+    /// The module's doc: summary, description, docs link, scope, kind, access and auth.
     fn module_doc(&self) -> TokenStream {
         let spec = self.spec;
         let mut doc = format!("`{}`: {}", spec.method, spec.summary);
@@ -99,6 +99,9 @@ impl<'a> MethodGen<'a> {
         ));
         if let Some(a) = &spec.access {
             doc.push_str(&format!("\n* Access: {a}"));
+        }
+        if let Some(note) = auth_note(spec) {
+            doc.push_str(&format!("\n* Auth: {note}"));
         }
         doc_lines(&doc)
     }

@@ -12,7 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use b24_spec::wire::{self, strip_null};
-use b24_spec::{EnumDef, EventSpec, Example, Object, Scalar, Spec, SpecError, SpecFile, TypeExpr};
+use b24_spec::{EnumDef, EventSpec, Example, Object, Spec, SpecError, SpecFile, TypeExpr};
 use serde_json::{Map, Value};
 
 /// What is wrong with one value of an example.
@@ -234,7 +234,7 @@ impl<'a> Walker<'a> {
                 self.value(v, inner, path, ctx);
             }
             TypeExpr::Scalar(s) => {
-                if let Err(e) = scalar(*s, v) {
+                if let Err(e) = wire::check_scalar(*s, v) {
                     self.wrong(path, ctx, s.as_str(), e, v);
                 }
             }
@@ -398,22 +398,6 @@ pub use b24_spec::wire::{field_type, is_required};
 fn decode<T: b24_core::Lenient>(v: &Value) -> Result<T, String> {
     let bytes = serde_json::to_vec(v).map_err(|e| e.to_string())?;
     b24_core::decode_json::<T>(&bytes).map_err(|e| e.message)
-}
-
-/// Decodes one scalar with the client's own lenient visitor.
-fn scalar(s: Scalar, v: &Value) -> Result<(), String> {
-    use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-    match s {
-        Scalar::Integer => decode::<i64>(v).map(drop),
-        Scalar::Double => decode::<f64>(v).map(drop),
-        Scalar::String | Scalar::Text | Scalar::Char => decode::<String>(v).map(drop),
-        Scalar::Boolean => decode::<bool>(v).map(drop),
-        Scalar::Date => decode::<NaiveDate>(v).map(drop),
-        Scalar::Datetime => decode::<DateTime<FixedOffset>>(v).map(drop),
-        Scalar::Timestamp => decode::<DateTime<Utc>>(v).map(drop),
-        Scalar::Object => decode::<Map<String, Value>>(v).map(drop),
-        Scalar::File | Scalar::Any => Ok(()),
-    }
 }
 
 /// Mismatches of one example of a spec (success bodies only; error bodies are checked by

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use b24_core::PortalErrorCode;
-use b24_spec::Spec;
+use b24_spec::{Auth, Spec};
 use serde_json::{Map, Value};
 
 use crate::config::{ExtraBehavior, PortalConfig, MOCK_ERROR_PARAM};
@@ -36,6 +36,12 @@ pub(crate) struct AuthCtx {
 }
 
 impl AuthCtx {
+    /// Whether the call is made in an application's context: an OAuth token of an
+    /// application, not a webhook (what a spec's `auth = "application"` asks for).
+    pub(crate) fn in_app_context(&self) -> bool {
+        !self.webhook && self.client_id.is_some()
+    }
+
     /// The webhook's context.
     pub(crate) fn webhook(scopes: Option<Vec<String>>, user_id: i64) -> Self {
         AuthCtx {
@@ -93,18 +99,12 @@ pub(crate) type Handler = fn(&Engine, &AuthCtx, &Spec, &Map<String, Value>) -> O
 pub(crate) struct Registry {
     /// Stateful methods by lower-case name.
     pub(crate) stateful: &'static [(&'static str, Handler)],
-    /// Methods refused without an application's context (a webhook, or a token of no
-    /// application) before anything else.
-    pub(crate) app_context_only: &'static [&'static str],
 }
 
 impl Registry {
     /// No method answered from state (an engine without handlers, in tests).
     #[cfg(test)]
-    pub(crate) const EMPTY: Registry = Registry {
-        stateful: &[],
-        app_context_only: &[],
-    };
+    pub(crate) const EMPTY: Registry = Registry { stateful: &[] };
 
     /// The handler of `method` (any case).
     pub(crate) fn handler(&self, method: &str) -> Option<Handler> {
@@ -531,10 +531,9 @@ impl Engine {
         method: &str,
         params: &Map<String, Value>,
     ) -> Outcome {
-        if self.handlers.app_context_only.contains(&method)
-            && (auth.webhook || auth.client_id.is_none())
-        {
-            return Err(crate::errors::application_context_required());
+        // `auth = "application"` in the spec: refused before anything else.
+        if spec.auth == Auth::Application && !auth.in_app_context() {
+            return Err(crate::errors::wrong_auth_type_of(spec));
         }
         if let Some(handler) = self.handlers.handler(method) {
             return handler(self, auth, spec, params);

@@ -2,6 +2,7 @@
 //! come from b24-core's [`PortalErrorCode`].
 
 use b24_core::PortalErrorCode;
+use b24_spec::{Spec, WRONG_AUTH_TYPE};
 use serde_json::{Map, Value};
 
 /// An error answer: HTTP status, `error`, `error_description`.
@@ -50,22 +51,30 @@ pub(crate) fn portal_error_named(code: &str) -> ApiErr {
 }
 
 /// `WRONG_AUTH_TYPE`: a method for applications called with a webhook (or a token of no
-/// application).
+/// application), in the rest module's words.
 pub(crate) fn wrong_auth_type() -> ApiErr {
     ApiErr::new(
         403,
-        "WRONG_AUTH_TYPE",
+        WRONG_AUTH_TYPE,
         "Current authorization type is denied for this method",
     )
 }
 
-/// `WRONG_AUTH_TYPE` as the custom-connector methods word it.
-pub(crate) fn application_context_required() -> ApiErr {
-    ApiErr::new(
-        403,
-        "WRONG_AUTH_TYPE",
-        "Current authorization type is denied for this method Application context required",
-    )
+/// `WRONG_AUTH_TYPE` of a method with `auth = "application"`: the status and message of the
+/// spec's own `[[errors]]` entry of that code (the custom connectors add "Application context
+/// required"), else [`wrong_auth_type`].
+pub(crate) fn wrong_auth_type_of(spec: &Spec) -> ApiErr {
+    match spec.error(WRONG_AUTH_TYPE) {
+        Some(e) => ApiErr {
+            status: e.status,
+            code: e.code.clone(),
+            message: e
+                .message
+                .clone()
+                .unwrap_or_else(|| wrong_auth_type().message),
+        },
+        None => wrong_auth_type(),
+    }
 }
 
 #[cfg(test)]

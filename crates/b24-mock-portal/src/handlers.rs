@@ -11,11 +11,9 @@ use crate::params::{as_text, get_ci};
 use crate::specs::{example_or_default, validate};
 use crate::subscriptions::AppCaller;
 
-/// Every stateful method, and the methods that need an application's context.
-pub(crate) static REGISTRY: Registry = Registry {
-    stateful: STATEFUL,
-    app_context_only: APP_CONTEXT_ONLY,
-};
+/// Every stateful method. (Which methods need an application's context is the specs'
+/// `auth` key, checked by the engine before a handler runs.)
+pub(crate) static REGISTRY: Registry = Registry { stateful: STATEFUL };
 
 const STATEFUL: &[(&str, Handler)] = &[
     ("imopenlines.dialog.get", crate::dialogs::dialog_get),
@@ -32,17 +30,6 @@ const STATEFUL: &[(&str, Handler)] = &[
     ("event.offline.clear", offline_clear),
     ("event.offline.error", offline_error),
     ("event.offline.list", offline_list),
-];
-
-/// CustomConnectors: these check `Auth::AUTH_TYPE` before anything else.
-const APP_CONTEXT_ONLY: &[&str] = &[
-    "imconnector.register",
-    "imconnector.unregister",
-    "imconnector.send.messages",
-    "imconnector.update.messages",
-    "imconnector.delete.messages",
-    "imconnector.send.status.delivery",
-    "imconnector.send.status.reading",
 ];
 
 /// Checks the parameters against the spec, then answers the spec's example after `change`.
@@ -81,10 +68,11 @@ fn send_messages(e: &Engine, a: &AuthCtx, s: &Spec, p: &Map<String, Value>) -> O
     Ok((result, None, None))
 }
 
-/// The caller of an `event.*` method: an application's token only.
+/// The caller of an `event.*` method: an application's token only. The engine refused
+/// any other caller already (the specs' `auth = "application"`); this names the application.
 fn app_caller(auth: &AuthCtx) -> Result<AppCaller<'_>, ApiErr> {
-    match (&auth.client_id, auth.webhook) {
-        (Some(c), false) => Ok(AppCaller {
+    match &auth.client_id {
+        Some(c) if auth.in_app_context() => Ok(AppCaller {
             client_id: c.as_str(),
             user_id: auth.user_id,
             admin: auth.admin,
@@ -144,9 +132,15 @@ mod tests {
         for (name, _) in REGISTRY.stateful {
             assert!(specs.get(name).is_some(), "{name}: no spec");
             assert!(seen.insert(*name), "{name} twice");
-        }
-        for name in REGISTRY.app_context_only {
-            assert!(specs.get(name).is_some(), "{name}: no spec");
+            // The `event.*` handlers act for the calling application, which the engine has
+            // made sure of from the spec.
+            if name.starts_with("event.") {
+                assert_eq!(
+                    specs.get(name).unwrap().auth,
+                    b24_spec::Auth::Application,
+                    "{name}"
+                );
+            }
         }
     }
 }

@@ -93,22 +93,10 @@ pub(crate) fn quote_value(v: &Value) -> String {
     }
 }
 
-/// A boolean the way the portal reads it: `Y`/`N`, `1`/`0`, `true`/`false`.
+/// A boolean the way the portal reads it: `Y`/`N`, `1`/`0`, `true`/`false` (b24-core's
+/// lenient `bool`, the client's own rule).
 pub(crate) fn parse_bool(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_i64() {
-            Some(0) => Some(false),
-            Some(1) => Some(true),
-            _ => None,
-        },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "y" | "1" | "true" => Some(true),
-            "n" | "0" | "false" | "" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
+    b24_core::lenient::deserialize::<bool, _>(v).ok()
 }
 
 /// Items of a PHP array: a JSON list, or an object keyed by anything.

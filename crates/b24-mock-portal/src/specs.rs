@@ -8,7 +8,7 @@ use std::sync::Arc;
 use b24_spec::{wire, EventSpec, Scalar, Spec, TypeExpr};
 use serde_json::{Map, Value};
 
-use crate::params::{get_ci, parse_bool, php_items};
+use crate::params::{get_ci, php_items};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_specs.rs"));
 
@@ -124,13 +124,8 @@ pub(crate) fn validate(spec: &Spec, params: &Map<String, Value>) -> Result<(), S
     Ok(())
 }
 
-fn is_int_text(s: &str) -> bool {
-    let t = s.trim();
-    let digits = t.strip_prefix('-').unwrap_or(t);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Whether `v` is a valid request value of type `ty` (lenient like the portal).
+/// Whether `v` is a valid request value of type `ty`: containers and named types walked
+/// here, each scalar as b24-spec's [`wire::check_scalar`] says.
 pub(crate) fn check_type(spec: &Spec, ty: &TypeExpr, v: &Value) -> Result<(), String> {
     let bad = |what: &str| {
         Err(format!(
@@ -186,48 +181,10 @@ pub(crate) fn check_type(spec: &Spec, ty: &TypeExpr, v: &Value) -> Result<(), St
                 Ok(())
             }
         }
-        TypeExpr::Scalar(s) => match s {
-            Scalar::Integer | Scalar::Timestamp => match v {
-                Value::Number(n) if n.is_i64() || n.is_u64() => Ok(()),
-                Value::String(t) if is_int_text(t) => Ok(()),
-                _ => bad("an integer"),
-            },
-            Scalar::Double => match v {
-                Value::Number(_) => Ok(()),
-                Value::String(t) if t.trim().parse::<f64>().is_ok() => Ok(()),
-                _ => bad("a number"),
-            },
-            Scalar::Boolean => match parse_bool(v) {
-                Some(_) => Ok(()),
-                None => bad("Y/N, 1/0 or true/false"),
-            },
-            Scalar::String | Scalar::Text | Scalar::Char => match v {
-                Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(()),
-                _ => bad("a string"),
-            },
-            Scalar::Date => match v {
-                Value::String(t) if chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok() => {
-                    Ok(())
-                }
-                _ => bad("a date YYYY-MM-DD"),
-            },
-            Scalar::Datetime => match v {
-                Value::String(t)
-                    if chrono::DateTime::parse_from_rfc3339(t).is_ok()
-                        || chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
-                            .is_ok()
-                        || chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok() =>
-                {
-                    Ok(())
-                }
-                _ => bad("a datetime"),
-            },
-            Scalar::Object => match v {
-                Value::Object(_) => Ok(()),
-                Value::Array(a) if a.is_empty() => Ok(()),
-                _ => bad("an object"),
-            },
-            Scalar::File | Scalar::Any => Ok(()),
+        // What b24-spec's wire rules say a value of the scalar is (b24-core's decoders).
+        TypeExpr::Scalar(s) => match wire::check_scalar(*s, v) {
+            Ok(()) => Ok(()),
+            Err(_) => bad(wire::scalar_expected(*s)),
         },
     }
 }
@@ -285,5 +242,22 @@ description = "r"
         // `false` is a value of `boolean | null`, `[]` is none of neither.
         assert_eq!(check(json!({"ID": 1, "FLAG": false})), Ok(()));
         assert!(check(json!({"ID": 1, "FLAG": []})).is_err());
+    }
+
+    #[test]
+    fn scalars_are_checked_by_b24_spec_wire() {
+        // b24-core's lenient decoders decide: numeric strings and Y/N pass.
+        assert_eq!(check(json!({"ID": " 12", "FLAG": "Y"})), Ok(()));
+        assert_eq!(check(json!({"ID": "+7", "FLAG": 0})), Ok(()));
+        let e = check(json!({"ID": "12abc"})).unwrap_err();
+        assert_eq!(
+            e,
+            r#"Parameter 'ID' is invalid: expected an integer, got "12abc""#
+        );
+        let e = check(json!({"ID": 1, "FLAG": "yes"})).unwrap_err();
+        assert_eq!(
+            e,
+            r#"Parameter 'FLAG' is invalid: expected Y/N, 1/0 or true/false, got "yes""#
+        );
     }
 }

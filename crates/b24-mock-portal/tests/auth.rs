@@ -209,3 +209,79 @@ async fn webhooks_over_plain_http_can_require_https() {
         .await
         .is_ok());
 }
+
+/// A method file in the `test` scope; `auth_line` goes after `kind`.
+fn auth_spec(method: &str, auth_line: &str) -> String {
+    format!(
+        "method = \"{method}\"\nscope = \"test\"\nsummary = \"s\"\n\
+         docs = \"https://example.invalid\"\nkind = \"read\"\n{auth_line}\n\
+         [result]\ntype = \"boolean\"\ndescription = \"r\"\n\n\
+         [[errors]]\ncode = \"WRONG_AUTH_TYPE\"\nstatus = 403\n\
+         message = \"Only applications, says the spec\"\ndescription = \"d\"\n"
+    )
+}
+
+#[tokio::test]
+async fn the_specs_auth_key_decides_whether_a_webhook_is_refused() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("auth-key-specs");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("test")).unwrap();
+    std::fs::write(
+        dir.join("test/open.get.toml"),
+        auth_spec("test.open.get", ""),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("test/closed.get.toml"),
+        auth_spec("test.closed.get", "auth = \"application\""),
+    )
+    .unwrap();
+    let app = "local.app.1";
+    let portal = MockPortal::start(
+        PortalConfig {
+            spec_dir: Some(dir),
+            ..PortalConfig::default()
+        }
+        .with_app(b24_mock_portal::OAuthApp::new(
+            app,
+            "secret-of-the-test-app",
+        ))
+        .with_token(OAuthToken::new("app-token", &["test"]).for_app(app))
+        .with_token(OAuthToken::new("no-app-token", &["test"])),
+    )
+    .await
+    .unwrap();
+    let hook = portal.webhook_url();
+    let rest = format!("{}rest/", portal.base_url());
+    // Without the key, a webhook (and a token of no application) may call the method.
+    let a = get(&format!("{hook}test.open.get")).await;
+    assert_eq!(
+        (a.status, &a.json["result"]),
+        (200, &json!(true)),
+        "{}",
+        a.raw
+    );
+    let a = get(&format!("{rest}test.open.get?auth=no-app-token")).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    // With `auth = "application"`, both get the spec's own WRONG_AUTH_TYPE answer...
+    for url in [
+        format!("{hook}test.closed.get"),
+        format!("{rest}test.closed.get?auth=no-app-token"),
+    ] {
+        let a = get(&url).await;
+        assert_error(
+            &a,
+            403,
+            "WRONG_AUTH_TYPE",
+            "Only applications, says the spec",
+        );
+    }
+    // ...and an application's token passes.
+    let a = get(&format!("{rest}test.closed.get?auth=app-token")).await;
+    assert_eq!(
+        (a.status, &a.json["result"]),
+        (200, &json!(true)),
+        "{}",
+        a.raw
+    );
+}

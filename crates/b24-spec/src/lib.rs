@@ -8,7 +8,7 @@
 //!
 //! It is also the one answer to what a spec means for the code made from it: [`names`] gives
 //! the generated Rust names and the names a spec may not use, [`wire`] the shape of a key or a
-//! parameter in Rust and which values are "none".
+//! parameter in Rust, which values are "none" and which values a scalar type accepts.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -81,6 +81,10 @@ pub(crate) fn serde_error(file: &Path, src: &str, e: &toml::de::Error) -> SpecEr
             key,
             format!("expected {}, found {found_type}", expected_text(expected)),
         )
+    } else if msg == "wanted string or table" {
+        // What the TOML reader says of a key read as an enum (`auth`) given another type.
+        let found_type = found_type.unwrap_or("another type");
+        (key, format!("expected a string, found {found_type}"))
     } else {
         (key, msg.to_string())
     };

@@ -26,6 +26,32 @@ impl fmt::Display for Location {
 /// `Method::KIND` share.
 pub use b24_core::MethodKind;
 
+/// Who may call a method: the `auth` key of a method file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    /// `"any"` (the default): a webhook or an application's OAuth token.
+    #[default]
+    Any,
+    /// `"application"`: an application's OAuth token only. A webhook (or a token of no
+    /// application) is refused with `WRONG_AUTH_TYPE` before anything else; the file's
+    /// `[[errors]]` entry of that code gives the answer's status and message.
+    Application,
+}
+
+impl Auth {
+    /// The value as written in a spec file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Auth::Any => "any",
+            Auth::Application => "application",
+        }
+    }
+}
+
+/// The code a webhook gets from a method with [`Auth::Application`].
+pub const WRONG_AUTH_TYPE: &str = "WRONG_AUTH_TYPE";
+
 /// One REST method, validated.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -45,6 +71,8 @@ pub struct Spec {
     pub access: Option<String>,
     /// Read or write.
     pub kind: MethodKind,
+    /// Who may call it: any caller, or an application only.
+    pub auth: Auth,
     /// Name of the client method (`dialog_get`).
     pub rust_name: String,
     /// Parameters, in the docs' order.
@@ -87,6 +115,11 @@ impl Spec {
     /// A named enum by name.
     pub fn enum_def(&self, name: &str) -> Option<&EnumDef> {
         self.enums.iter().find(|e| e.name == name)
+    }
+
+    /// The `[[errors]]` entry of `code`, if the file lists it.
+    pub fn error(&self, code: &str) -> Option<&ErrorCode> {
+        self.errors.iter().find(|e| e.code == code)
     }
 
     /// The one-of group a parameter belongs to, if any.

@@ -225,6 +225,7 @@ impl Cx<'_> {
         let objects = self.objects(&raw.objects, &mut defs)?;
         self.named_enums(&raw.enums, &mut defs)?;
         let errors = self.errors(&raw.errors)?;
+        let auth = self.auth(raw.auth.as_ref(), &errors)?;
         let examples = self.examples(&raw.examples)?;
         let spec = Spec {
             location: self.location(&(0..0)),
@@ -235,6 +236,7 @@ impl Cx<'_> {
             docs: self.text(&raw.docs, "docs")?,
             access: raw.access,
             kind,
+            auth,
             rust_name,
             params,
             one_of,
@@ -603,6 +605,26 @@ impl Cx<'_> {
             defs.sites.enum_values.push(value_sites);
         }
         Ok(())
+    }
+
+    /// `auth`: `"any"` when absent. A method for applications only lists the error a webhook
+    /// gets (`WRONG_AUTH_TYPE`), which the local portal answers and the docs show.
+    fn auth(&self, raw: Option<&Spanned<Auth>>, errors: &[ErrorCode]) -> Res<Auth> {
+        let Some(v) = raw else {
+            return Ok(Auth::Any);
+        };
+        let auth = *v.get_ref();
+        if auth == Auth::Application && !errors.iter().any(|e| e.code == WRONG_AUTH_TYPE) {
+            return Err(self.err(
+                v,
+                "auth",
+                format!(
+                    "`auth = \"application\"` needs an `[[errors]]` entry with code \
+                     `{WRONG_AUTH_TYPE}`: the answer a webhook gets"
+                ),
+            ));
+        }
+        Ok(auth)
     }
 
     fn status(&self, v: &Spanned<Status>, key: &str) -> Res<u16> {

@@ -22,6 +22,7 @@ pub(crate) struct RawMethod {
     pub docs: Spanned<String>,
     pub access: Option<String>,
     pub kind: Spanned<String>,
+    pub auth: Option<Spanned<crate::model::Auth>>,
     pub rust_name: Option<Spanned<String>>,
     #[serde(default)]
     pub params: Vec<Spanned<Table<RawParam>>>,

@@ -10,6 +10,9 @@
 //!   `b24-core` implement.
 //! * A request parameter is a required argument, an optional setter or a member of a one-of
 //!   choice ([`param_shape`]); its value is sent as [`param_type`], never as `null`.
+//! * A value of a scalar type is what `b24-core`'s lenient decoder of the scalar's Rust type
+//!   accepts ([`check_scalar`]): `xtask check` holds the docs' answers to it and the local
+//!   portal the parameters it is sent.
 
 use crate::model::{Field, Object, OneOf, Param, Spec};
 use crate::types::{Scalar, TypeExpr};
@@ -149,6 +152,50 @@ pub fn param_type(p: &Param) -> &TypeExpr {
     strip_null(&p.ty)
 }
 
+/// Whether `v` is a value of the scalar type `s` on the wire, either way: `b24-core`'s lenient
+/// decoder of the scalar's Rust type (the type the generated code uses, `spec/README.md`'s
+/// table) accepts it. Numbers are accepted as numeric strings (trimmed), booleans as
+/// `Y`/`N`, `1`/`0` or `true`/`false` (`""` is false), text as strings or numbers, an
+/// `object` as a map, an array, `null`, `""` or `false`; `file` and `any` accept anything.
+/// `Err` carries the decoder's message (it quotes the value).
+pub fn check_scalar(s: Scalar, v: &serde_json::Value) -> Result<(), String> {
+    use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+    use serde_json::{Map, Value};
+    match s {
+        Scalar::Integer => decode::<i64>(v),
+        Scalar::Double => decode::<f64>(v),
+        Scalar::String | Scalar::Text | Scalar::Char => decode::<String>(v),
+        Scalar::Boolean => decode::<bool>(v),
+        Scalar::Date => decode::<NaiveDate>(v),
+        Scalar::Datetime => decode::<DateTime<FixedOffset>>(v),
+        Scalar::Timestamp => decode::<DateTime<Utc>>(v),
+        Scalar::Object => decode::<Map<String, Value>>(v),
+        Scalar::File | Scalar::Any => Ok(()),
+    }
+}
+
+/// What a value of the scalar type `s` is, for a message that must not quote the decoder
+/// (`expected {}, got ...`).
+pub fn scalar_expected(s: Scalar) -> &'static str {
+    match s {
+        Scalar::Integer | Scalar::Timestamp => "an integer",
+        Scalar::Double => "a number",
+        Scalar::String | Scalar::Text | Scalar::Char => "a string",
+        Scalar::Boolean => "Y/N, 1/0 or true/false",
+        Scalar::Date => "a date YYYY-MM-DD",
+        Scalar::Datetime => "a datetime",
+        Scalar::Object => "an object",
+        Scalar::File | Scalar::Any => "any value",
+    }
+}
+
+/// Decodes `v` as a lenient `T`, keeping only whether it worked.
+fn decode<T: b24_core::Lenient>(v: &serde_json::Value) -> Result<(), String> {
+    b24_core::lenient::deserialize::<T, _>(v)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +308,97 @@ mod tests {
         assert!(is_none_value(&ty("date"), &json!(false), &objects));
         assert!(!is_none_value(&ty("boolean"), &json!(false), &objects));
         assert!(!is_none_value(&ty("integer"), &json!(0), &objects));
+    }
+
+    /// The awkward inputs, in the order of the rows of the table below.
+    fn awkward() -> [serde_json::Value; 10] {
+        [
+            json!("Y"),
+            json!("1"),
+            json!(1),
+            json!(" 12"),
+            json!(""),
+            json!(null),
+            json!([]),
+            json!({}),
+            json!({"a": 1}),
+            json!(true),
+        ]
+    }
+
+    #[test]
+    fn scalars_accept_what_b24_core_decodes_on_awkward_inputs() {
+        // One row per scalar: accepted (1) or refused (0) for
+        //   "Y"  "1"  1  " 12"  ""  null  []  {}  {"a":1}  true
+        let table: [(&str, [u8; 10]); 12] = [
+            ("integer", [0, 1, 1, 1, 0, 0, 0, 0, 0, 0]),
+            ("double", [0, 1, 1, 1, 0, 0, 0, 0, 0, 0]),
+            ("string", [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]),
+            ("text", [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]),
+            ("char", [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]),
+            ("boolean", [1, 1, 1, 0, 1, 0, 0, 0, 0, 1]),
+            ("date", [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            ("datetime", [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            ("timestamp", [0, 1, 1, 1, 0, 0, 0, 0, 0, 0]),
+            ("object", [0, 0, 0, 0, 1, 1, 1, 1, 1, 0]),
+            ("file", [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
+            ("any", [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
+        ];
+        for (name, row) in table {
+            let TypeExpr::Scalar(s) = ty(name) else {
+                unreachable!("{name} is a scalar")
+            };
+            for (v, accepted) in awkward().iter().zip(row) {
+                let got = check_scalar(s, v);
+                assert_eq!(got.is_ok(), accepted == 1, "{name} of {v}: {got:?}");
+            }
+        }
+        assert_eq!(table.len(), Scalar::ALL.len(), "every scalar has a row");
+    }
+
+    #[test]
+    fn scalars_accept_their_documented_forms_and_refuse_near_misses() {
+        let yes = [
+            ("integer", json!("-7")),
+            ("double", json!("1.5")),
+            ("double", json!(2.5)),
+            ("boolean", json!("n")),
+            ("boolean", json!(0)),
+            ("boolean", json!(false)),
+            ("date", json!("2026-03-13")),
+            ("date", json!(" 2026-03-13 ")),
+            ("datetime", json!("2026-03-13T16:50:15+03:00")),
+            ("timestamp", json!(1_773_409_815)),
+            ("object", json!(false)),
+            ("object", json!([1, 2])),
+        ];
+        for (name, v) in yes {
+            let TypeExpr::Scalar(s) = ty(name) else {
+                unreachable!("{name} is a scalar")
+            };
+            assert_eq!(check_scalar(s, &v), Ok(()), "{name} of {v}");
+        }
+        let no = [
+            ("integer", json!("12abc")),
+            ("integer", json!(1.5)),
+            ("integer", json!(u64::MAX)),
+            ("double", json!("NaN")),
+            ("boolean", json!(2)),
+            ("boolean", json!("yes")),
+            ("string", json!(false)),
+            ("date", json!("13.03.2026")),
+            ("datetime", json!("2026-03-13 16:50:15")),
+            ("object", json!(true)),
+            ("object", json!("x")),
+        ];
+        for (name, v) in no {
+            let TypeExpr::Scalar(s) = ty(name) else {
+                unreachable!("{name} is a scalar")
+            };
+            let e = check_scalar(s, &v).expect_err(&format!("{name} of {v}"));
+            assert!(!e.is_empty());
+            assert!(!scalar_expected(s).is_empty());
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use b24_spec::{parse_file, parse_spec, Family, Spec, SpecError, SpecFile};
+use b24_spec::{parse_file, parse_spec, Auth, Family, Spec, SpecError, SpecFile};
 
 const FILE: &str = "spec/imopenlines/t.toml";
 
@@ -519,6 +519,66 @@ fn keys_the_format_lacks_or_needs_are_named() {
         0,
         "expected a string, found integer",
     );
+}
+
+/// `[[errors]]` with the code a webhook gets from a method for applications.
+const WRONG_AUTH: &str = "\n[[errors]]\ncode = \"WRONG_AUTH_TYPE\"\nstatus = 403\n\
+                          message = \"m\"\ndescription = \"d\"\n";
+
+#[test]
+fn auth_is_any_by_default_or_application() {
+    let with = |line: &str, tail: &str| {
+        method("boolean", tail).replace("kind = \"read\"", &format!("kind = \"read\"\n{line}"))
+    };
+    assert_eq!(parse(&method("boolean", "")).unwrap().auth, Auth::Any);
+    assert_eq!(parse(&with("auth = \"any\"", "")).unwrap().auth, Auth::Any);
+    let spec = parse(&with("auth = \"application\"", WRONG_AUTH)).unwrap();
+    assert_eq!(spec.auth, Auth::Application);
+    assert_eq!(spec.auth.as_str(), "application");
+}
+
+#[test]
+fn an_unknown_auth_or_one_without_its_error_is_at_its_value() {
+    let with = |line: &str, tail: &str| {
+        method("boolean", tail).replace("kind = \"read\"", &format!("kind = \"read\"\n{line}"))
+    };
+    let src = with("auth = \"webhook\"", WRONG_AUTH);
+    let e = err(&src);
+    assert_at(
+        &src,
+        &e,
+        "auth",
+        "\"webhook\"",
+        0,
+        "unknown variant `webhook`, expected `any` or `application`",
+    );
+    let src = with("auth = true", WRONG_AUTH);
+    let e = err(&src);
+    assert_at(
+        &src,
+        &e,
+        "auth",
+        "true",
+        0,
+        "expected a string, found boolean",
+    );
+    // A method for applications says what a webhook gets.
+    let src = with("auth = \"application\"", "");
+    let e = err(&src);
+    assert_at(
+        &src,
+        &e,
+        "auth",
+        "\"application\"",
+        0,
+        "needs an `[[errors]]` entry with code `WRONG_AUTH_TYPE`",
+    );
+    // Event files have no `auth`.
+    let event = "event = \"OnTest\"\nscope = \"imopenlines\"\nsummary = \"s\"\n\
+                 docs = \"https://example.invalid\"\nauth = \"application\"\n\
+                 [data]\ntype = \"object\"\ndescription = \"d\"\n";
+    let e = parse_file(Path::new(FILE), event).map(drop).unwrap_err();
+    assert!(e.message.contains("unknown key `auth`"), "{e}");
 }
 
 #[test]

@@ -385,6 +385,8 @@ const KEYS: &[&str] = &[
     "docs",
     "access",
     "kind",
+    "auth",
+    "application",
     "rust_name",
     "params",
     "one_of",

@@ -3,7 +3,14 @@
 //! operator writes back, and the events each of them raises (the server's `imconnector`
 //! `CustomConnectors` and `imopenlines` `Connector`).
 
+mod payloads;
+
 use serde_json::{Map, Value};
+
+use payloads::{
+    client_message_event, connector_send_data, incomplete_answer, operator_line_data,
+    received_answer, session_start_event, Incoming, Landed, Sent,
+};
 
 use crate::params::{as_text, get_ci, parse_bool, php_intval, php_items};
 
@@ -202,139 +209,14 @@ impl Lines {
         let mut raise = Vec::new();
         for (_, m) in messages {
             let m = lower_keys(m);
-            let (Some(user), Some(message), Some(chat)) =
-                (key(&m, "user"), key(&m, "message"), key(&m, "chat"))
-            else {
-                let mut r = Map::new();
-                r.insert("SUCCESS".into(), Value::Bool(false));
-                r.insert(
-                    "ERRORS".into(),
-                    Value::Array(vec![Value::from("Переданы не все необходимые данные")]),
-                );
-                results.push(Value::Object(r));
+            let Some(incoming) = Incoming::read(&m) else {
+                results.push(incomplete_answer());
                 continue;
             };
-            let chat_id_ext = key_text(chat, "id");
-            let user_ext = key_text(user, "id");
-            let new = self
-                .conversation_mut(line, &connector, &chat_id_ext)
-                .is_none();
-            if new {
-                self.next_chat += 1;
-                self.next_session += 1;
-                self.next_user += 1;
-                self.conversations.push(LineConversation {
-                    line,
-                    connector: connector.clone(),
-                    external_chat_id: chat_id_ext.clone(),
-                    external_user_id: user_ext.clone(),
-                    user_id: self.next_user,
-                    chat_id: self.next_chat,
-                    session_id: self.next_session,
-                    messages: Vec::new(),
-                });
+            if let Some((answer, events)) = self.receive_one(line, &connector, &incoming) {
+                results.push(answer);
+                raise.extend(events);
             }
-            self.next_message += 1;
-            let message_id = self.next_message;
-            let Some(conv) = self.conversation_mut(line, &connector, &chat_id_ext) else {
-                continue;
-            };
-            let external_id = key(message, "id").and_then(as_text);
-            let body = key_text(message, "text");
-            conv.messages.push(LineMessage {
-                id: message_id,
-                from_client: true,
-                author_id: conv.user_id,
-                external_id: external_id.clone(),
-                text: body.clone(),
-                delivered: true,
-                read: false,
-            });
-            let (user_id, chat_id, session_id) = (conv.user_id, conv.chat_id, conv.session_id);
-            // The answer's element (Input::receivingMessage, with the newer `session`).
-            let mut processed = Map::new();
-            if let Some(id) = &external_id {
-                processed.insert("id".into(), Value::from(id.clone()));
-            }
-            processed.insert("date".into(), Value::Object(Map::new()));
-            if !body.is_empty() {
-                processed.insert("text".into(), Value::from(body.clone()));
-            }
-            processed.insert("files".into(), Value::Array(Vec::new()));
-            let mut chat_out = Map::new();
-            chat_out.insert("id".into(), Value::from(chat_id_ext.clone()));
-            if let Some(n) = key(chat, "name") {
-                chat_out.insert("name".into(), n.clone());
-            }
-            if let Some(u) = key(chat, "url").and_then(as_text) {
-                chat_out.insert(
-                    "description".into(),
-                    Value::from(format!("Ссылка на исходный пост: {u}")),
-                );
-            }
-            let mut session = Map::new();
-            session.insert("ID".into(), Value::from(session_id.to_string()));
-            session.insert("CHAT_ID".into(), Value::from(chat_id.to_string()));
-            // `extra` only when a flag is set (Connectors\Base::processingInputNewAndUpdateMessage).
-            let mut extra = Map::new();
-            if key_text(user, "skip_phone_validate") == "Y" {
-                extra.insert("skip_phone_validate".into(), Value::from("Y"));
-            }
-            if key_text(message, "disable_crm") == "Y" {
-                extra.insert("disable_tracker".into(), Value::from("Y"));
-            }
-            let mut r = Map::new();
-            r.insert("user".into(), Value::from(user_id.to_string()));
-            r.insert("message".into(), Value::Object(processed));
-            r.insert("chat".into(), Value::Object(chat_out));
-            if !extra.is_empty() {
-                r.insert("extra".into(), Value::Object(extra));
-            }
-            r.insert("SUCCESS".into(), Value::Bool(true));
-            r.insert("session".into(), Value::Object(session));
-            results.push(Value::Object(r));
-
-            let connector_block = |chat: Value| {
-                let mut c = Map::new();
-                c.insert("connector_id".into(), Value::from(connector.clone()));
-                c.insert("line_id".into(), Value::from(line));
-                c.insert("chat_id".into(), chat);
-                c.insert("user_id".into(), Value::from(user_id));
-                Value::Object(c)
-            };
-            if new {
-                // A new chat opens a session: Rest::OnOpenLineDialogStart.
-                let mut chat_block = Map::new();
-                chat_block.insert("chat_id".into(), Value::from(chat_id));
-                let mut line_block = Map::new();
-                line_block.insert("id".into(), Value::from(line));
-                line_block.insert("name".into(), Value::from(format!("Open line {line}")));
-                let mut item = Map::new();
-                item.insert("connector".into(), connector_block(Value::from(chat_id)));
-                item.insert("chat".into(), Value::Object(chat_block));
-                item.insert("line".into(), Value::Object(line_block));
-                let mut data = Map::new();
-                data.insert("DATA".into(), Value::Object(item));
-                raise.push(("OnSessionStart", Value::Object(data), None));
-            }
-            // A client's message came in: Connector::onReceivedMessage -> processReceivedEntity.
-            let mut msg = match message {
-                Value::Object(o) => o.clone(),
-                _ => Map::new(),
-            };
-            msg.insert("user_id".into(), Value::from(user_id));
-            let mut item = Map::new();
-            item.insert(
-                "connector".into(),
-                connector_block(Value::from(chat_id_ext.clone())),
-            );
-            item.insert("chat".into(), chat.clone());
-            item.insert("message".into(), Value::Object(msg));
-            item.insert("ref".into(), Value::Array(Vec::new()));
-            item.insert("extra".into(), Value::Array(Vec::new()));
-            let mut data = Map::new();
-            data.insert("DATA".into(), Value::Object(item));
-            raise.push(("OnOpenLineMessageAdd", Value::Object(data), None));
         }
         let mut data = Map::new();
         data.insert("RESULT".into(), Value::Array(results));
@@ -342,6 +224,70 @@ impl Lines {
         out.insert("SUCCESS".into(), Value::Bool(true));
         out.insert("DATA".into(), Value::Object(data));
         (Value::Object(out), raise)
+    }
+
+    /// The conversation of the line with the external chat `chat`, made (with a chat, a
+    /// session and a user for the client) if there is none yet; whether it is new.
+    fn open_conversation(&mut self, line: i64, connector: &str, chat: &str, user: &str) -> bool {
+        if self.conversation_mut(line, connector, chat).is_some() {
+            return false;
+        }
+        self.next_chat += 1;
+        self.next_session += 1;
+        self.next_user += 1;
+        self.conversations.push(LineConversation {
+            line,
+            connector: connector.to_string(),
+            external_chat_id: chat.to_string(),
+            external_user_id: user.to_string(),
+            user_id: self.next_user,
+            chat_id: self.next_chat,
+            session_id: self.next_session,
+            messages: Vec::new(),
+        });
+        true
+    }
+
+    /// One client's message: stored in its conversation; its element of the answer and the
+    /// events it raises.
+    fn receive_one(
+        &mut self,
+        line: i64,
+        connector: &str,
+        incoming: &Incoming<'_>,
+    ) -> Option<(Value, Vec<Raise>)> {
+        let chat_ext = key_text(incoming.chat, "id");
+        let new =
+            self.open_conversation(line, connector, &chat_ext, &key_text(incoming.user, "id"));
+        self.next_message += 1;
+        let message_id = self.next_message;
+        let conv = self.conversation_mut(line, connector, &chat_ext)?;
+        let external_id = key(incoming.message, "id").and_then(as_text);
+        let body = key_text(incoming.message, "text");
+        conv.messages.push(LineMessage {
+            id: message_id,
+            from_client: true,
+            author_id: conv.user_id,
+            external_id: external_id.clone(),
+            text: body.clone(),
+            delivered: true,
+            read: false,
+        });
+        let landed = Landed {
+            connector,
+            line,
+            chat_ext: &chat_ext,
+            user_id: conv.user_id,
+            chat_id: conv.chat_id,
+            session_id: conv.session_id,
+        };
+        let answer = received_answer(incoming, &landed, external_id, body);
+        let mut raise = Vec::new();
+        if new {
+            raise.push(session_start_event(&landed));
+        }
+        raise.push(client_message_event(incoming, &landed));
+        Some((answer, raise))
     }
 
     /// `imconnector.send.status.delivery` / `.reading`: marks the messages named by
@@ -395,62 +341,33 @@ impl Lines {
             delivered: false,
             read: false,
         });
-        let (connector, chat_id, user_id) = (conv.connector.clone(), conv.chat_id, conv.user_id);
+        let sent = Sent {
+            connector: conv.connector.clone(),
+            line,
+            chat,
+            chat_id: conv.chat_id,
+            user_id: conv.user_id,
+            operator,
+            message_id,
+            text,
+        };
         let owner = self
             .connectors
             .iter()
-            .find(|c| c.id == connector)
+            .find(|c| c.id == sent.connector)
             .and_then(|c| c.client_id.clone());
         let mut raise = Vec::new();
-
-        let mut im = Map::new();
-        im.insert("chat_id".into(), Value::from(chat_id));
-        im.insert("message_id".into(), Value::from(message_id));
-        let mut message = Map::new();
-        message.insert("user_id".into(), Value::from(operator));
-        message.insert("text".into(), Value::from(text));
-        message.insert("files".into(), Value::Array(Vec::new()));
-        message.insert("attachments".into(), Value::Array(Vec::new()));
-        message.insert("params".into(), Value::Array(Vec::new()));
-        let mut chat_block = Map::new();
-        chat_block.insert("id".into(), Value::from(chat));
-        let mut item = Map::new();
-        item.insert("im".into(), Value::Object(im));
-        item.insert("message".into(), Value::Object(message));
-        item.insert("chat".into(), Value::Object(chat_block));
-        let mut data = Map::new();
-        data.insert("CONNECTOR".into(), Value::from(connector.clone()));
-        data.insert("LINE".into(), Value::from(line));
-        data.insert("MESSAGES".into(), Value::Array(vec![Value::Object(item)]));
         // Only the application that registered the connector gets it
         // (CustomConnectors::OnSendMessageCustom refuses the others).
         if let Some(owner) = owner {
-            raise.push(("OnImConnectorMessageAdd", Value::Object(data), Some(owner)));
+            raise.push((
+                "OnImConnectorMessageAdd",
+                connector_send_data(&sent),
+                Some(owner),
+            ));
         }
-
-        let mut conn = Map::new();
-        conn.insert("connector_id".into(), Value::from(connector.clone()));
-        conn.insert("line_id".into(), Value::from(line));
-        conn.insert("user_id".into(), Value::from(user_id));
-        conn.insert("chat_id".into(), Value::from(chat));
-        let mut msg = Map::new();
-        msg.insert("id".into(), Value::from(message_id));
-        msg.insert("chat_id".into(), Value::from(chat_id));
-        msg.insert("user_id".into(), Value::from(operator));
-        msg.insert("text".into(), Value::from(text));
-        msg.insert("files".into(), Value::Array(Vec::new()));
-        msg.insert("attachments".into(), Value::Array(Vec::new()));
-        msg.insert("params".into(), Value::Array(Vec::new()));
-        msg.insert("system".into(), Value::from("N"));
-        let mut item = Map::new();
-        item.insert("connector".into(), Value::Object(conn));
-        item.insert("message".into(), Value::Object(msg));
-        item.insert("no_session".into(), Value::from("N"));
-        let mut data = Map::new();
-        data.insert("CONNECTOR".into(), Value::from(connector));
-        data.insert("LINE".into(), Value::from(line));
-        data.insert("DATA".into(), Value::Object(item));
-        raise.push(("OnOpenLineMessageAdd", Value::Object(data), None));
+        raise.push(("OnOpenLineMessageAdd", operator_line_data(&sent), None));
+        let chat_id = sent.chat_id;
         Some((
             OperatorMessage {
                 chat_id,
