@@ -205,6 +205,9 @@ impl RequestField<'_> {
                 if let Some(ex) = &param.example {
                     doc.push_str(&format!("\n\nExample: {}", code_span(&ex.to_string())));
                 }
+                if let Some(n) = &param.note {
+                    doc.push_str(&format!("\n\nNote: {n}"));
+                }
                 let doc = doc_lines(&doc);
                 if *required {
                     quote! { #doc pub #name: #ty, }

@@ -22,9 +22,11 @@
 //! * a page the importer cannot read, or of which it read none of the names of one table
 //!   (a wording it does not know yet), is an *unreadable page*, reported with the reason and
 //!   not compared;
-//! * a finding about a spec key or error code that carries a `note` is a *reviewed
-//!   difference*: the spec departs from the docs on purpose and says why. It is printed with
-//!   the note and does not count as drift. A spec whose section folder the checkout does not
+//! * a finding about a spec key, parameter, `[result]` or error code that carries a `note` is
+//!   a *reviewed difference*: the spec departs from the docs on purpose and says why. It is
+//!   printed with the note and does not count as drift (the keys of a `[result]` whose shape
+//!   differs with a note, or of which the page names no key, share its note); a scope the
+//!   page does not state is not compared. A spec whose section folder the checkout does not
 //!   hold at all is reported the same way (the shared checkouts are partial);
 //! * docs-only methods are listed only within the sections the specs cover ([`drift_index`]).
 
@@ -716,7 +718,8 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
         out,
     };
     let d = &docs.spec;
-    if d.scope != spec.scope {
+    // A scope the page does not state (the importer took the namespace) is not compared.
+    if !docs.method.scope_guessed && d.scope != spec.scope {
         f.push(
             Item::Method,
             spec.method.clone(),
@@ -773,7 +776,7 @@ fn compare_params(spec: &Spec, docs: &Imported, f: &mut Findings) {
                 p.name.clone(),
                 Change::Removed,
                 String::new(),
-                None,
+                p.note.clone(),
             ),
             Some(q) => {
                 let guessed = dm
@@ -789,7 +792,7 @@ fn compare_params(spec: &Spec, docs: &Imported, f: &mut Findings) {
                         p.name.clone(),
                         Change::Changed,
                         format!("type `{}` in the docs, `{}` in the spec", q.ty, p.ty),
-                        None,
+                        p.note.clone(),
                     );
                 }
                 let (a, b) = (required(d, q), required(spec, p));
@@ -799,7 +802,7 @@ fn compare_params(spec: &Spec, docs: &Imported, f: &mut Findings) {
                         p.name.clone(),
                         Change::Changed,
                         format!("required {a} in the docs, {b} in the spec"),
-                        None,
+                        p.note.clone(),
                     );
                 }
             }
@@ -826,6 +829,13 @@ fn compare_params(spec: &Spec, docs: &Imported, f: &mut Findings) {
 fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
     let (d, dm) = (&docs.spec, &docs.method);
     let (a, b) = (coarse(d, &d.result.ty), coarse(spec, &spec.result.ty));
+    // When the result's shape differs on purpose (the `[result]` carries a `note`), its keys
+    // differ with it: their findings are reviewed under the same note.
+    let shape_note = if same(a, b) {
+        None
+    } else {
+        spec.result.note.clone()
+    };
     if !dm.result.ty_guessed && !same(a, b) {
         f.push(
             Item::Result,
@@ -835,11 +845,14 @@ fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
                 "`{}` in the docs, `{}` in the spec",
                 d.result.ty, spec.result.ty
             ),
-            None,
+            spec.result.note.clone(),
         );
     }
     let sk = result_keys(spec, None);
     let dk = result_keys(d, Some(dm));
+    // A page that names no key of the result: the spec's keys share the result's note.
+    let shape_note =
+        shape_note.or_else(|| dk.is_empty().then(|| spec.result.note.clone()).flatten());
     let find_docs = |path: &str, info: &KeyInfo| -> Option<String> {
         if dk.contains_key(path) {
             return Some(path.to_string());
@@ -868,7 +881,7 @@ fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
                     info.display.clone(),
                     Change::Removed,
                     String::new(),
-                    info.note.clone(),
+                    info.note.clone().or_else(|| shape_note.clone()),
                 )
             }
             Some(dp) => {
@@ -881,7 +894,7 @@ fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
                         info.display.clone(),
                         Change::Changed,
                         format!("type `{}` in the docs, `{}` in the spec", di.ty, info.ty),
-                        info.note.clone(),
+                        info.note.clone().or_else(|| shape_note.clone()),
                     );
                 }
             }
@@ -907,7 +920,7 @@ fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
             di.display.clone(),
             Change::Added,
             format!("type `{}`", di.ty),
-            None,
+            shape_note.clone(),
         );
     }
 }

@@ -504,6 +504,7 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
 
     let header = header_lines(&blocks);
     let (scope, access) = scope_and_access(page, &header);
+    let scope_guessed = scope.is_none();
     let (scope, scope_todo) = match scope {
         Some(s) => (s, None),
         None => {
@@ -652,6 +653,7 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
         template,
         method: method_name.to_string(),
         scope,
+        scope_guessed,
         summary,
         description,
         docs,
@@ -1344,7 +1346,12 @@ impl Importer<'_> {
                     let keyed = d.contains("ключ объекта")
                         || d.contains("ключ —")
                         || d.contains("ключ -")
-                        || d.contains("где ключ");
+                        || d.contains("где ключ")
+                        || d.contains("key of the object is")
+                        || d.contains("keys of the object are")
+                        || d.contains("where the key is")
+                        || d.contains("key —")
+                        || d.contains("key -");
                     let n = self.linked(i, false);
                     if keyed && !n.starts_with("map<") {
                         format!("map<{n}>")

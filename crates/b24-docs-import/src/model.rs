@@ -41,6 +41,8 @@ pub struct Method {
     pub method: String,
     /// OAuth scope.
     pub scope: String,
+    /// The page states no scope: `scope` is the namespace (drift does not compare it).
+    pub scope_guessed: bool,
     /// The page title without the method name.
     pub summary: String,
     /// The text between the access line and the first section.

@@ -143,6 +143,8 @@ pub struct Param {
     pub description: String,
     /// Example value from the docs.
     pub example: Option<serde_json::Value>,
+    /// Why the spec departs from the docs here (a *reviewed difference* for `xtask drift`).
+    pub note: Option<String>,
     /// Where it was written.
     pub location: Location,
 }
@@ -169,6 +171,8 @@ pub struct ResultSpec {
     pub description: String,
     /// Whether the method pages with `start` / `next` / `total`.
     pub paged: bool,
+    /// Why the spec departs from the docs here (a *reviewed difference* for `xtask drift`).
+    pub note: Option<String>,
 }
 
 /// A named object.

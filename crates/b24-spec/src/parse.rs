@@ -220,6 +220,7 @@ impl Cx<'_> {
             ty: self.ty(&raw.result.ty, "result.type")?,
             description: self.text(&raw.result.description, "result.description")?,
             paged: raw.result.paged,
+            note: raw.result.note.clone(),
         };
         defs.sites.result = Some(self.site(&raw.result.ty, "result.type"));
         let objects = self.objects(&raw.objects, &mut defs)?;
@@ -446,6 +447,7 @@ impl Cx<'_> {
                 required: r.required,
                 description,
                 example,
+                note: r.note.clone(),
                 location: self.at(rp),
             });
         }

@@ -71,6 +71,7 @@ pub(crate) struct RawParam {
     pub example: Option<Spanned<Deep>>,
     pub values: Option<Spanned<Vec<Spanned<RawEnumValue>>>>,
     pub enum_name: Option<Spanned<String>>,
+    pub note: Option<String>,
 }
 
 impl RawParam {
@@ -110,6 +111,7 @@ pub(crate) struct RawResult {
     pub description: Spanned<String>,
     #[serde(default)]
     pub paged: bool,
+    pub note: Option<String>,
 }
 
 /// `[data]` of an event.

@@ -637,3 +637,24 @@ fn an_object_containing_itself_is_at_the_field_type() {
         "contains itself",
     );
 }
+
+/// A parameter and `[result]` may say where they depart from the docs (`note`), like fields
+/// and errors; a note that is not a string is an error at its value.
+#[test]
+fn params_and_the_result_take_a_note() {
+    let src = method(
+        "boolean",
+        "note = \"Docs: object.\"\n\n[[params]]\nname = \"ID\"\ntype = \"integer\"\n\
+         description = \"d\"\nnote = \"Docs: required.\"\n",
+    );
+    let spec = parse(&src).unwrap();
+    assert_eq!(spec.result.note.as_deref(), Some("Docs: object."));
+    assert_eq!(spec.params[0].note.as_deref(), Some("Docs: required."));
+    let spec = parse(&method("boolean", "")).unwrap();
+    assert_eq!(spec.result.note, None);
+    let bad = method(
+        "boolean",
+        "\n[[params]]\nname = \"ID\"\ntype = \"integer\"\ndescription = \"d\"\nnote = 1\n",
+    );
+    assert!(parse(&bad).is_err());
+}
