@@ -188,3 +188,12 @@ fn a_note_name_the_examples_contradict_is_a_todo() {
     let imp = import(&same).unwrap_or_else(|e| panic!("{e}"));
     assert!(!imp.toml.contains("its code examples call"), "{}", imp.toml);
 }
+
+/// A float of an example is written back as the same double (serde_json's float_roundtrip;
+/// without it `1.0484719276428223` came back as `1.0484719276428225`).
+#[test]
+fn example_floats_round_trip() {
+    let src = format!("{HEAD}{PARAMS}## Обработка ответа\n\nHTTP-статус: **200**\n\n```json\n{{\"result\": true, \"time\": {{\"duration\": 1.0484719276428223}}}}\n```\n");
+    let imp = import(&src).unwrap_or_else(|e| panic!("{e}"));
+    assert!(imp.toml.contains("1.0484719276428223"), "{}", imp.toml);
+}
