@@ -165,19 +165,10 @@ fn import(pages: &[PathBuf], out: &Path, force: bool, dry_run: bool) -> bool {
                     print!("{}", imp.toml);
                     continue;
                 }
-                if target.exists() && !force {
-                    eprintln!(
-                        "error: {} exists; not overwritten (pass --force to replace it)",
-                        target.display()
-                    );
-                    failed += 1;
-                    continue;
-                }
-                let write = target
-                    .parent()
-                    .map_or(Ok(()), std::fs::create_dir_all)
-                    .and_then(|()| std::fs::write(&target, &imp.toml));
-                match write {
+                match write_spec(&target, &imp.toml, force) {
+                    Err(()) => {
+                        failed += 1;
+                    }
                     Ok(()) => {
                         written += 1;
                         println!(
@@ -186,10 +177,6 @@ fn import(pages: &[PathBuf], out: &Path, force: bool, dry_run: bool) -> bool {
                             target.display(),
                             imp.warnings().len()
                         );
-                    }
-                    Err(e) => {
-                        eprintln!("error: cannot write {}: {e}", target.display());
-                        failed += 1;
                     }
                 }
             }
@@ -200,6 +187,23 @@ fn import(pages: &[PathBuf], out: &Path, force: bool, dry_run: bool) -> bool {
         pages.len()
     );
     failed == 0
+}
+
+/// Writes one spec file (creating its folder); an existing file only with `force`. A refusal
+/// or a failure is printed.
+fn write_spec(target: &Path, toml: &str, force: bool) -> Result<(), ()> {
+    if target.exists() && !force {
+        eprintln!(
+            "error: {} exists; not overwritten (pass --force to replace it)",
+            target.display()
+        );
+        return Err(());
+    }
+    target
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(target, toml))
+        .map_err(|e| eprintln!("error: cannot write {}: {e}", target.display()))
 }
 
 fn import_corpus(dir: &Path, out: Option<&Path>, force: bool) -> bool {
@@ -229,24 +233,9 @@ fn import_corpus(dir: &Path, out: Option<&Path>, force: bool) -> bool {
                 );
                 continue;
             }
-            if target.exists() && !force {
-                eprintln!(
-                    "error: {} exists; not overwritten (pass --force to replace it)",
-                    target.display()
-                );
-                ok = false;
-                continue;
-            }
-            let write = target
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|()| std::fs::write(&target, &imp.toml));
-            match write {
+            match write_spec(&target, &imp.toml, force) {
                 Ok(()) => written += 1,
-                Err(e) => {
-                    eprintln!("error: cannot write {}: {e}", target.display());
-                    ok = false;
-                }
+                Err(()) => ok = false,
             }
         }
         println!("{written} spec files written under {}", out.display());

@@ -5,7 +5,7 @@
 //! a change raises one, the test prints the new number: raise the constant with it, so the
 //! gain is kept.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use b24_docs_import::corpus::{import_corpus, CorpusReport, Outcome};
 use b24_docs_import::page::{classify, PageKind};
@@ -41,19 +41,10 @@ const RATCHETS: &[Ratchet] = &[
 /// each page template import.
 const MIN_SHARE_PER_TEMPLATE: f64 = 0.97;
 
+mod common;
+
 fn corpus(revision: &str) -> PathBuf {
-    let base = std::env::var_os("B24_REST_DOCS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/b24-rest-docs")
-        });
-    let dir = base.join("corpus").join(revision);
-    assert!(
-        dir.join("api-reference").is_dir(),
-        "the docs corpus {} is missing: set B24_REST_DOCS to the folder holding `corpus/`",
-        dir.display()
-    );
-    dir
+    common::checkout(&format!("corpus/{revision}"))
 }
 
 fn check(r: &Ratchet, report: &CorpusReport) {

@@ -2,22 +2,19 @@
 //! and `../shared/b24-rest-docs/2024-09-06` next to the workspace; `B24_REST_DOCS` points
 //! elsewhere).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use b24_docs_import::drift::{docs_path_of_url, drift, Change, DriftOptions, Item};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+
+use common::workspace;
 
 fn docs(revision: &str) -> PathBuf {
-    let base = std::env::var_os("B24_REST_DOCS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/b24-rest-docs"));
-    let dir = base.join(revision);
+    let dir = common::checkout(revision);
     assert!(
         dir.join("api-reference/imopenlines").is_dir(),
-        "the docs checkout {} is missing: set B24_REST_DOCS to the folder holding `current` and `2024-09-06`",
+        "{} holds no open-lines section",
         dir.display()
     );
     dir

@@ -3,26 +3,17 @@
 //! than open lines), written into a temporary folder, and the real `spec/` against the English
 //! translation (`../shared/b24-rest-docs/en`). `B24_REST_DOCS` points elsewhere.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use b24_docs_import::drift::{compare, drift, Change, DocsIndex, DriftOptions, Finding, Item};
 use b24_docs_import::Imported;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+
+use common::workspace;
 
 fn docs(revision: &str) -> PathBuf {
-    let base = std::env::var_os("B24_REST_DOCS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/b24-rest-docs"));
-    let dir = base.join(revision);
-    assert!(
-        dir.join("api-reference").is_dir(),
-        "the docs checkout {} is missing: set B24_REST_DOCS to the folder holding `current`, `2024-09-06`, `en` and `corpus/`",
-        dir.display()
-    );
-    dir
+    common::checkout(revision)
 }
 
 /// A fresh folder of this test process.

@@ -1,23 +1,16 @@
 //! Descriptions from the English translation (`en/` beside the docs checkout), facts from the
 //! Russian page.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use b24_docs_import::english::has_cyrillic;
 use b24_docs_import::{import_page, DocsContext};
 
+mod common;
+
 fn docs() -> PathBuf {
-    let base = std::env::var_os("B24_REST_DOCS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/b24-rest-docs")
-        });
-    assert!(
-        base.join("en/api-reference").is_dir(),
-        "no docs at {}",
-        base.display()
-    );
-    base
+    common::checkout("en");
+    common::docs_base()
 }
 
 #[test]
