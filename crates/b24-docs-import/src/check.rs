@@ -75,21 +75,9 @@ impl fmt::Display for Mismatch {
     }
 }
 
-/// A value the walk reached under a key of a named object (used by the importer to infer
-/// element types).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Seen {
-    /// The object.
-    pub object: String,
-    /// The key.
-    pub field: String,
-    /// The value.
-    pub value: Value,
-}
-
 /// What a walk over an example reads and reports: the spec's named types as they are now,
 /// and what does not fit. [`Walker`] collects it (`xtask check`); the importer's cross-check
-/// with a page's examples will change the spec as the walk goes.
+/// with a page's examples (`crate::reconcile`) changes the spec as the walk goes.
 pub(crate) trait Visit {
     /// The spec's named objects.
     fn objects(&self) -> &[Object];
@@ -443,8 +431,6 @@ pub struct Walker<'a> {
     pub mismatches: Vec<Mismatch>,
     /// Enum values the spec does not list (they decode as `Unknown`): path and value.
     pub unknown_enum_values: Vec<(String, String)>,
-    /// Values seen under object keys.
-    pub seen: Vec<Seen>,
 }
 
 impl Visit for Walker<'_> {
@@ -463,14 +449,6 @@ impl Visit for Walker<'_> {
 
     fn unknown_enum_value(&mut self, path: String, value: String) {
         self.unknown_enum_values.push((path, value));
-    }
-
-    fn key_value(&mut self, object: &str, field: &str, _path: &str, value: &Value) {
-        self.seen.push(Seen {
-            object: object.to_string(),
-            field: field.to_string(),
-            value: value.clone(),
-        });
     }
 }
 
@@ -492,7 +470,6 @@ impl<'a> Walker<'a> {
             root,
             mismatches: Vec::new(),
             unknown_enum_values: Vec::new(),
-            seen: Vec::new(),
         }
     }
 

@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use b24_spec::wire::{param_shape, param_type, strip_null, ParamShape};
 use b24_spec::{Param, Scalar, Spec, TypeExpr};
 
-use crate::{import_page, page_method, DocsContext, ImportError, Imported};
+use crate::{import_page, page_method, DocsContext, ImportError, Imported, Notes, Target};
 
 /// What kind of item a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -361,7 +361,7 @@ pub fn import_for_drift(page: &Path, cx: &DocsContext) -> Result<Imported, Impor
 /// Every name the import holds: parameters, keys of every object, error codes, and the
 /// envelope's keys, lower-cased.
 fn imported_names(imp: &Imported) -> HashSet<String> {
-    let m = &imp.method;
+    let m = &imp.spec;
     let mut names: HashSet<String> = [
         "result",
         "time",
@@ -571,11 +571,11 @@ pub fn drift_index(specs: &[Spec], index: &DocsIndex, opts: &DriftOptions) -> Dr
         report.pages += 1;
         match import_for_drift(&path, &cx) {
             Err(e) => report.unreadable.push(e),
-            Ok(d) if !d.method.method.eq_ignore_ascii_case(&spec.method) => {
+            Ok(d) if !d.spec.method.eq_ignore_ascii_case(&spec.method) => {
                 report.findings.push(removed(
                     format!(
                         "no page of api-reference/ documents it; the spec's page {rel} documents `{}`",
-                        d.method.method
+                        d.spec.method
                     ),
                     None,
                 ));
@@ -599,9 +599,9 @@ pub fn drift_index(specs: &[Spec], index: &DocsIndex, opts: &DriftOptions) -> Dr
             match import_for_drift(&page.path, &cx) {
                 Err(e) => report.unreadable.push(e),
                 Ok(d) => report.findings.push(Finding {
-                    method: d.method.method.clone(),
+                    method: d.spec.method.clone(),
                     item: Item::Method,
-                    name: d.method.method.clone(),
+                    name: d.spec.method.clone(),
                     change: Change::Added,
                     detail: format!("documented by {}, no spec yet", page.rel),
                     reviewed: None,
@@ -662,16 +662,17 @@ struct KeyInfo {
     guessed: bool,
 }
 
-fn result_keys(spec: &Spec, method: Option<&crate::Method>) -> BTreeMap<String, KeyInfo> {
+/// The keys of the result tree by path; `notes` says which types the docs do not state.
+fn result_keys(spec: &Spec, notes: Option<&Notes>) -> BTreeMap<String, KeyInfo> {
     let mut out = BTreeMap::new();
     let mut seen = HashSet::new();
-    walk(spec, method, &spec.result.ty, "result", &mut out, &mut seen);
+    walk(spec, notes, &spec.result.ty, "result", &mut out, &mut seen);
     out
 }
 
 fn walk(
     spec: &Spec,
-    method: Option<&crate::Method>,
+    notes: Option<&Notes>,
     ty: &TypeExpr,
     prefix: &str,
     out: &mut BTreeMap<String, KeyInfo>,
@@ -679,7 +680,7 @@ fn walk(
 ) {
     match ty {
         TypeExpr::Nullable(t) | TypeExpr::Array(t) | TypeExpr::Map(t) => {
-            walk(spec, method, t, prefix, out, seen)
+            walk(spec, notes, t, prefix, out, seen)
         }
         TypeExpr::Scalar(_) => {}
         TypeExpr::Named(n) => {
@@ -689,10 +690,7 @@ fn walk(
             }
             for f in &o.fields {
                 let path = format!("{prefix}.{}", f.name);
-                let guessed = method
-                    .and_then(|m| m.object(n))
-                    .and_then(|mo| mo.fields.iter().find(|mf| mf.name == f.name))
-                    .is_some_and(|mf| mf.ty_guessed);
+                let guessed = notes.is_some_and(|d| d.ty_guessed(&Target::field(n, &f.name)));
                 out.insert(
                     path.to_ascii_lowercase(),
                     KeyInfo {
@@ -703,7 +701,7 @@ fn walk(
                         guessed,
                     },
                 );
-                walk(spec, method, &f.ty, &path, out, seen);
+                walk(spec, notes, &f.ty, &path, out, seen);
             }
         }
     }
@@ -761,7 +759,7 @@ impl Findings<'_> {
 
 /// Parameters: by name ignoring case; the type sent and whether it is required.
 fn compare_params(spec: &Spec, docs: &Imported, f: &mut Findings) {
-    let (d, dm) = (&docs.spec, &docs.method);
+    let (d, dn) = (&docs.spec, &docs.notes);
     for p in &spec.params {
         match d
             .params
@@ -776,11 +774,7 @@ fn compare_params(spec: &Spec, docs: &Imported, f: &mut Findings) {
                 None,
             ),
             Some(q) => {
-                let guessed = dm
-                    .params
-                    .iter()
-                    .find(|x| x.name == q.name)
-                    .is_some_and(|x| x.ty_guessed);
+                let guessed = dn.ty_guessed(&Target::Param(q.name.clone()));
                 // The type of the value sent (`param_type`): nullability is not compared.
                 let (a, b) = (coarse(d, param_type(q)), coarse(spec, param_type(p)));
                 if !guessed && !same(a, b) {
@@ -824,9 +818,9 @@ fn compare_params(spec: &Spec, docs: &Imported, f: &mut Findings) {
 
 /// The result's type and its keys, by path from `result` (aliases count).
 fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
-    let (d, dm) = (&docs.spec, &docs.method);
+    let (d, dn) = (&docs.spec, &docs.notes);
     let (a, b) = (coarse(d, &d.result.ty), coarse(spec, &spec.result.ty));
-    if !dm.result.ty_guessed && !same(a, b) {
+    if !dn.ty_guessed(&Target::Result) && !same(a, b) {
         f.push(
             Item::Result,
             "result".into(),
@@ -839,7 +833,7 @@ fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
         );
     }
     let sk = result_keys(spec, None);
-    let dk = result_keys(d, Some(dm));
+    let dk = result_keys(d, Some(dn));
     let find_docs = |path: &str, info: &KeyInfo| -> Option<String> {
         if dk.contains_key(path) {
             return Some(path.to_string());
@@ -915,7 +909,7 @@ fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
 /// Error codes: present on one side only, or with another status. Messages are text (the
 /// docs' languages and revisions word them differently) and are not compared.
 fn compare_errors(spec: &Spec, docs: &Imported, f: &mut Findings) {
-    let (d, dm) = (&docs.spec, &docs.method);
+    let (d, dn) = (&docs.spec, &docs.notes);
     for e in &spec.errors {
         match d.errors.iter().find(|x| x.code == e.code) {
             None => f.push(
@@ -926,11 +920,7 @@ fn compare_errors(spec: &Spec, docs: &Imported, f: &mut Findings) {
                 e.note.clone(),
             ),
             Some(x) => {
-                let guessed = dm
-                    .errors
-                    .iter()
-                    .find(|y| y.code == x.code)
-                    .is_some_and(|y| y.status_guessed);
+                let guessed = dn.status_guessed(&x.code);
                 if !guessed && x.status != e.status {
                     f.push(
                         Item::Error,
