@@ -2113,17 +2113,8 @@ impl Importer<'_> {
                 for m in todos {
                     self.notes.todo(target.clone(), m);
                 }
-                self.add_error(
-                    ErrorCode {
-                        code,
-                        status,
-                        message: message.filter(|m| !m.is_empty()),
-                        description,
-                        note: None,
-                    },
-                    status_guessed,
-                    row.line,
-                );
+                let message = message.filter(|m| !m.is_empty());
+                self.add_error(code, status, message, description, status_guessed, row.line);
             }
         }
         // Error examples.
@@ -2225,16 +2216,15 @@ impl Importer<'_> {
                                     "error `{c}` appears in an example but not in the codes table"
                                 ),
                             );
+                            let description = "TODO: only in an example of the docs.".into();
+                            let (guessed, line) = (status.is_none(), c_line(c, p));
                             self.add_error(
-                                ErrorCode {
-                                    code: c.clone(),
-                                    status: st,
-                                    message: message.clone(),
-                                    description: "TODO: only in an example of the docs.".into(),
-                                    note: None,
-                                },
-                                status.is_none(),
-                                c_line(c, p),
+                                c.clone(),
+                                st,
+                                message.clone(),
+                                description,
+                                guessed,
+                                line,
                             );
                         }
                     }
@@ -2281,11 +2271,24 @@ impl Importer<'_> {
     }
 
     /// Adds an error code read at page line `line`.
-    fn add_error(&mut self, e: ErrorCode, status_guessed: bool, line: usize) {
-        let target = Target::Error(e.code.clone());
-        self.notes.set_line(target, line);
-        self.notes.set_status_guessed(&e.code, status_guessed);
-        self.spec.errors.push(e);
+    fn add_error(
+        &mut self,
+        code: String,
+        status: u16,
+        message: Option<String>,
+        description: String,
+        status_guessed: bool,
+        line: usize,
+    ) {
+        self.notes.set_line(Target::Error(code.clone()), line);
+        self.notes.set_status_guessed(&code, status_guessed);
+        self.spec.errors.push(ErrorCode {
+            code,
+            status,
+            message,
+            description,
+            note: None,
+        });
     }
 
     /// An error a REST 3.0 page names in a `Код ошибки:` line; `table` lists the fields it is
@@ -2321,17 +2324,7 @@ impl Importer<'_> {
             e.description.push_str(&format!("\n- {description}"));
             return;
         }
-        self.add_error(
-            ErrorCode {
-                code,
-                status: 400,
-                message: None,
-                description,
-                note: None,
-            },
-            true,
-            line,
-        );
+        self.add_error(code, 400, None, description, true, line);
     }
 
     /// The request of the first cURL example with a JSON body (`-d '{...}'`).
