@@ -229,7 +229,7 @@ fn import_corpus(dir: &Path, out: Option<&Path>, force: bool) -> bool {
                 eprintln!(
                     "note: {} not written for {}: an earlier page of the same method wrote it",
                     target.display(),
-                    imp.method.page.display()
+                    imp.page.display()
                 );
                 continue;
             }

@@ -12,7 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use b24_spec::wire::{self, strip_null};
-use b24_spec::{EnumDef, EventSpec, Example, Object, Spec, SpecError, SpecFile, TypeExpr};
+use b24_spec::{EnumDef, EventSpec, Example, Field, Object, Spec, SpecError, SpecFile, TypeExpr};
 use serde_json::{Map, Value};
 
 /// What is wrong with one value of an example.
@@ -73,19 +73,353 @@ impl fmt::Display for Mismatch {
     }
 }
 
-/// A value the walk reached under a key of a named object (used by the importer to infer
-/// element types).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Seen {
-    /// The object.
-    pub object: String,
-    /// The key.
-    pub field: String,
-    /// The value.
-    pub value: Value,
+/// What a walk over an example reads and reports: the spec's named types as they are now,
+/// and what does not fit. [`Walker`] collects it (`xtask check`); the importer's cross-check
+/// with a page's examples (`crate::reconcile`) changes the spec as the walk goes.
+pub(crate) trait Visit {
+    /// The spec's named objects.
+    fn objects(&self) -> &[Object];
+    /// The spec's named enums.
+    fn enums(&self) -> &[EnumDef];
+    /// A value that does not decode as the spec says. [`Flow::Skip`] when the visitor changed
+    /// the type of the key the value is under (or of the root): the rest of the key's value
+    /// is then not walked against the old type.
+    fn mismatch(&mut self, m: Mismatch) -> Flow;
+    /// An enum value the spec does not list (it decodes as `Unknown`).
+    fn unknown_enum_value(&mut self, _path: String, _value: String) {}
+    /// A value under a key of a named object, before it is walked against the key's type
+    /// (read after this call, so the visitor may change it).
+    fn key_value(&mut self, _object: &str, _field: &str, _path: &str, _value: &Value) {}
 }
 
-/// Walks example values against one spec's types.
+/// Whether a walk goes on into the rest of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// Go on.
+    Continue,
+    /// The key's type changed: leave the rest of its value.
+    Skip,
+}
+
+/// The spec key a walk checks values against, and the object key holding them.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    /// Dotted spec key (`objects.Dialog.fields.id`, `result.type`).
+    pub key: String,
+    /// The named object whose key holds the value (none at the root).
+    pub object: Option<String>,
+    /// That key.
+    pub field: Option<String>,
+}
+
+impl Ctx {
+    fn named(key: &str) -> Ctx {
+        Ctx {
+            key: key.to_string(),
+            object: None,
+            field: None,
+        }
+    }
+
+    /// The key `field` of the object `object`.
+    pub(crate) fn field(object: &str, field: &str) -> Ctx {
+        Ctx {
+            key: format!("objects.{object}.fields.{field}"),
+            object: Some(object.to_string()),
+            field: Some(field.to_string()),
+        }
+    }
+}
+
+/// Walks a whole example body against the type of `result`. Error bodies (`error` key) are
+/// not walked here.
+pub(crate) fn walk_body<V: Visit>(v: &mut V, root: &TypeExpr, body: &Value) {
+    let Some(obj) = body.as_object() else {
+        v.mismatch(Mismatch {
+            path: "$".into(),
+            spec_key: "examples.body".into(),
+            object: None,
+            field: None,
+            kind: MismatchKind::WrongType {
+                expected: "an envelope object".into(),
+                message: "the body is not a JSON object".into(),
+            },
+            value: body.clone(),
+        });
+        return;
+    };
+    if obj.contains_key("error") {
+        return;
+    }
+    let Some(result) = obj.get("result") else {
+        v.mismatch(Mismatch {
+            path: "$".into(),
+            spec_key: "result".into(),
+            object: None,
+            field: None,
+            kind: MismatchKind::NoResult,
+            value: body.clone(),
+        });
+        return;
+    };
+    walk_value(v, result, root, "result".into(), &Ctx::named("result.type"));
+    if let Some(time) = obj.get("time") {
+        if let Err(e) = decode::<Option<b24_core::Time>>(time) {
+            wrong(v, "time".into(), &Ctx::named("time"), "time block", e, time);
+        }
+    }
+}
+
+/// Walks an event payload's `data` against its type (the common keys are typed by
+/// `b24-core`).
+fn walk_event_payload<V: Visit>(v: &mut V, root: &TypeExpr, body: &Value) {
+    // As `b24_core::event`: a form without any `data` field is an empty object.
+    let data = body
+        .get("data")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    walk_value(v, &data, root, "data".into(), &Ctx::named("data.type"));
+}
+
+fn wrong<V: Visit>(
+    v: &mut V,
+    path: String,
+    ctx: &Ctx,
+    expected: &str,
+    message: String,
+    value: &Value,
+) -> Flow {
+    v.mismatch(Mismatch {
+        path,
+        spec_key: ctx.key.clone(),
+        object: ctx.object.clone(),
+        field: ctx.field.clone(),
+        kind: MismatchKind::WrongType {
+            expected: expected.to_string(),
+            message,
+        },
+        value: value.clone(),
+    })
+}
+
+/// Walks one value against a type, with the client's lenient rules.
+pub(crate) fn walk_value<V: Visit>(
+    v: &mut V,
+    value: &Value,
+    ty: &TypeExpr,
+    path: String,
+    ctx: &Ctx,
+) -> Flow {
+    match ty {
+        TypeExpr::Nullable(inner) => {
+            // `null`, and `""`, `false`, `[]` where `b24_core::Lenient` says so.
+            if wire::is_none_value(inner, value, v.objects()) {
+                return Flow::Continue;
+            }
+            if let Some(items) = value.as_array() {
+                if wire::empty_array_is_null(inner, v.objects()) {
+                    if items.is_empty() {
+                        return Flow::Continue;
+                    }
+                    let message = "a non-empty array where an object or `[]` is expected";
+                    return wrong(v, path, ctx, &ty.to_string(), message.into(), value);
+                }
+            }
+            walk_value(v, value, inner, path, ctx)
+        }
+        TypeExpr::Scalar(s) => match wire::check_scalar(*s, value) {
+            Err(e) => wrong(v, path, ctx, s.as_str(), e, value),
+            Ok(()) => Flow::Continue,
+        },
+        TypeExpr::Named(n) => {
+            if v.objects().iter().any(|o| &o.name == n) {
+                return walk_object(v, value, n, path, ctx);
+            }
+            let Some(e) = v.enums().iter().find(|e| &e.name == n) else {
+                return Flow::Continue;
+            };
+            let text = match value {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+                _ => None,
+            };
+            match text {
+                Some(t) => {
+                    if !e.values.iter().any(|x| x.value == t) {
+                        v.unknown_enum_value(path, t);
+                    }
+                    Flow::Continue
+                }
+                None => wrong(
+                    v,
+                    path,
+                    ctx,
+                    n,
+                    format!("expected a value of enum {n}"),
+                    value,
+                ),
+            }
+        }
+        TypeExpr::Array(inner) => {
+            let inner = strip_null(inner);
+            match value {
+                Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if walk_value(v, item, inner, format!("{path}[{i}]"), ctx) == Flow::Skip {
+                            return Flow::Skip;
+                        }
+                    }
+                    Flow::Continue
+                }
+                // As `b24_core`'s list decoding: keyed by numbers it is a PHP list,
+                // otherwise one element sent without its list.
+                Value::Object(m)
+                    if m.keys()
+                        .next()
+                        .is_some_and(|k| b24_core::php::int_key(k).is_none()) =>
+                {
+                    walk_value(v, value, inner, path, ctx)
+                }
+                Value::Object(m) => walk_items(v, m, inner, &path, ctx),
+                // What is "none" for a list is an empty one.
+                _ if wire::is_none_value(ty, value, v.objects()) => Flow::Continue,
+                _ => wrong(
+                    v,
+                    path,
+                    ctx,
+                    &ty.to_string(),
+                    "expected an array".into(),
+                    value,
+                ),
+            }
+        }
+        TypeExpr::Map(inner) => {
+            let inner = strip_null(inner);
+            match value {
+                Value::Object(m) => walk_items(v, m, inner, &path, ctx),
+                Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if walk_value(v, item, inner, format!("{path}[{i}]"), ctx) == Flow::Skip {
+                            return Flow::Skip;
+                        }
+                    }
+                    Flow::Continue
+                }
+                // What is "none" for a map is an empty one.
+                _ if wire::is_none_value(ty, value, v.objects()) => Flow::Continue,
+                _ => wrong(
+                    v,
+                    path,
+                    ctx,
+                    &ty.to_string(),
+                    "expected an object".into(),
+                    value,
+                ),
+            }
+        }
+    }
+}
+
+/// The values of a JSON object, each against `item` (a map, or a PHP list).
+fn walk_items<V: Visit>(
+    v: &mut V,
+    m: &Map<String, Value>,
+    item: &TypeExpr,
+    path: &str,
+    ctx: &Ctx,
+) -> Flow {
+    for (k, value) in m {
+        if walk_value(v, value, item, format!("{path}.{k}"), ctx) == Flow::Skip {
+            return Flow::Skip;
+        }
+    }
+    Flow::Continue
+}
+
+/// The key of `o` that a JSON key names: exactly (or an alias), else ignoring case.
+fn key_of<'o>(o: &'o Object, k: &str) -> Option<&'o Field> {
+    o.fields
+        .iter()
+        .find(|f| f.name == k || f.aliases.iter().any(|a| a == k))
+        .or_else(|| {
+            o.fields.iter().find(|f| {
+                f.name.eq_ignore_ascii_case(k)
+                    || f.aliases.iter().any(|a| a.eq_ignore_ascii_case(k))
+            })
+        })
+}
+
+/// Walks a value against the named object `name`: each key against its type as the spec has
+/// it when the key is reached, then the required keys that are absent.
+fn walk_object<V: Visit>(v: &mut V, value: &Value, name: &str, path: String, ctx: &Ctx) -> Flow {
+    let empty = Map::new();
+    let map = match value {
+        Value::Object(m) => m,
+        Value::Array(items) if items.is_empty() => &empty,
+        Value::String(s) if s.is_empty() => &empty,
+        _ => {
+            let message = format!("expected object {name} (a map, `[]` or `\"\"`)");
+            return wrong(v, path, ctx, name, message, value);
+        }
+    };
+    let mut present: Vec<String> = Vec::new();
+    for (k, val) in map {
+        let fpath = format!("{path}.{k}");
+        let Some(o) = v.objects().iter().find(|o| o.name == name) else {
+            return Flow::Continue;
+        };
+        let Some(field) = key_of(o, k).map(|f| f.name.clone()) else {
+            if !o.untyped_keys.iter().any(|u| u.eq_ignore_ascii_case(k)) {
+                v.mismatch(Mismatch {
+                    path: fpath,
+                    spec_key: format!("objects.{name}"),
+                    object: Some(name.to_string()),
+                    field: None,
+                    kind: MismatchKind::UnknownKey(k.clone()),
+                    value: val.clone(),
+                });
+            }
+            continue;
+        };
+        present.push(field.clone());
+        v.key_value(name, &field, &fpath, val);
+        let ty = v
+            .objects()
+            .iter()
+            .find(|o| o.name == name)
+            .and_then(|o| o.fields.iter().find(|f| f.name == field))
+            .map(field_type);
+        if let Some(ty) = ty {
+            // A key whose type changed is left; the object's other keys are walked.
+            walk_value(v, val, &ty, fpath, &Ctx::field(name, &field));
+        }
+    }
+    let missing: Vec<String> = v
+        .objects()
+        .iter()
+        .find(|o| o.name == name)
+        .map(|o| {
+            o.fields
+                .iter()
+                .filter(|f| is_required(f) && !present.contains(&f.name))
+                .map(|f| f.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    for f in missing {
+        v.mismatch(Mismatch {
+            path: path.clone(),
+            spec_key: format!("objects.{name}.fields.{f}"),
+            object: Some(name.to_string()),
+            field: Some(f.clone()),
+            kind: MismatchKind::MissingKey(f),
+            value: Value::Null,
+        });
+    }
+    Flow::Continue
+}
+
+/// Walks example values against one spec's types and collects what does not fit.
 pub struct Walker<'a> {
     objects: &'a [Object],
     enums: &'a [EnumDef],
@@ -95,15 +429,25 @@ pub struct Walker<'a> {
     pub mismatches: Vec<Mismatch>,
     /// Enum values the spec does not list (they decode as `Unknown`): path and value.
     pub unknown_enum_values: Vec<(String, String)>,
-    /// Values seen under object keys.
-    pub seen: Vec<Seen>,
 }
 
-#[derive(Clone)]
-struct Ctx {
-    key: String,
-    object: Option<String>,
-    field: Option<String>,
+impl Visit for Walker<'_> {
+    fn objects(&self) -> &[Object] {
+        self.objects
+    }
+
+    fn enums(&self) -> &[EnumDef] {
+        self.enums
+    }
+
+    fn mismatch(&mut self, m: Mismatch) -> Flow {
+        self.mismatches.push(m);
+        Flow::Continue
+    }
+
+    fn unknown_enum_value(&mut self, path: String, value: String) {
+        self.unknown_enum_values.push((path, value));
+    }
 }
 
 impl<'a> Walker<'a> {
@@ -124,270 +468,19 @@ impl<'a> Walker<'a> {
             root,
             mismatches: Vec::new(),
             unknown_enum_values: Vec::new(),
-            seen: Vec::new(),
         }
-    }
-
-    fn object_def(&self, name: &str) -> Option<&'a Object> {
-        self.objects.iter().find(|o| o.name == name)
-    }
-
-    fn enum_def(&self, name: &str) -> Option<&'a EnumDef> {
-        self.enums.iter().find(|e| e.name == name)
     }
 
     /// Checks an event payload's `data` (the common keys are typed by `b24-core`).
     pub fn event_payload(&mut self, body: &Value) {
-        // As `b24_core::event`: a form without any `data` field is an empty object.
-        let data = body
-            .get("data")
-            .cloned()
-            .unwrap_or_else(|| Value::Object(Map::new()));
-        let ctx = Ctx {
-            key: "data.type".into(),
-            object: None,
-            field: None,
-        };
-        let ty = self.root;
-        self.value(&data, ty, "data".into(), &ctx);
+        let root = self.root;
+        walk_event_payload(self, root, body);
     }
 
     /// Checks a whole example body. Error bodies (`error` key) are not walked here.
     pub fn body(&mut self, body: &Value) {
-        let Some(obj) = body.as_object() else {
-            self.mismatches.push(Mismatch {
-                path: "$".into(),
-                spec_key: "examples.body".into(),
-                object: None,
-                field: None,
-                kind: MismatchKind::WrongType {
-                    expected: "an envelope object".into(),
-                    message: "the body is not a JSON object".into(),
-                },
-                value: body.clone(),
-            });
-            return;
-        };
-        if obj.contains_key("error") {
-            return;
-        }
-        let Some(result) = obj.get("result") else {
-            self.mismatches.push(Mismatch {
-                path: "$".into(),
-                spec_key: "result".into(),
-                object: None,
-                field: None,
-                kind: MismatchKind::NoResult,
-                value: body.clone(),
-            });
-            return;
-        };
-        let ctx = Ctx {
-            key: "result.type".into(),
-            object: None,
-            field: None,
-        };
-        let ty = self.root;
-        self.value(result, ty, "result".into(), &ctx);
-        if let Some(time) = obj.get("time") {
-            if let Err(e) = decode::<Option<b24_core::Time>>(time) {
-                self.wrong("time".into(), &ctx_named("time"), "time block", e, time);
-            }
-        }
-    }
-
-    fn wrong(&mut self, path: String, ctx: &Ctx, expected: &str, message: String, v: &Value) {
-        self.mismatches.push(Mismatch {
-            path,
-            spec_key: ctx.key.clone(),
-            object: ctx.object.clone(),
-            field: ctx.field.clone(),
-            kind: MismatchKind::WrongType {
-                expected: expected.to_string(),
-                message,
-            },
-            value: v.clone(),
-        });
-    }
-
-    fn value(&mut self, v: &Value, ty: &TypeExpr, path: String, ctx: &Ctx) {
-        match ty {
-            TypeExpr::Nullable(inner) => {
-                // `null`, and `""`, `false`, `[]` where `b24_core::Lenient` says so.
-                if wire::is_none_value(inner, v, self.objects) {
-                    return;
-                }
-                if let Some(items) = v.as_array() {
-                    if wire::empty_array_is_null(inner, self.objects) {
-                        if !items.is_empty() {
-                            self.wrong(
-                                path,
-                                ctx,
-                                &ty.to_string(),
-                                "a non-empty array where an object or `[]` is expected".into(),
-                                v,
-                            );
-                        }
-                        return;
-                    }
-                }
-                self.value(v, inner, path, ctx);
-            }
-            TypeExpr::Scalar(s) => {
-                if let Err(e) = wire::check_scalar(*s, v) {
-                    self.wrong(path, ctx, s.as_str(), e, v);
-                }
-            }
-            TypeExpr::Named(n) => {
-                if let Some(o) = self.object_def(n) {
-                    self.object(v, o, path, ctx);
-                } else if let Some(e) = self.enum_def(n) {
-                    let text = match v {
-                        Value::String(s) => Some(s.clone()),
-                        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
-                        _ => None,
-                    };
-                    match text {
-                        Some(t) => {
-                            if !e.values.iter().any(|x| x.value == t) {
-                                self.unknown_enum_values.push((path, t));
-                            }
-                        }
-                        None => {
-                            self.wrong(path, ctx, n, format!("expected a value of enum {n}"), v)
-                        }
-                    }
-                }
-            }
-            TypeExpr::Array(inner) => {
-                let inner = strip_null(inner);
-                match v {
-                    Value::Array(items) => {
-                        for (i, item) in items.iter().enumerate() {
-                            self.value(item, inner, format!("{path}[{i}]"), ctx);
-                        }
-                    }
-                    // As `b24_core`'s list decoding: keyed by numbers it is a PHP list,
-                    // otherwise one element sent without its list.
-                    Value::Object(m)
-                        if m.keys()
-                            .next()
-                            .is_some_and(|k| b24_core::php::int_key(k).is_none()) =>
-                    {
-                        self.value(v, inner, path, ctx);
-                    }
-                    Value::Object(m) => {
-                        for (k, item) in m {
-                            self.value(item, inner, format!("{path}.{k}"), ctx);
-                        }
-                    }
-                    // What is "none" for a list is an empty one.
-                    _ if wire::is_none_value(ty, v, self.objects) => {}
-                    _ => self.wrong(path, ctx, &ty.to_string(), "expected an array".into(), v),
-                }
-            }
-            TypeExpr::Map(inner) => {
-                let inner = strip_null(inner);
-                match v {
-                    Value::Object(m) => {
-                        for (k, item) in m {
-                            self.value(item, inner, format!("{path}.{k}"), ctx);
-                        }
-                    }
-                    Value::Array(items) => {
-                        for (i, item) in items.iter().enumerate() {
-                            self.value(item, inner, format!("{path}[{i}]"), ctx);
-                        }
-                    }
-                    // What is "none" for a map is an empty one.
-                    _ if wire::is_none_value(ty, v, self.objects) => {}
-                    _ => self.wrong(path, ctx, &ty.to_string(), "expected an object".into(), v),
-                }
-            }
-        }
-    }
-
-    fn object(&mut self, v: &Value, o: &Object, path: String, ctx: &Ctx) {
-        let empty = Map::new();
-        let map = match v {
-            Value::Object(m) => m,
-            Value::Array(items) if items.is_empty() => &empty,
-            Value::String(s) if s.is_empty() => &empty,
-            _ => {
-                self.wrong(
-                    path,
-                    ctx,
-                    &o.name,
-                    format!("expected object {} (a map, `[]` or `\"\"`)", o.name),
-                    v,
-                );
-                return;
-            }
-        };
-        let mut present = vec![false; o.fields.len()];
-        for (k, val) in map {
-            let idx = o
-                .fields
-                .iter()
-                .position(|f| &f.name == k || f.aliases.iter().any(|a| a == k))
-                .or_else(|| {
-                    o.fields.iter().position(|f| {
-                        f.name.eq_ignore_ascii_case(k)
-                            || f.aliases.iter().any(|a| a.eq_ignore_ascii_case(k))
-                    })
-                });
-            let fpath = format!("{path}.{k}");
-            match idx {
-                Some(i) => {
-                    present[i] = true;
-                    let f = &o.fields[i];
-                    self.seen.push(Seen {
-                        object: o.name.clone(),
-                        field: f.name.clone(),
-                        value: val.clone(),
-                    });
-                    let fctx = Ctx {
-                        key: format!("objects.{}.fields.{}", o.name, f.name),
-                        object: Some(o.name.clone()),
-                        field: Some(f.name.clone()),
-                    };
-                    let ty = field_type(f);
-                    self.value(val, &ty, fpath, &fctx);
-                }
-                None => {
-                    if !o.untyped_keys.iter().any(|u| u.eq_ignore_ascii_case(k)) {
-                        self.mismatches.push(Mismatch {
-                            path: fpath,
-                            spec_key: format!("objects.{}", o.name),
-                            object: Some(o.name.clone()),
-                            field: None,
-                            kind: MismatchKind::UnknownKey(k.clone()),
-                            value: val.clone(),
-                        });
-                    }
-                }
-            }
-        }
-        for (f, seen) in o.fields.iter().zip(present) {
-            if !seen && is_required(f) {
-                self.mismatches.push(Mismatch {
-                    path: path.clone(),
-                    spec_key: format!("objects.{}.fields.{}", o.name, f.name),
-                    object: Some(o.name.clone()),
-                    field: Some(f.name.clone()),
-                    kind: MismatchKind::MissingKey(f.name.clone()),
-                    value: Value::Null,
-                });
-            }
-        }
-    }
-}
-
-fn ctx_named(key: &str) -> Ctx {
-    Ctx {
-        key: key.to_string(),
-        object: None,
-        field: None,
+        let root = self.root;
+        walk_body(self, root, body);
     }
 }
 

@@ -116,7 +116,7 @@ impl CorpusReport {
     pub fn by_template(&self) -> BTreeMap<&'static str, usize> {
         let mut out = BTreeMap::new();
         for i in self.imported() {
-            *out.entry(i.method.template.as_str()).or_default() += 1;
+            *out.entry(i.template.as_str()).or_default() += 1;
         }
         out
     }
@@ -158,7 +158,7 @@ impl CorpusReport {
         for p in &self.pages {
             if let Outcome::Imported(i) = &p.outcome {
                 by_method
-                    .entry(i.method.method.as_str())
+                    .entry(i.spec.method.as_str())
                     .or_default()
                     .push(p.page.clone());
             }

@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use b24_spec::wire::{param_shape, param_type, strip_null, ParamShape};
 use b24_spec::{Param, Scalar, Spec, TypeExpr};
 
-use crate::{import_page, page_method, DocsContext, ImportError, Imported};
+use crate::{import_page, page_method, DocsContext, ImportError, Imported, Notes, Target};
 
 /// What kind of item a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -363,7 +363,7 @@ pub fn import_for_drift(page: &Path, cx: &DocsContext) -> Result<Imported, Impor
 /// Every name the import holds: parameters, keys of every object, error codes, and the
 /// envelope's keys, lower-cased.
 fn imported_names(imp: &Imported) -> HashSet<String> {
-    let m = &imp.method;
+    let m = &imp.spec;
     let mut names: HashSet<String> = [
         "result",
         "time",
@@ -573,11 +573,11 @@ pub fn drift_index(specs: &[Spec], index: &DocsIndex, opts: &DriftOptions) -> Dr
         report.pages += 1;
         match import_for_drift(&path, &cx) {
             Err(e) => report.unreadable.push(e),
-            Ok(d) if !d.method.method.eq_ignore_ascii_case(&spec.method) => {
+            Ok(d) if !d.spec.method.eq_ignore_ascii_case(&spec.method) => {
                 report.findings.push(removed(
                     format!(
                         "no page of api-reference/ documents it; the spec's page {rel} documents `{}`",
-                        d.method.method
+                        d.spec.method
                     ),
                     None,
                 ));
@@ -601,9 +601,9 @@ pub fn drift_index(specs: &[Spec], index: &DocsIndex, opts: &DriftOptions) -> Dr
             match import_for_drift(&page.path, &cx) {
                 Err(e) => report.unreadable.push(e),
                 Ok(d) => report.findings.push(Finding {
-                    method: d.method.method.clone(),
+                    method: d.spec.method.clone(),
                     item: Item::Method,
-                    name: d.method.method.clone(),
+                    name: d.spec.method.clone(),
                     change: Change::Added,
                     detail: format!("documented by {}, no spec yet", page.rel),
                     reviewed: None,
@@ -664,16 +664,17 @@ struct KeyInfo {
     guessed: bool,
 }
 
-fn result_keys(spec: &Spec, method: Option<&crate::Method>) -> BTreeMap<String, KeyInfo> {
+/// The keys of the result tree by path; `notes` says which types the docs do not state.
+fn result_keys(spec: &Spec, notes: Option<&Notes>) -> BTreeMap<String, KeyInfo> {
     let mut out = BTreeMap::new();
     let mut seen = HashSet::new();
-    walk(spec, method, &spec.result.ty, "result", &mut out, &mut seen);
+    walk(spec, notes, &spec.result.ty, "result", &mut out, &mut seen);
     out
 }
 
 fn walk(
     spec: &Spec,
-    method: Option<&crate::Method>,
+    notes: Option<&Notes>,
     ty: &TypeExpr,
     prefix: &str,
     out: &mut BTreeMap<String, KeyInfo>,
@@ -681,7 +682,7 @@ fn walk(
 ) {
     match ty {
         TypeExpr::Nullable(t) | TypeExpr::Array(t) | TypeExpr::Map(t) => {
-            walk(spec, method, t, prefix, out, seen)
+            walk(spec, notes, t, prefix, out, seen)
         }
         TypeExpr::Scalar(_) => {}
         TypeExpr::Named(n) => {
@@ -691,10 +692,7 @@ fn walk(
             }
             for f in &o.fields {
                 let path = format!("{prefix}.{}", f.name);
-                let guessed = method
-                    .and_then(|m| m.object(n))
-                    .and_then(|mo| mo.fields.iter().find(|mf| mf.name == f.name))
-                    .is_some_and(|mf| mf.ty_guessed);
+                let guessed = notes.is_some_and(|d| d.ty_guessed(&Target::field(n, &f.name)));
                 out.insert(
                     path.to_ascii_lowercase(),
                     KeyInfo {
@@ -705,7 +703,7 @@ fn walk(
                         guessed,
                     },
                 );
-                walk(spec, method, &f.ty, &path, out, seen);
+                walk(spec, notes, &f.ty, &path, out, seen);
             }
         }
     }
@@ -719,7 +717,7 @@ pub fn compare(spec: &Spec, docs: &Imported, out: &mut Vec<Finding>) {
     };
     let d = &docs.spec;
     // A scope the page does not state (the importer took the namespace) is not compared.
-    if !docs.method.scope_guessed && d.scope != spec.scope {
+    if !docs.notes.scope_guessed() && d.scope != spec.scope {
         f.push(
             Item::Method,
             spec.method.clone(),
@@ -764,7 +762,7 @@ impl Findings<'_> {
 
 /// Parameters: by name ignoring case; the type sent and whether it is required.
 fn compare_params(spec: &Spec, docs: &Imported, f: &mut Findings) {
-    let (d, dm) = (&docs.spec, &docs.method);
+    let (d, dn) = (&docs.spec, &docs.notes);
     for p in &spec.params {
         match d
             .params
@@ -779,11 +777,7 @@ fn compare_params(spec: &Spec, docs: &Imported, f: &mut Findings) {
                 p.note.clone(),
             ),
             Some(q) => {
-                let guessed = dm
-                    .params
-                    .iter()
-                    .find(|x| x.name == q.name)
-                    .is_some_and(|x| x.ty_guessed);
+                let guessed = dn.ty_guessed(&Target::Param(q.name.clone()));
                 // The type of the value sent (`param_type`): nullability is not compared.
                 let (a, b) = (coarse(d, param_type(q)), coarse(spec, param_type(p)));
                 if !guessed && !same(a, b) {
@@ -827,7 +821,7 @@ fn compare_params(spec: &Spec, docs: &Imported, f: &mut Findings) {
 
 /// The result's type and its keys, by path from `result` (aliases count).
 fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
-    let (d, dm) = (&docs.spec, &docs.method);
+    let (d, dn) = (&docs.spec, &docs.notes);
     let (a, b) = (coarse(d, &d.result.ty), coarse(spec, &spec.result.ty));
     // When the result's shape differs on purpose (the `[result]` carries a `note`), its keys
     // differ with it: their findings are reviewed under the same note.
@@ -836,7 +830,7 @@ fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
     } else {
         spec.result.note.clone()
     };
-    if !dm.result.ty_guessed && !same(a, b) {
+    if !dn.ty_guessed(&Target::Result) && !same(a, b) {
         f.push(
             Item::Result,
             "result".into(),
@@ -849,7 +843,7 @@ fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
         );
     }
     let sk = result_keys(spec, None);
-    let dk = result_keys(d, Some(dm));
+    let dk = result_keys(d, Some(dn));
     // A page that names no key of the result: the spec's keys share the result's note.
     let shape_note =
         shape_note.or_else(|| dk.is_empty().then(|| spec.result.note.clone()).flatten());
@@ -928,7 +922,7 @@ fn compare_result(spec: &Spec, docs: &Imported, f: &mut Findings) {
 /// Error codes: present on one side only, or with another status. Messages are text (the
 /// docs' languages and revisions word them differently) and are not compared.
 fn compare_errors(spec: &Spec, docs: &Imported, f: &mut Findings) {
-    let (d, dm) = (&docs.spec, &docs.method);
+    let (d, dn) = (&docs.spec, &docs.notes);
     for e in &spec.errors {
         match d.errors.iter().find(|x| x.code == e.code) {
             None => f.push(
@@ -939,11 +933,7 @@ fn compare_errors(spec: &Spec, docs: &Imported, f: &mut Findings) {
                 e.note.clone(),
             ),
             Some(x) => {
-                let guessed = dm
-                    .errors
-                    .iter()
-                    .find(|y| y.code == x.code)
-                    .is_some_and(|y| y.status_guessed);
+                let guessed = dn.status_guessed(&x.code);
                 if !guessed && x.status != e.status {
                     f.push(
                         Item::Error,

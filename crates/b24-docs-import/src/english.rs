@@ -10,7 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::model::{Method, Warning};
+use b24_spec::{Object, Spec};
+
+use crate::notes::{Notes, Target};
 
 /// The English page of `page` when the docs checkout `root` (the folder holding
 /// `api-reference/`) has a sibling `en/` holding the same path.
@@ -55,9 +57,10 @@ fn usable(text: &str) -> bool {
     !t.is_empty() && !t.starts_with("TODO") && !has_cyrillic(t)
 }
 
-/// Replaces the Russian summary and descriptions of `method` with the English page's where it
-/// has them. Returns how many were replaced; the rest are named in one `TODO(review)`.
-pub fn apply(method: &mut Method, en: &Method, en_page: &Path) -> usize {
+/// Replaces the Russian summary and descriptions of `method` with those of `en` (the English
+/// page, read) where it has them. Returns how many were replaced; the rest are named in one
+/// `TODO(review)` of `notes`.
+pub fn apply(method: &mut Spec, notes: &mut Notes, en: &Spec, en_page: &Path) -> usize {
     let mut replaced = 0;
     let mut left: Vec<String> = Vec::new();
     let mut take = |target: &mut String, source: Option<&str>, what: String| {
@@ -106,7 +109,7 @@ pub fn apply(method: &mut Method, en: &Method, en_page: &Path) -> usize {
         // Same name, or else the English object sharing most field names (at least half of
         // this one's): the translation names some tables differently.
         let en_object = en.objects.iter().find(|e| e.name == o.name).or_else(|| {
-            let shared = |e: &&crate::model::Object| {
+            let shared = |e: &&Object| {
                 o.fields
                     .iter()
                     .filter(|f| e.fields.iter().any(|x| x.name == f.name))
@@ -165,8 +168,7 @@ pub fn apply(method: &mut Method, en: &Method, en_page: &Path) -> usize {
                 String::new()
             }
         );
-        method.todos.push(message.clone());
-        method.warnings.push(Warning { line: 0, message });
+        notes.note(Target::Method, 0, message);
     }
     replaced
 }

@@ -1,4 +1,5 @@
-//! One docs page → [`Method`].
+//! One docs page → a [`Draft`]: the `b24_spec::Spec` the page documents and the importer's
+//! [`Notes`] about it.
 //!
 //! The page is split into blocks (`markdown`), then into its `##` sections: parameters
 //! (`Параметры метода`, `Параметры`, `Список полей`), code examples (`Примеры кода`), the
@@ -7,16 +8,34 @@
 //! become named objects, linked from rows by `](#anchor)` or by name. Portal-wide errors
 //! (`{% include [системные ошибки] %}`) are not expanded.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use b24_spec::{pascal_case, snake_case};
+use b24_spec::wire::strip_null;
+use b24_spec::{pascal_case, snake_case, MethodKind, Scalar, TypeExpr};
+use b24_spec::{ErrorCode, Example, Field, Location, Object, Param, ResultSpec, Spec};
 use serde_json::Value;
 
 use crate::markdown::{self, anchors, code_spans, plain, Block, Heading, Row, Table};
-use crate::model::*;
+use crate::notes::{Notes, Target, Template};
 use crate::page::{NameSource, PageKind};
+
+/// A page read into a spec, before the cross-check with its examples
+/// ([`crate::import_page`]).
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The page, as the caller named it.
+    pub page: PathBuf,
+    /// The page's path inside the docs checkout (`api-reference/...md`), when known.
+    pub source: Option<String>,
+    /// The template it follows.
+    pub template: Template,
+    /// What the page documents.
+    pub spec: Spec,
+    /// What the importer had to guess.
+    pub notes: Notes,
+}
 
 /// A page the importer cannot read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -430,7 +449,9 @@ fn heading_word(text: &str) -> (String, bool) {
 
 struct Importer<'a> {
     page: &'a Path,
-    method: Method,
+    template: Template,
+    spec: Spec,
+    notes: Notes,
     raw: Vec<RawObject>,
     used_names: HashSet<String>,
     resolving: HashSet<usize>,
@@ -462,9 +483,9 @@ pub fn page_method(src: &str) -> Option<String> {
     }
 }
 
-/// Reads one page into a [`Method`] (not yet cross-checked against its examples; see
+/// Reads one page into a [`Draft`] (not yet cross-checked against its examples; see
 /// [`crate::import_page`]).
-pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, ImportError> {
+pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Draft, ImportError> {
     let markdown::Page { blocks, repairs } = markdown::read(src);
     // Title.
     let title = blocks
@@ -573,25 +594,16 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
         .as_ref()
         .and_then(|r| page.strip_prefix(r).ok())
         .map(|p| p.to_string_lossy().replace('\\', "/"));
-    let mut todos = Vec::new();
-    let mut warnings = Vec::new();
+    let mut notes = Notes::default();
     for r in repairs {
         let t = format!(
             "the page's Markdown is broken here; expected {}: check what was imported from it",
             r.expected
         );
-        warnings.push(Warning {
-            line: r.line,
-            message: t.clone(),
-        });
-        todos.push(t);
+        notes.note(Target::Method, r.line, t);
     }
     if let Some(t) = scope_todo {
-        warnings.push(Warning {
-            line: title.line,
-            message: t.clone(),
-        });
-        todos.push(t);
+        notes.note(Target::Method, title.line, t);
     }
     let docs = match &source {
         Some(s) => format!(
@@ -600,12 +612,8 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
                 .map_or(s.clone(), |b| format!("{b}.html"))
         ),
         None => {
-            let t = "the page is not inside a docs checkout (`.../api-reference/...`): check the `docs` URL".to_string();
-            warnings.push(Warning {
-                line: 0,
-                message: t.clone(),
-            });
-            todos.push(t);
+            let t = "the page is not inside a docs checkout (`.../api-reference/...`): check the `docs` URL";
+            notes.note(Target::Method, 0, t);
             format!(
                 "https://apidocs.bitrix24.ru/{}",
                 page.file_name()
@@ -622,22 +630,14 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
                 let t = format!(
                     "`kind` is `{k}` by default (no simulator summary `_assets/simulator/spec/methods/{method_name}.json`, and the name's last word is no known read or write verb): make it `read` if the method only reads; reads are replayed after a lost answer."
                 );
-                warnings.push(Warning {
-                    line: title.line,
-                    message: t.clone(),
-                });
-                todos.push(t);
+                notes.note(Target::Method, title.line, t);
             }
-            k.to_string()
+            kind_of(k)
         }
     };
     let summary = if summary.is_empty() {
-        let t = "the title has no text besides the method name: write a summary".to_string();
-        warnings.push(Warning {
-            line: title.line,
-            message: t.clone(),
-        });
-        todos.push(t);
+        let t = "the title has no text besides the method name: write a summary";
+        notes.note(Target::Method, title.line, t);
         method_name.to_string()
     } else {
         summary
@@ -647,48 +647,48 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
         (!d.trim().is_empty()).then_some(d)
     };
 
-    let method = Method {
-        page: page.to_path_buf(),
-        source,
-        template,
+    let spec = Spec {
+        location: Location {
+            file: page.to_path_buf(),
+            ..Location::default()
+        },
         method: method_name.to_string(),
         scope,
-        scope_guessed,
         summary,
         description,
         docs,
         access,
         kind,
-        todos,
+        auth: b24_spec::Auth::Any,
+        rust_name: b24_spec::names::default_rust_name(method_name),
         params: Vec::new(),
-        result: ResultType {
-            ty: "any".into(),
-            ty_guessed: true,
+        one_of: Vec::new(),
+        result: ResultSpec {
+            ty: TypeExpr::Scalar(Scalar::Any),
             description: String::new(),
             paged: false,
-            todos: Vec::new(),
+            note: None,
         },
         objects: Vec::new(),
+        enums: Vec::new(),
         errors: Vec::new(),
         examples: Vec::new(),
-        warnings,
     };
-    let mut method = method;
+    notes.set_ty_guessed(Target::Result, true);
+    notes.set_scope_guessed(scope_guessed);
     if name_from != NameSource::Title {
         if let Some(other) = examples_call_another(&blocks, method_name) {
             let t = format!(
                 "the page names `{method_name}` but its code examples call `{other}`: check which method the page documents"
             );
-            method.warnings.push(Warning {
-                line: title.line,
-                message: t.clone(),
-            });
-            method.todos.push(t);
+            notes.note(Target::Method, title.line, t);
         }
     }
     let mut imp = Importer {
         page,
-        method,
+        template,
+        spec,
+        notes,
         raw: Vec::new(),
         used_names: HashSet::new(),
         resolving: HashSet::new(),
@@ -700,7 +700,80 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Method, Imp
     imp.errors(&placed)?;
     imp.request_example(&placed);
     imp.finish_objects();
-    Ok(imp.method)
+    Ok(Draft {
+        page: page.to_path_buf(),
+        source,
+        template,
+        spec: imp.spec,
+        notes: imp.notes,
+    })
+}
+
+/// Whether a type is written starting with `map<` (`map<X>`, `map<X>[]`).
+fn starts_with_map(t: &TypeExpr) -> bool {
+    match t {
+        TypeExpr::Map(_) => true,
+        TypeExpr::Array(t) | TypeExpr::Nullable(t) => starts_with_map(t),
+        TypeExpr::Scalar(_) | TypeExpr::Named(_) => false,
+    }
+}
+
+/// A table row's type.
+struct RowType {
+    ty: TypeExpr,
+    /// Not stated by the page.
+    guessed: bool,
+    /// For the reviewer.
+    note: Option<String>,
+    /// A bare `array`: no element type on the page.
+    untyped_array: bool,
+}
+
+/// A documented answer; its text in the spec file is the body as pretty JSON.
+pub(crate) fn example(name: String, description: String, status: u16, body: Value) -> Example {
+    let mut raw = serde_json::to_string_pretty(&body).unwrap_or_else(|_| body.to_string());
+    raw.push('\n');
+    Example {
+        name,
+        description,
+        request: None,
+        status,
+        body,
+        raw,
+        location: Location::default(),
+    }
+}
+
+/// A key of an object.
+pub(crate) fn field(name: &str, ty: TypeExpr, optional: bool, description: String) -> Field {
+    Field {
+        name: name.to_string(),
+        ty,
+        description,
+        optional,
+        aliases: Vec::new(),
+        note: None,
+        location: Location::default(),
+    }
+}
+
+/// A named object.
+fn object(name: &str, description: String, fields: Vec<Field>) -> Object {
+    Object {
+        name: name.to_string(),
+        description,
+        fields,
+        untyped_keys: Vec::new(),
+        location: Location::default(),
+    }
+}
+
+fn kind_of(kind: &str) -> MethodKind {
+    if kind == "read" {
+        MethodKind::Read
+    } else {
+        MethodKind::Write
+    }
 }
 
 /// The text lines between the title and the first `##` section (the page's header: scope,
@@ -937,7 +1010,7 @@ pub fn kind_from_name(method: &str) -> (&'static str, bool) {
     }
 }
 
-fn simulator_kind(cx: &DocsContext, method: &str) -> Option<String> {
+fn simulator_kind(cx: &DocsContext, method: &str) -> Option<MethodKind> {
     let root = cx.root.as_ref()?;
     let path = root
         .join("_assets/simulator/spec/methods")
@@ -945,7 +1018,7 @@ fn simulator_kind(cx: &DocsContext, method: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let v: Value = serde_json::from_str(&text).ok()?;
     match v.get("kind")?.as_str()? {
-        k @ ("read" | "write") => Some(k.to_string()),
+        k @ ("read" | "write") => Some(kind_of(k)),
         _ => None,
     }
 }
@@ -1016,41 +1089,56 @@ fn http_status(text: &str) -> Option<u16> {
         .ok()
 }
 
-/// The type a JSON value suggests.
-pub fn infer(v: &Value) -> String {
+/// The type a JSON value suggests: a scalar, or an array of one scalar (`any[]` when the
+/// items differ, are arrays themselves or are none).
+pub fn infer(v: &Value) -> TypeExpr {
+    let any = TypeExpr::Scalar(Scalar::Any);
     match v {
-        Value::Null => "any".into(),
-        Value::Bool(_) => "boolean".into(),
-        Value::Number(n) if n.is_f64() => "double".into(),
-        Value::Number(_) => "integer".into(),
-        Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => "datetime".into(),
-        Value::String(_) => "string".into(),
-        Value::Object(_) => "object".into(),
         Value::Array(items) => {
-            let kinds: HashSet<String> = items.iter().filter(|i| !i.is_null()).map(infer).collect();
-            match kinds.len() {
-                1 => {
-                    let k = kinds.into_iter().next().unwrap_or_else(|| "any".into());
-                    if k.ends_with("[]") {
-                        "any[]".into()
-                    } else {
-                        format!("{k}[]")
-                    }
-                }
-                _ => "any[]".into(),
-            }
+            let mut kinds = items.iter().filter(|i| !i.is_null()).map(infer_scalar);
+            let item = match kinds.next() {
+                Some(first) if kinds.all(|k| k == first) => first.map_or(any, TypeExpr::Scalar),
+                _ => any,
+            };
+            TypeExpr::array_of(item)
         }
+        v => infer_scalar(v).map_or(any, TypeExpr::Scalar),
     }
+}
+
+/// The scalar a JSON value that is not an array suggests (none for an array).
+fn infer_scalar(v: &Value) -> Option<Scalar> {
+    Some(match v {
+        Value::Null => Scalar::Any,
+        Value::Bool(_) => Scalar::Boolean,
+        Value::Number(n) if n.is_f64() => Scalar::Double,
+        Value::Number(_) => Scalar::Integer,
+        Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => Scalar::Datetime,
+        Value::String(_) => Scalar::String,
+        Value::Object(_) => Scalar::Object,
+        Value::Array(_) => return None,
+    })
 }
 
 impl Importer<'_> {
     fn warn(&mut self, line: usize, message: impl Into<String>) -> String {
-        let m = message.into();
-        self.method.warnings.push(Warning {
-            line,
-            message: m.clone(),
-        });
-        m
+        self.notes.warn(line, message)
+    }
+
+    /// `<Method>Result`: the name of an object describing the result.
+    fn result_name(&self) -> String {
+        format!(
+            "{}Result",
+            pascal_case(&snake_case(
+                &self
+                    .spec
+                    .method
+                    .split('.')
+                    .skip(1)
+                    .collect::<Vec<_>>()
+                    .join("_")
+            ))
+        )
     }
 
     /// Tables under `###` headings (or `## Список полей`) become object candidates.
@@ -1142,18 +1230,7 @@ impl Importer<'_> {
         }
         let o = &self.raw[idx];
         let mut base = if !o.params && norm(&o.word) == "result" && !o.is_item {
-            format!(
-                "{}Result",
-                pascal_case(&snake_case(
-                    &self
-                        .method
-                        .method
-                        .split('.')
-                        .skip(1)
-                        .collect::<Vec<_>>()
-                        .join("_")
-                ))
-            )
+            self.result_name()
         } else {
             let w: String = o
                 .word
@@ -1197,9 +1274,8 @@ impl Importer<'_> {
         name
     }
 
-    /// Converts a table row's docs type into a spec type. Returns the type, whether it was
-    /// guessed, and a note for the reviewer.
-    fn row_type(&mut self, row: &RowInfo, params: bool) -> (String, bool, Option<String>) {
+    /// Converts a table row's docs type into a spec type.
+    fn row_type(&mut self, row: &RowInfo, params: bool) -> RowType {
         let mut nullable =
             row.types.iter().any(|t| t == "null") || row.raw_description.contains("`null`");
         let base: Vec<String> = row
@@ -1218,6 +1294,9 @@ impl Importer<'_> {
             .filter(|i| !self.resolving.contains(i));
         let mut note = None;
         let mut guessed = false;
+        let any = TypeExpr::Scalar(Scalar::Any);
+        // A bare `array`: the element type may come from the example.
+        let untyped_array = matches!(base.as_slice(), [one] if one == "array") && link.is_none();
         let ty = match base.as_slice() {
             [] => {
                 guessed = true;
@@ -1231,7 +1310,7 @@ impl Importer<'_> {
                     }
                     None => {
                         note = Some(format!("`{}` has no type in the docs", row.name));
-                        "any".into()
+                        any.clone()
                     }
                 }
             }
@@ -1252,7 +1331,7 @@ impl Importer<'_> {
                                 "the docs type `{one}` of `{}` is not a spec type (`unknown` means untyped): typed `any`",
                                 row.name
                             ));
-                            "any".into()
+                            any.clone()
                         }
                     }
                 }
@@ -1260,85 +1339,78 @@ impl Importer<'_> {
             many => {
                 guessed = true;
                 let t = if many.iter().any(|t| t == "string") {
-                    "string"
+                    Scalar::String
                 } else {
-                    "any"
+                    Scalar::Any
                 };
                 note = Some(format!(
-                    "the docs give `{}` the union `{}`; a spec type is one type: typed `{t}` (strings accept numbers)",
+                    "the docs give `{}` the union `{}`; a spec type is one type: typed `{}` (strings accept numbers)",
                     row.name,
-                    many.join(" | ")
+                    many.join(" | "),
+                    t.as_str()
                 ));
-                t.into()
+                TypeExpr::Scalar(t)
             }
         };
-        if ty == "any" {
+        if ty == any {
             nullable = false;
         }
-        let ty = if nullable && !ty.ends_with("| null") {
-            format!("{ty} | null")
-        } else {
-            ty
-        };
-        (ty, guessed, note)
+        RowType {
+            ty: if nullable { ty.or_null() } else { ty },
+            guessed,
+            note,
+            untyped_array,
+        }
     }
 
     /// The spec type for a linked object: `Name`, `Name[]`, or `map<V>` for an object of
     /// `<id>` keys.
-    fn linked(&mut self, idx: usize, array: bool) -> String {
+    fn linked(&mut self, idx: usize, array: bool) -> TypeExpr {
+        let wrap = |t: TypeExpr| if array { TypeExpr::array_of(t) } else { t };
         if let Some(row) = self.raw[idx].map_row().cloned() {
+            let any = TypeExpr::Scalar(Scalar::Any);
             if !self.resolving.is_empty() {
                 // The value of a map that is itself a map: the outer map types it `any`
                 // below, so the chain (of any length on a hostile page) is not followed and
                 // no object further down is named for nothing.
-                let m = "map<any>";
-                return if array {
-                    format!("{m}[]")
-                } else {
-                    m.to_string()
-                };
+                return wrap(TypeExpr::map_of(any));
             }
             self.resolving.insert(idx);
             let params = self.raw[idx].params;
-            let (inner, _, _) = self.row_type(&row, params);
+            let inner = self.row_type(&row, params).ty;
             self.resolving.remove(&idx);
-            let inner = inner.trim_end_matches(" | null").to_string();
-            let inner = if inner.contains('|') || inner.starts_with("map<") {
-                "any".to_string()
+            let inner = strip_null(&inner);
+            let inner = if starts_with_map(inner) {
+                any
             } else {
-                inner
+                inner.clone()
             };
-            let m = format!("map<{inner}>");
-            return if array { format!("{m}[]") } else { m };
+            return wrap(TypeExpr::map_of(inner));
         }
-        let n = self.object_name(idx);
-        if array {
-            format!("{n}[]")
-        } else {
-            n
-        }
+        wrap(TypeExpr::Named(self.object_name(idx)))
     }
 
-    fn one_type(&mut self, t: &str, link: Option<usize>, description: &str) -> Option<String> {
-        let scalar = |s: &str| -> Option<&'static str> {
+    fn one_type(&mut self, t: &str, link: Option<usize>, description: &str) -> Option<TypeExpr> {
+        let scalar = |s: &str| -> Option<Scalar> {
             Some(match s {
-                "integer" | "int" => "integer",
-                "string" => "string",
-                "text" => "text",
-                "char" => "char",
-                "double" | "float" | "number" => "double",
-                "boolean" | "bool" => "boolean",
-                "date" => "date",
-                "datetime" => "datetime",
-                "timestamp" => "timestamp",
-                "file" => "file",
-                "any" => "any",
+                "integer" | "int" => Scalar::Integer,
+                "string" => Scalar::String,
+                "text" => Scalar::Text,
+                "char" => Scalar::Char,
+                "double" | "float" | "number" => Scalar::Double,
+                "boolean" | "bool" => Scalar::Boolean,
+                "date" => Scalar::Date,
+                "datetime" => Scalar::Datetime,
+                "timestamp" => Scalar::Timestamp,
+                "file" => Scalar::File,
+                "any" => Scalar::Any,
                 _ => return None,
             })
         };
         if let Some(s) = scalar(t) {
-            return Some(s.to_string());
+            return Some(TypeExpr::Scalar(s));
         }
+        let object = TypeExpr::Scalar(Scalar::Object);
         match t {
             "object" => Some(match link {
                 Some(i) => {
@@ -1353,22 +1425,22 @@ impl Importer<'_> {
                         || d.contains("key —")
                         || d.contains("key -");
                     let n = self.linked(i, false);
-                    if keyed && !n.starts_with("map<") {
-                        format!("map<{n}>")
+                    if keyed && !matches!(n, TypeExpr::Map(_)) {
+                        TypeExpr::map_of(n)
                     } else {
                         n
                     }
                 }
-                None => "object".into(),
+                None => object,
             }),
             "array" | "object[]" => Some(match link {
                 Some(i) => self.linked(i, true),
-                None if t == "array" => "array".into(),
-                None => "object[]".into(),
+                None if t == "array" => TypeExpr::array_of(TypeExpr::Scalar(Scalar::Any)),
+                None => TypeExpr::array_of(object),
             }),
             _ => {
                 let inner = t.strip_suffix("[]")?;
-                scalar(inner).map(|s| format!("{s}[]"))
+                scalar(inner).map(|s| TypeExpr::array_of(TypeExpr::Scalar(s)))
             }
         }
     }
@@ -1415,11 +1487,11 @@ impl Importer<'_> {
             || src.contains("## Parameters");
         let Some(table) = table else {
             if !has_params_section {
-                let m = self.warn(
+                self.notes.note(
+                    Target::Method,
                     0,
                     "the page has no `## Параметры метода` section: the method is imported without parameters",
                 );
-                self.method.todos.push(m);
             }
             return Ok(());
         };
@@ -1490,36 +1562,39 @@ impl Importer<'_> {
                         )
                     },
                 );
-                self.method.todos.push(m);
+                self.notes.todo(Target::Method, m);
                 continue;
             }
-            let (ty, guessed, note) = self.row_type(&info, true);
-            let mut todos = Vec::new();
+            let rt = self.row_type(&info, true);
+            let target = Target::Param(info.name.clone());
             if let Some(n) = alt_note {
-                todos.push(self.warn(info.line, n));
+                self.notes.note(target.clone(), info.line, n);
             }
-            if let Some(n) = note {
-                todos.push(self.warn(info.line, n));
+            if let Some(n) = rt.note {
+                self.notes.note(target.clone(), info.line, n);
             }
             let description = if info.description.is_empty() {
-                todos.push(self.warn(
+                self.notes.note(
+                    target.clone(),
                     info.line,
                     format!("parameter `{}` has no description", info.name),
-                ));
+                );
                 "TODO: no description in the docs.".to_string()
             } else {
                 info.description.clone()
             };
-            let example = info.example.as_ref().map(|e| example_value(e, &ty));
-            self.method.params.push(Param {
+            let example = info.example.as_ref().map(|e| example_value(e, &rt.ty));
+            self.notes.set_line(target.clone(), info.line);
+            self.notes.set_ty_guessed(target.clone(), rt.guessed);
+            self.notes.set_untyped_array(target, rt.untyped_array);
+            self.spec.params.push(Param {
                 name: info.name.clone(),
-                ty,
-                ty_guessed: guessed,
+                ty: rt.ty,
                 required: info.required,
                 description,
                 example,
-                todos,
-                line: info.line,
+                note: None,
+                location: Location::default(),
             });
         }
         let one_of_hint = placed.iter().any(|p| match p.block {
@@ -1529,18 +1604,18 @@ impl Importer<'_> {
             }
             _ => false,
         }) || self
-            .method
+            .spec
             .description
             .as_deref()
             .is_some_and(|d| d.contains("один из параметров"));
         if one_of_hint {
-            if let Some(first) = self.method.params.first_mut() {
-                let m = "the page says one of these parameters is enough: consider a `[[one_of]]` group (in the order the server checks them)".to_string();
-                first.todos.insert(0, m.clone());
-                self.method.warnings.push(Warning {
-                    line: first.line,
-                    message: m,
-                });
+            if let Some(first) = self.spec.params.first() {
+                let target = Target::Param(first.name.clone());
+                let m = self.warn(
+                    self.notes.line(&target),
+                    "the page says one of these parameters is enough: consider a `[[one_of]]` group (in the order the server checks them)",
+                );
+                self.notes.todo_first(target, m);
             }
         }
         Ok(())
@@ -1573,7 +1648,7 @@ impl Importer<'_> {
                             c.line,
                             "the answer example shows only the value of `result`: it is wrapped in `{\"result\": ...}`",
                         );
-                        self.method.result.todos.push(m);
+                        self.notes.todo(Target::Result, m);
                         let mut env = serde_json::Map::new();
                         env.insert("result".into(), v);
                         v = Value::Object(env);
@@ -1597,7 +1672,7 @@ impl Importer<'_> {
                 let rows: Vec<RowInfo> = data.iter().filter_map(|r| row_info(&cols, r)).collect();
                 for r in &rows {
                     if r.name == "next" || r.name == "total" {
-                        self.method.result.paged = true;
+                        self.spec.result.paged = true;
                     }
                 }
                 if rows.iter().any(|r| r.name == "result") {
@@ -1644,9 +1719,12 @@ impl Importer<'_> {
             Some(row) => {
                 let (mut ty, guessed, note) = match synthesized {
                     Some(i) => (self.linked(i, false), false, None),
-                    None => self.row_type(&row, false),
+                    None => {
+                        let rt = self.row_type(&row, false);
+                        (rt.ty, rt.guessed, rt.note)
+                    }
                 };
-                if ty == "object" {
+                if ty == TypeExpr::Scalar(Scalar::Object) {
                     // Result described right under `### Объект result` without a link.
                     if let Some(i) = self
                         .raw
@@ -1661,18 +1739,18 @@ impl Importer<'_> {
                         ty = self.linked(i, false);
                     }
                 }
-                self.method.result.ty = ty;
-                self.method.result.ty_guessed = guessed;
-                self.method.result.description = if row.description.is_empty() {
+                self.spec.result.ty = ty;
+                self.notes.set_ty_guessed(Target::Result, guessed);
+                self.spec.result.description = if row.description.is_empty() {
                     let m = self.warn(row.line, "`result` has no description");
-                    self.method.result.todos.push(m);
+                    self.notes.todo(Target::Result, m);
                     "TODO: no description in the docs.".into()
                 } else {
                     row.description.clone()
                 };
                 if let Some(n) = note {
                     let m = self.warn(row.line, n);
-                    self.method.result.todos.push(m);
+                    self.notes.todo(Target::Result, m);
                 }
             }
             None => {
@@ -1681,23 +1759,23 @@ impl Importer<'_> {
                 match example.as_ref().and_then(|(v, _)| v.get("result")) {
                     Some(result) => {
                         let ty = self.result_from_example(result, &key_list, line);
-                        self.method.result.ty = ty;
+                        self.spec.result.ty = ty;
                         let m = self.warn(
                             line,
                             "the page has no table of the result: its type is inferred from the example",
                         );
-                        self.method.result.todos.push(m);
+                        self.notes.todo(Target::Result, m);
                     }
                     None => {
                         let m = self.warn(
                             line,
                             "the page documents neither the result's type nor an example: typed `any`",
                         );
-                        self.method.result.todos.push(m);
+                        self.notes.todo(Target::Result, m);
                     }
                 }
-                self.method.result.ty_guessed = true;
-                self.method.result.description = match resp.iter().find_map(|p| match p.block {
+                self.notes.set_ty_guessed(Target::Result, true);
+                self.spec.result.description = match resp.iter().find_map(|p| match p.block {
                     Block::Text { text, .. }
                         if !text.starts_with("{%")
                             && !text.starts_with("- ")
@@ -1726,31 +1804,40 @@ impl Importer<'_> {
                         "the page gives HTTP {status} for its answer with `result`: 200 assumed"
                     ),
                 );
-                self.method.todos.push(m);
+                self.notes.todo(Target::Method, m);
                 200
             } else {
                 status
             };
-            self.method.examples.push(Example {
-                name: "success".into(),
-                description: format!(
-                    "Success, from the {} docs page.",
-                    if self.method.template == Template::Current {
-                        "current"
-                    } else {
-                        "2024"
-                    }
-                ),
-                request: None,
-                status,
-                body,
-                line,
-            });
+            let description = format!(
+                "Success, from the {} docs page.",
+                if self.template == Template::Current {
+                    "current"
+                } else {
+                    "2024"
+                }
+            );
+            self.example("success".into(), description, status, body, line);
         } else {
             let m = self.warn(0, "the page has no example of a successful answer");
-            self.method.todos.push(m);
+            self.notes.todo(Target::Method, m);
         }
         Ok(())
+    }
+
+    /// Adds a documented answer read at page line `line`.
+    fn example(
+        &mut self,
+        name: String,
+        description: String,
+        status: u16,
+        body: Value,
+        line: usize,
+    ) {
+        self.notes.set_line(Target::Example(name.clone()), line);
+        self.spec
+            .examples
+            .push(example(name, description, status, body));
     }
 
     /// A JSON example; one that elides items with `...` or has `//` comments is cleaned up
@@ -1773,7 +1860,7 @@ impl Importer<'_> {
                         c.line,
                         "the JSON example elides items (`...`), has `//` comments or lacks its outer braces: it was repaired, so check it against the docs",
                     );
-                    self.method.todos.push(m);
+                    self.notes.todo(Target::Method, m);
                     Some(v)
                 }
                 Err(_) => {
@@ -1786,7 +1873,7 @@ impl Importer<'_> {
                             first.column()
                         ),
                     );
-                    self.method.todos.push(m);
+                    self.notes.todo(Target::Method, m);
                     None
                 }
             },
@@ -1824,7 +1911,7 @@ impl Importer<'_> {
         result: &Value,
         keys: &[(String, String, usize)],
         line: usize,
-    ) -> String {
+    ) -> TypeExpr {
         let (obj, array) = match result {
             Value::Object(m) => (Some(m.clone()), false),
             Value::Array(items) => match items.first() {
@@ -1836,88 +1923,71 @@ impl Importer<'_> {
         let Some(obj) = obj else {
             return infer(result);
         };
-        let name = format!(
-            "{}Result",
-            pascal_case(&snake_case(
-                &self
-                    .method
-                    .method
-                    .split('.')
-                    .skip(1)
-                    .collect::<Vec<_>>()
-                    .join("_")
-            ))
-        );
+        let name = self.result_name();
         self.used_names.insert(name.clone());
         let mut fields = Vec::new();
         for (k, v) in &obj {
             let desc = keys.iter().find(|(n, _, _)| n == k);
-            let mut todos = Vec::new();
+            let target = Target::field(&name, k);
             let description = match desc {
                 Some((_, d, _)) if !d.is_empty() => d.clone(),
                 _ => {
-                    todos.push(self.warn(
+                    self.notes.note(
+                        target.clone(),
                         line,
                         format!("result key `{k}` is in the example but has no description"),
-                    ));
+                    );
                     "TODO: no description in the docs.".into()
                 }
             };
             let ty = if v.is_null() {
-                todos.push(self.warn(
+                self.notes.note(
+                    target.clone(),
                     line,
                     format!("result key `{k}` is `null` in the example: its type is unknown"),
-                ));
-                "any".to_string()
+                );
+                TypeExpr::Scalar(Scalar::Any)
             } else {
                 infer(v)
             };
-            fields.push(Field {
-                name: k.clone(),
-                ty,
-                ty_guessed: true,
-                optional: false,
-                description,
-                todos,
-                line: desc.map_or(line, |d| d.2),
-            });
+            self.notes.set_ty_guessed(target.clone(), true);
+            self.notes.set_line(target, desc.map_or(line, |d| d.2));
+            fields.push(field(k, ty, false, description));
         }
         for (k, d, l) in keys {
             if !obj.contains_key(k) && !k.starts_with("error") {
-                let t = self.warn(
+                let target = Target::field(&name, k);
+                self.notes.note(
+                    target.clone(),
                     *l,
                     format!("result key `{k}` is described but absent from the example: untyped"),
                 );
-                fields.push(Field {
-                    name: k.clone(),
-                    ty: "any".into(),
-                    ty_guessed: true,
-                    optional: true,
-                    description: if d.is_empty() {
-                        "TODO: no description in the docs.".into()
-                    } else {
-                        d.clone()
-                    },
-                    todos: vec![t],
-                    line: *l,
-                });
+                self.notes.set_ty_guessed(target.clone(), true);
+                self.notes.set_line(target, *l);
+                let description = if d.is_empty() {
+                    "TODO: no description in the docs.".into()
+                } else {
+                    d.clone()
+                };
+                fields.push(field(k, TypeExpr::Scalar(Scalar::Any), true, description));
             }
         }
-        let t = self.warn(
+        self.notes.note(
+            Target::Object(name.clone()),
             line,
             format!("the keys of `{name}` and their types come from the example (the page has no table)"),
         );
-        self.method.objects.push(Object {
-            name: name.clone(),
-            description: "The result (from the docs' example).".into(),
+        self.notes.set_line(Target::Object(name.clone()), line);
+        self.spec.objects.push(object(
+            &name,
+            "The result (from the docs' example).".into(),
             fields,
-            todos: vec![t],
-            line,
-        });
+        ));
+        let ty = TypeExpr::Named(name);
         if array {
-            format!("{name}[]")
+            TypeExpr::array_of(ty)
         } else {
-            name
+            ty
         }
     }
 
@@ -1974,11 +2044,11 @@ impl Importer<'_> {
                         row.line,
                         format!("an error row without a code (`{shown}` in the code column) is left out: a spec keys errors by code"),
                     );
-                    self.method.todos.push(m);
+                    self.notes.todo(Target::Method, m);
                     continue;
                 }
                 let mut todos = Vec::new();
-                let repeated = self.method.errors.iter().any(|e| e.code == code);
+                let repeated = self.spec.errors.iter().any(|e| e.code == code);
                 if !repeated && b24_core::PortalErrorCode::parse(&code).is_some() {
                     todos.push(self.warn(
                         row.line,
@@ -2011,17 +2081,18 @@ impl Importer<'_> {
                 } else {
                     description
                 };
-                if let Some(i) = self.method.errors.iter().position(|e| e.code == code) {
+                let target = Target::Error(code.clone());
+                if let Some(i) = self.spec.errors.iter().position(|e| e.code == code) {
                     // One code, several rows (ERROR_ARGUMENT for each bad argument): one
                     // entry whose description lists every case.
-                    let first_extra = !self.method.errors[i].description.contains("\n- ");
-                    let line = self.method.errors[i].line;
+                    let first_extra = !self.spec.errors[i].description.contains("\n- ");
+                    let line = self.notes.line(&target);
                     if first_extra {
                         let m = self.warn(
                             line,
                             format!("error `{code}` has several rows (messages): merged into one entry; the first message is kept"),
                         );
-                        let e = &mut self.method.errors[i];
+                        let e = &mut self.spec.errors[i];
                         let first = format!(
                             "- {}{}",
                             e.message
@@ -2031,9 +2102,9 @@ impl Importer<'_> {
                             e.description
                         );
                         e.description = format!("Several cases:\n{first}");
-                        e.todos.push(m);
+                        self.notes.todo(target.clone(), m);
                     }
-                    let e = &mut self.method.errors[i];
+                    let e = &mut self.spec.errors[i];
                     e.description.push_str(&format!(
                         "\n- {}{}",
                         message
@@ -2044,18 +2115,25 @@ impl Importer<'_> {
                         description
                     ));
                     // This row's notes stay with the merged entry.
-                    e.todos.extend(todos);
+                    for m in todos {
+                        self.notes.todo(target.clone(), m);
+                    }
                     continue;
                 }
-                self.method.errors.push(ErrorCode {
-                    code,
-                    status,
+                for m in todos {
+                    self.notes.todo(target.clone(), m);
+                }
+                self.add_error(
+                    ErrorCode {
+                        code,
+                        status,
+                        message: message.filter(|m| !m.is_empty()),
+                        description,
+                        note: None,
+                    },
                     status_guessed,
-                    message: message.filter(|m| !m.is_empty()),
-                    description,
-                    todos,
-                    line: row.line,
-                });
+                    row.line,
+                );
             }
         }
         // Error examples.
@@ -2078,21 +2156,21 @@ impl Importer<'_> {
                     if let Some(Value::Object(e)) = body.get("error") {
                         let code = e.get("code").and_then(Value::as_str).unwrap_or("");
                         let message = e.get("message").and_then(Value::as_str);
-                        if let Some(i) = self.method.errors.iter().position(|x| x.code == code) {
-                            let e = &mut self.method.errors[i];
+                        if let Some(i) = self.spec.errors.iter().position(|x| x.code == code) {
+                            let e = &mut self.spec.errors[i];
                             if e.message.is_none() {
                                 e.message = message.map(str::to_string);
                             }
-                            if let (true, Some(s)) = (e.status_guessed, status) {
+                            if let (true, Some(s)) = (self.notes.status_guessed(code), status) {
                                 e.status = s;
-                                e.status_guessed = false;
+                                self.notes.set_status_guessed(code, false);
                             }
                         }
                         let m = self.warn(
                             c.line,
                             format!("the error example (`{code}`) is in the REST 3.0 shape `{{\"error\": {{\"code\", \"message\"}}}}`, not the envelope the client decodes: its code and message are kept, the example is left out"),
                         );
-                        self.method.todos.push(m);
+                        self.notes.todo(Target::Method, m);
                         continue;
                     }
                     if let Some(e) = body.get("error").filter(|e| !e.is_string()) {
@@ -2101,7 +2179,7 @@ impl Importer<'_> {
                             c.line,
                             format!("the error example's `error` is `{shown}`, not a code (a string): the example is left out"),
                         );
-                        self.method.todos.push(m);
+                        self.notes.todo(Target::Method, m);
                         continue;
                     }
                     let code = body
@@ -2114,7 +2192,7 @@ impl Importer<'_> {
                             c.line,
                             "an error example with an empty `error` code is left out: a spec keys errors by code",
                         );
-                        self.method.todos.push(m);
+                        self.notes.todo(Target::Method, m);
                         continue;
                     }
                     let message = body
@@ -2124,19 +2202,23 @@ impl Importer<'_> {
                         .map(str::to_string);
                     let documented = code
                         .as_ref()
-                        .and_then(|c| self.method.errors.iter().position(|e| &e.code == c));
+                        .and_then(|c| self.spec.errors.iter().position(|e| &e.code == c));
+                    let guessed = |i: usize, notes: &Notes, errors: &[ErrorCode]| {
+                        errors.get(i).is_some_and(|e| notes.status_guessed(&e.code))
+                    };
                     let st = match (documented, status) {
-                        (Some(i), _) if !self.method.errors[i].status_guessed => {
-                            self.method.errors[i].status
+                        (Some(i), _) if !guessed(i, &self.notes, &self.spec.errors) => {
+                            self.spec.errors[i].status
                         }
                         (_, Some(s)) => s,
                         _ => 400,
                     };
                     if let Some(i) = documented {
-                        let e = &mut self.method.errors[i];
-                        if let (true, Some(s)) = (e.status_guessed, status) {
+                        let was_guessed = guessed(i, &self.notes, &self.spec.errors);
+                        let e = &mut self.spec.errors[i];
+                        if let (true, Some(s)) = (was_guessed, status) {
                             e.status = s;
-                            e.status_guessed = false;
+                            self.notes.set_status_guessed(&e.code, false);
                         }
                         if e.message.is_none() {
                             e.message = message.clone();
@@ -2146,21 +2228,24 @@ impl Importer<'_> {
                         if body.get("error").is_some()
                             && b24_core::PortalErrorCode::parse(c).is_none()
                         {
-                            let t = self.warn(
+                            self.notes.note(
+                                Target::Error(c.clone()),
                                 c_line(c, p),
                                 format!(
                                     "error `{c}` appears in an example but not in the codes table"
                                 ),
                             );
-                            self.method.errors.push(ErrorCode {
-                                code: c.clone(),
-                                status: st,
-                                status_guessed: status.is_none(),
-                                message: message.clone(),
-                                description: "TODO: only in an example of the docs.".into(),
-                                todos: vec![t],
-                                line: c_line(c, p),
-                            });
+                            self.add_error(
+                                ErrorCode {
+                                    code: c.clone(),
+                                    status: st,
+                                    message: message.clone(),
+                                    description: "TODO: only in an example of the docs.".into(),
+                                    note: None,
+                                },
+                                status.is_none(),
+                                c_line(c, p),
+                            );
                         }
                     }
                     n += 1;
@@ -2168,48 +2253,49 @@ impl Importer<'_> {
                         Some(c) => format!("error-{}", c.to_ascii_lowercase().replace('_', "-")),
                         None => format!("error-{n}"),
                     };
-                    let name = if self.method.examples.iter().any(|e| e.name == name) {
+                    let name = if self.spec.examples.iter().any(|e| e.name == name) {
                         format!("{name}-{n}")
                     } else {
                         name
                     };
-                    self.method.examples.push(Example {
-                        name,
-                        description: format!(
-                            "Error{}, from the {} docs page.",
-                            code.as_ref().map(|c| format!(" `{c}`")).unwrap_or_default(),
-                            if self.method.template == Template::Current {
-                                "current"
-                            } else {
-                                "2024"
-                            }
-                        ),
-                        request: None,
-                        status: st,
-                        body,
-                        line: c.line,
-                    });
+                    let description = format!(
+                        "Error{}, from the {} docs page.",
+                        code.as_ref().map(|c| format!(" `{c}`")).unwrap_or_default(),
+                        if self.template == Template::Current {
+                            "current"
+                        } else {
+                            "2024"
+                        }
+                    );
+                    self.example(name, description, st, body, c.line);
                 }
                 _ => {}
             }
         }
-        let guessed: Vec<(usize, String)> = self
-            .method
+        let guessed: Vec<String> = self
+            .spec
             .errors
             .iter()
-            .filter(|e| e.status_guessed)
-            .map(|e| (e.line, e.code.clone()))
+            .filter(|e| self.notes.status_guessed(&e.code))
+            .map(|e| e.code.clone())
             .collect();
-        for (line, code) in guessed {
-            let m = self.warn(
-                line,
+        for code in guessed {
+            let target = Target::Error(code.clone());
+            self.notes.note(
+                target.clone(),
+                self.notes.line(&target),
                 format!("the page gives no HTTP status for `{code}`: 400 assumed"),
             );
-            if let Some(e) = self.method.errors.iter_mut().find(|e| e.code == code) {
-                e.todos.push(m);
-            }
         }
         Ok(())
+    }
+
+    /// Adds an error code read at page line `line`.
+    fn add_error(&mut self, e: ErrorCode, status_guessed: bool, line: usize) {
+        let target = Target::Error(e.code.clone());
+        self.notes.set_line(target, line);
+        self.notes.set_status_guessed(&e.code, status_guessed);
+        self.spec.errors.push(e);
     }
 
     /// An error a REST 3.0 page names in a `Код ошибки:` line; `table` lists the fields it is
@@ -2231,29 +2317,31 @@ impl Importer<'_> {
                 });
             }
         }
-        let mut todos = Vec::new();
+        let target = Target::Error(code.clone());
         let description = match cases.len() {
             0 => {
-                todos.push(self.warn(line, format!("error `{code}` has no description")));
+                self.notes
+                    .note(target, line, format!("error `{code}` has no description"));
                 "TODO: no description in the docs.".to_string()
             }
             1 => cases.remove(0),
             _ => format!("Several cases:\n- {}", cases.join("\n- ")),
         };
-        if let Some(e) = self.method.errors.iter_mut().find(|e| e.code == code) {
+        if let Some(e) = self.spec.errors.iter_mut().find(|e| e.code == code) {
             e.description.push_str(&format!("\n- {description}"));
-            e.todos.extend(todos);
             return;
         }
-        self.method.errors.push(ErrorCode {
-            code,
-            status: 400,
-            status_guessed: true,
-            message: None,
-            description,
-            todos,
+        self.add_error(
+            ErrorCode {
+                code,
+                status: 400,
+                message: None,
+                description,
+                note: None,
+            },
+            true,
             line,
-        });
+        );
     }
 
     /// The request of the first cURL example with a JSON body (`-d '{...}'`).
@@ -2272,14 +2360,9 @@ impl Importer<'_> {
                 continue;
             };
             m.remove("auth");
-            if let Some(ex) = self
-                .method
-                .examples
-                .iter_mut()
-                .find(|e| e.name == "success")
-            {
+            if let Some(ex) = self.spec.examples.iter_mut().find(|e| e.name == "success") {
                 if !m.is_empty() {
-                    ex.request = Some(m);
+                    ex.request = Some(Value::Object(m));
                 }
             }
             return;
@@ -2302,65 +2385,64 @@ impl Importer<'_> {
                 built.insert(i);
                 let o = self.raw[i].clone();
                 let name = o.name.clone().unwrap_or_default();
+                let otarget = Target::Object(name.clone());
                 let mut fields: Vec<Field> = Vec::new();
                 let mut seen = HashSet::new();
-                let mut otodos = Vec::new();
                 for row in &o.rows {
                     if !seen.insert(row.name.to_ascii_lowercase()) {
-                        let m = self.warn(
+                        self.notes.note(
+                            otarget.clone(),
                             row.line,
                             format!(
                                 "key `{}` of `{}` is documented twice; the second row is dropped",
                                 row.name, o.heading
                             ),
                         );
-                        otodos.push(m);
                         continue;
                     }
-                    let (ty, guessed, note) = self.row_type(row, o.params);
-                    let mut todos = Vec::new();
-                    if let Some(n) = note {
-                        todos.push(self.warn(row.line, n));
+                    let rt = self.row_type(row, o.params);
+                    let target = Target::field(&name, &row.name);
+                    if let Some(n) = rt.note {
+                        self.notes.note(target.clone(), row.line, n);
                     }
                     let description = if row.description.is_empty() {
-                        todos.push(self.warn(
+                        self.notes.note(
+                            target.clone(),
                             row.line,
                             format!("key `{}` of `{}` has no description", row.name, o.heading),
-                        ));
+                        );
                         "TODO: no description in the docs.".into()
                     } else {
                         row.description.clone()
                     };
-                    fields.push(Field {
-                        name: row.name.clone(),
-                        ty,
-                        ty_guessed: guessed,
-                        optional: o.params && !row.required,
-                        description,
-                        todos,
-                        line: row.line,
-                    });
+                    self.notes.set_line(target.clone(), row.line);
+                    self.notes.set_ty_guessed(target.clone(), rt.guessed);
+                    self.notes.set_untyped_array(target, rt.untyped_array);
+                    let optional = o.params && !row.required;
+                    fields.push(field(&row.name, rt.ty, optional, description));
                 }
-                otodos.extend(
-                    self.renamed
-                        .iter()
-                        .filter(|(n, _)| *n == name)
-                        .map(|(_, m)| m.clone()),
-                );
+                let renamed: Vec<String> = self
+                    .renamed
+                    .iter()
+                    .filter(|(n, _)| *n == name)
+                    .map(|(_, m)| m.clone())
+                    .collect();
+                for m in renamed {
+                    self.notes.todo(otarget.clone(), m);
+                }
                 if fields.is_empty() {
-                    let m = self.warn(o.line, format!("`{}` has no rows", o.heading));
-                    otodos.push(m);
+                    self.notes.note(
+                        otarget.clone(),
+                        o.line,
+                        format!("`{}` has no rows", o.heading),
+                    );
                 }
-                self.method.objects.push(Object {
-                    name,
-                    description: o
-                        .description
-                        .clone()
-                        .unwrap_or_else(|| format!("{} (docs: `{}`).", o.word, o.heading)),
-                    fields,
-                    todos: otodos,
-                    line: o.line,
-                });
+                self.notes.set_line(otarget, o.line);
+                let description = o
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| format!("{} (docs: `{}`).", o.word, o.heading));
+                self.spec.objects.push(object(&name, description, fields));
             }
         }
         let unused: Vec<(usize, String)> = self
@@ -2376,18 +2458,13 @@ impl Importer<'_> {
                     "no parameter or result key links to `{heading}`: the table is not imported"
                 ),
             );
-            self.method.todos.push(m);
+            self.notes.todo(Target::Method, m);
         }
         // Keep page order.
-        let order: HashMap<String, usize> = self
-            .method
+        let notes = &self.notes;
+        self.spec
             .objects
-            .iter()
-            .map(|o| (o.name.clone(), o.line))
-            .collect();
-        self.method
-            .objects
-            .sort_by_key(|o| order.get(&o.name).copied().unwrap_or(0));
+            .sort_by_key(|o| notes.line(&Target::Object(o.name.clone())));
     }
 }
 
@@ -2470,20 +2547,28 @@ fn relax_json(text: &str) -> String {
     out
 }
 
-/// A 2024 `Пример` cell as a JSON value of the parameter's type.
-fn example_value(text: &str, ty: &str) -> Value {
+/// A 2024 `Пример` cell as a JSON value of the parameter's type (or of its elements).
+fn example_value(text: &str, ty: &TypeExpr) -> Value {
     let t = text.trim();
-    if ty.starts_with("integer") {
+    let mut inner = ty;
+    while let TypeExpr::Nullable(i) | TypeExpr::Array(i) = inner {
+        inner = i;
+    }
+    let scalar = match inner {
+        TypeExpr::Scalar(s) => Some(*s),
+        _ => None,
+    };
+    if scalar == Some(Scalar::Integer) {
         if let Ok(n) = t.parse::<i64>() {
             return Value::from(n);
         }
     }
-    if ty.starts_with("double") {
+    if scalar == Some(Scalar::Double) {
         if let Some(n) = t.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
             return Value::Number(n);
         }
     }
-    if ty.starts_with("boolean") {
+    if scalar == Some(Scalar::Boolean) {
         match t {
             "true" => return Value::Bool(true),
             "false" => return Value::Bool(false),
@@ -2499,15 +2584,19 @@ mod tests {
 
     #[test]
     fn inference() {
-        assert_eq!(infer(&serde_json::json!([1, 2])), "integer[]");
-        assert_eq!(infer(&serde_json::json!([])), "any[]");
-        assert_eq!(infer(&serde_json::json!([1, "a"])), "any[]");
-        assert_eq!(infer(&serde_json::json!(1.5)), "double");
+        let inferred = |v: Value| infer(&v).to_string();
+        assert_eq!(inferred(serde_json::json!([1, 2])), "integer[]");
+        assert_eq!(inferred(serde_json::json!([1, null, 2])), "integer[]");
+        assert_eq!(inferred(serde_json::json!([])), "any[]");
+        assert_eq!(inferred(serde_json::json!([1, "a"])), "any[]");
+        assert_eq!(inferred(serde_json::json!([[1], [2]])), "any[]");
+        assert_eq!(inferred(serde_json::json!(1.5)), "double");
         assert_eq!(
-            infer(&serde_json::json!("2020-05-12T17:40:55+02:00")),
+            inferred(serde_json::json!("2020-05-12T17:40:55+02:00")),
             "datetime"
         );
-        assert_eq!(infer(&serde_json::json!({"a": 1})), "object");
+        assert_eq!(inferred(serde_json::json!({"a": 1})), "object");
+        assert_eq!(inferred(serde_json::json!(null)), "any");
     }
 
     #[test]

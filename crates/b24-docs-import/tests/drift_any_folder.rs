@@ -118,7 +118,7 @@ fn corpus_specs_in_another_folder_do_not_drift_until_edited() {
     let specs = [DISK_RENAME, ELAPSED_ADD, DELEGATE].map(|rel| import("corpus/current", rel));
     let files: Vec<(&str, String)> = specs
         .iter()
-        .map(|i| (i.method.method.as_str(), i.toml.clone()))
+        .map(|i| (i.spec.method.as_str(), i.toml.clone()))
         .collect();
     let specs = spec_folder("untouched", &files);
     let report = drift(&specs, &docs("corpus/current"), &only_specced());
@@ -171,15 +171,19 @@ fn corpus_specs_in_another_folder_do_not_drift_until_edited() {
 /// The first parameter whose type the page states as a plain scalar, and a type of
 /// another coarse kind.
 fn retypable(imp: &Imported) -> Option<(String, String, String)> {
-    imp.method.params.iter().find_map(|p| {
-        let scalar = ["integer", "string", "boolean", "double"].contains(&p.ty.as_str());
-        (scalar && !p.ty_guessed).then(|| {
-            let to = if p.ty == "boolean" {
+    imp.spec.params.iter().find_map(|p| {
+        let ty = p.ty.to_string();
+        let scalar = ["integer", "string", "boolean", "double"].contains(&ty.as_str());
+        let guessed = imp
+            .notes
+            .ty_guessed(&b24_docs_import::Target::Param(p.name.clone()));
+        (scalar && !guessed).then(|| {
+            let to = if ty == "boolean" {
                 "integer"
             } else {
                 "boolean"
             };
-            (p.name.clone(), p.ty.clone(), to.to_string())
+            (p.name.clone(), ty, to.to_string())
         })
     })
 }
@@ -202,7 +206,7 @@ fn each_corpus_revision_against_its_own_import() {
             };
             match b24_docs_import::drift::import_for_drift(&page, &cx) {
                 Ok(imp) => {
-                    let method = imp.method.method.clone();
+                    let method = imp.spec.method.clone();
                     let specs = spec_folder("own", &[(method.as_str(), imp.toml.clone())]);
                     let report = drift(&specs, &root, &only_specced());
                     assert!(report.findings.is_empty(), "{revision}: {report}");
@@ -246,7 +250,7 @@ fn each_corpus_revision_against_its_own_import() {
                     // The spec of the current page, against a page the importer refuses.
                     let imp = import("corpus/current", rel);
                     let specs =
-                        spec_folder("refused", &[(imp.method.method.as_str(), imp.toml.clone())]);
+                        spec_folder("refused", &[(imp.spec.method.as_str(), imp.toml.clone())]);
                     let report = drift(&specs, &root, &only_specced());
                     assert!(
                         report.unreadable.iter().any(|u| u.page == page),
@@ -351,7 +355,7 @@ fn docs_only_methods_come_from_the_covered_sections() {
     let specs = [DISK_RENAME, ELAPSED_ADD].map(|rel| import("corpus/current", rel));
     let files: Vec<(&str, String)> = specs
         .iter()
-        .map(|i| (i.method.method.as_str(), i.toml.clone()))
+        .map(|i| (i.spec.method.as_str(), i.toml.clone()))
         .collect();
     let specs = spec_folder("sections", &files);
     let root = docs("corpus/current");

@@ -47,8 +47,14 @@ fn check_page(page: &Path, src: &str) -> Result<Outcome, TestCaseError> {
         Ok(imp) => {
             // The spec is what the rendered text says.
             let again = b24_spec::parse_spec(page, &imp.toml);
-            prop_assert!(again.is_ok(), "{:?}", again.err());
-            prop_assert_eq!(&imp.spec.method, &imp.method.method);
+            prop_assert_eq!(
+                again.as_ref().ok(),
+                Some(&imp.spec),
+                "{:?}",
+                again.as_ref().err()
+            );
+            // It documents the method the page names.
+            prop_assert_eq!(Some(&imp.spec.method), method.as_ref());
             // Every guess is a warning and a `TODO(review)` comment.
             prop_assert_eq!(
                 imp.toml.matches("# TODO(review)").count(),

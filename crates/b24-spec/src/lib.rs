@@ -6,6 +6,9 @@
 //! handler. `spec/README.md` documents the format. This crate turns the files into a validated
 //! [`Spec`]; every mistake is a [`SpecError`] naming the file, line, column and dotted key.
 //!
+//! [`render`] writes a model back as a spec file: the format's one writer, next to its one
+//! reader, so a new key is added to the model, [`parse_file`] and [`render`].
+//!
 //! It is also the one answer to what a spec means for the code made from it: [`names`] gives
 //! the generated Rust names and the names a spec may not use, [`wire`] the shape of a key or a
 //! parameter in Rust, which values are "none" and which values a scalar type accepts.
@@ -18,6 +21,7 @@ pub mod names;
 mod parse;
 pub mod prose;
 mod raw;
+pub mod render;
 mod types;
 mod validate;
 pub mod wire;

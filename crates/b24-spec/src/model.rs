@@ -53,7 +53,7 @@ impl Auth {
 pub const WRONG_AUTH_TYPE: &str = "WRONG_AUTH_TYPE";
 
 /// One REST method, validated.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
     /// Where the file starts.
     pub location: Location,
@@ -131,7 +131,7 @@ impl Spec {
 }
 
 /// A request parameter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Param {
     /// Wire name (`CHAT_ID`).
     pub name: String,
@@ -150,7 +150,7 @@ pub struct Param {
 }
 
 /// Parameters of which exactly one must be sent.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OneOf {
     /// Rust name of the choice (snake_case; the enum is its PascalCase form).
     pub name: String,
@@ -163,7 +163,7 @@ pub struct OneOf {
 }
 
 /// The `result` of a successful call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResultSpec {
     /// Type of `result`.
     pub ty: TypeExpr,
@@ -176,7 +176,7 @@ pub struct ResultSpec {
 }
 
 /// A named object.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Object {
     /// Type name (PascalCase).
     pub name: String,
@@ -191,7 +191,7 @@ pub struct Object {
 }
 
 /// A key of a named object.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Field {
     /// Wire name.
     pub name: String,
@@ -210,7 +210,7 @@ pub struct Field {
 }
 
 /// A named enum.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EnumDef {
     /// Type name (PascalCase).
     pub name: String,
@@ -223,7 +223,7 @@ pub struct EnumDef {
 }
 
 /// One documented value of an enum.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EnumValue {
     /// Wire value.
     pub value: String,
@@ -232,7 +232,7 @@ pub struct EnumValue {
 }
 
 /// A method-specific error code.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ErrorCode {
     /// Wire code (`ACCESS_ERROR`).
     pub code: String,
@@ -247,7 +247,7 @@ pub struct ErrorCode {
 }
 
 /// A documented answer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Example {
     /// Short name (`current`, `docs-2024`, `access-error`).
     pub name: String,
@@ -266,7 +266,7 @@ pub struct Example {
 }
 
 /// What one spec file describes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)]
 pub enum SpecFile {
     /// A REST method (`method = "..."`).
@@ -279,7 +279,7 @@ pub enum SpecFile {
 ///
 /// The handler receives a form-encoded POST with `event`, `data`, `ts` and `auth`; the spec
 /// describes `data` (the common keys are the same for every event and live in `b24-core`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventSpec {
     /// Where the file starts.
     pub location: Location,
@@ -318,7 +318,7 @@ impl EventSpec {
 }
 
 /// The `data` of an event.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DataSpec {
     /// Type of `data`.
     pub ty: TypeExpr,
@@ -328,7 +328,7 @@ pub struct DataSpec {
 
 /// A documented event payload, as the docs show it (JSON; the portal sends the same tree
 /// form-encoded with PHP-style keys).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventExample {
     /// Short name (`current`).
     pub name: String,

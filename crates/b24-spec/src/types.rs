@@ -62,7 +62,8 @@ impl Scalar {
             .unwrap_or("any")
     }
 
-    fn from_name(name: &str) -> Option<Scalar> {
+    /// The scalar of a spelling in spec files (`integer`), if it is one.
+    pub fn from_name(name: &str) -> Option<Scalar> {
         Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
     }
 }
@@ -203,6 +204,24 @@ impl TypeExpr {
         ))
     }
 
+    /// `T[]`.
+    pub fn array_of(item: TypeExpr) -> TypeExpr {
+        TypeExpr::Array(Box::new(item))
+    }
+
+    /// `map<T>`.
+    pub fn map_of(value: TypeExpr) -> TypeExpr {
+        TypeExpr::Map(Box::new(value))
+    }
+
+    /// `T | null`; a type that already is `| null` stays as it is.
+    pub fn or_null(self) -> TypeExpr {
+        match self {
+            TypeExpr::Nullable(_) => self,
+            t => TypeExpr::Nullable(Box::new(t)),
+        }
+    }
+
     /// Whether the outermost layer is `| null`.
     pub fn is_nullable(&self) -> bool {
         matches!(self, TypeExpr::Nullable(_))
@@ -266,6 +285,21 @@ mod tests {
             TypeExpr::parse("integer[][]").unwrap().to_string(),
             "integer[][]"
         );
+    }
+
+    #[test]
+    fn constructors_build_what_parse_reads() {
+        let item = TypeExpr::Named("Item".into());
+        assert_eq!(
+            TypeExpr::array_of(item.clone()).or_null(),
+            TypeExpr::parse("Item[] | null").unwrap()
+        );
+        assert_eq!(
+            TypeExpr::map_of(item).or_null().or_null(),
+            TypeExpr::parse("map<Item> | null").unwrap()
+        );
+        assert_eq!(Scalar::from_name("datetime"), Some(Scalar::Datetime));
+        assert_eq!(Scalar::from_name("array"), None);
     }
 
     #[test]

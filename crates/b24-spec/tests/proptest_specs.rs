@@ -4,7 +4,8 @@
 //! Inputs are arbitrary text, TOML-looking token soup, and the workspace's own spec files
 //! (`spec/**/*.toml`) mutated as TOML trees (keys dropped, renamed, added; values retyped,
 //! nested deeply, replaced with hostile type expressions and unusual Unicode) and then as
-//! text. `PROPTEST_CASES` raises the number of cases (256 by default).
+//! text. `PROPTEST_CASES` raises the number of cases (256 by default). Every spec read is also
+//! written back with `b24_spec::render` and must read as the same model.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -12,6 +13,8 @@ use std::sync::OnceLock;
 use b24_spec::{parse_file, SpecError, SpecFile, TypeExpr, MAX_TYPE_DEPTH, MAX_VALUE_DEPTH};
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
+
+mod common;
 
 // ---------------------------------------------------------------------------------------
 // The property.
@@ -62,7 +65,11 @@ fn check_error(text: &str, e: &SpecError) -> Result<(), TestCaseError> {
 /// Parses `text`; a spec's types are bounded and print back to themselves, an error points
 /// into the text.
 fn check(text: &str) -> Result<Outcome, TestCaseError> {
-    match parse_file(Path::new(FILE), text) {
+    let parsed = parse_file(Path::new(FILE), text);
+    if let Ok(file) = &parsed {
+        reads_back(file)?;
+    }
+    match parsed {
         Ok(SpecFile::Method(spec)) => {
             for p in &spec.params {
                 check_type(&p.ty)?;
@@ -91,6 +98,39 @@ fn check(text: &str) -> Result<Outcome, TestCaseError> {
             Ok(Outcome::Error)
         }
     }
+}
+
+/// Whether a JSON value holds a `null` (what a non-finite TOML float reads as; TOML cannot
+/// write it back).
+fn has_null(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null => true,
+        serde_json::Value::Array(a) => a.iter().any(has_null),
+        serde_json::Value::Object(o) => o.values().any(has_null),
+        _ => false,
+    }
+}
+
+/// The file written by `b24_spec::render` reads as the same model (values with `null` aside).
+fn reads_back(file: &SpecFile) -> Result<(), TestCaseError> {
+    if let SpecFile::Method(s) = file {
+        let values = s.params.iter().filter_map(|p| p.example.as_ref());
+        let requests = s.examples.iter().filter_map(|x| x.request.as_ref());
+        if values.chain(requests).any(has_null) {
+            return Ok(());
+        }
+    }
+    let written = b24_spec::render::file_to_toml(file, &b24_spec::render::no_comments);
+    match parse_file(Path::new(FILE), &written) {
+        Ok(again) => prop_assert_eq!(
+            common::unlocated(again),
+            common::unlocated(file.clone()),
+            "written as\n{}",
+            written
+        ),
+        Err(e) => prop_assert!(false, "the written file does not read: {}\n{}", e, written),
+    }
+    Ok(())
 }
 
 #[derive(Debug, PartialEq)]
