@@ -113,7 +113,8 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    fn named(key: &str) -> Ctx {
+    /// A value at the root of the answer (`result.type`, ...).
+    pub(crate) fn named(key: &str) -> Ctx {
         Ctx {
             key: key.to_string(),
             object: None,

@@ -169,6 +169,12 @@ fn columns(header: &Row) -> Columns {
             .trim()
             .trim_end_matches(':')
             .to_string();
+        // `Сообщение об ошибке`, `Описание ошибки`: the first word decides, unless the whole
+        // header is a known one (`С версии`).
+        let first = match first.as_str() {
+            "с версии" => first,
+            _ => first.split_whitespace().next().unwrap_or("").to_string(),
+        };
         match first.as_str() {
             "название" | "параметр" | "параметры" | "поле" | "ключ" | "name" | "parameter"
             | "field" | "key" => {
@@ -849,6 +855,9 @@ fn read_include(page: &Path, target: &str) -> Option<String> {
 
 fn read_scope_line(text: &str, scope: &mut Option<String>, access: &mut Option<String>) {
     let t = text.trim_start_matches('>').trim();
+    // `**Scope**: [...] **Права на выполнение**: ...` (no ` | ` between the two): split
+    // before each bold label.
+    let t = t.replace(" **", " | **");
     for part in t.split(" | ") {
         let part = part.trim().replace("**", "");
         let lower = part.to_lowercase();
@@ -1557,7 +1566,7 @@ impl Importer<'_> {
                         )
                     } else {
                         format!(
-                            "parameter `{}` differs only in case from an earlier one: a spec's parameter names must differ ignoring case, so this row is dropped; add it by hand under another `rust_name` if the portal reads both",
+                            "parameter `{}` differs only in case from an earlier one: a spec's parameter names must differ ignoring case (the portal reads them so), so this row is dropped; check which of the two the portal reads",
                             info.name
                         )
                     },
@@ -1676,7 +1685,32 @@ impl Importer<'_> {
                     }
                 }
                 if rows.iter().any(|r| r.name == "result") {
-                    result_row = rows.into_iter().find(|r| r.name == "result");
+                    let (mut results, others): (Vec<RowInfo>, Vec<RowInfo>) =
+                        rows.into_iter().partition(|r| r.name == "result");
+                    let keys: Vec<RowInfo> = others
+                        .into_iter()
+                        .filter(|r| !matches!(r.name.as_str(), "time" | "next" | "total"))
+                        .collect();
+                    let row = results.remove(0);
+                    // `|| result (object) || ID || TYPE || ... || time ||`: the rows between
+                    // an unlinked `result` object and `time` are its keys.
+                    let unlinked_object =
+                        row.anchors.is_empty() && row.types.iter().any(|t| t == "object");
+                    if unlinked_object && !keys.is_empty() {
+                        self.raw.push(RawObject {
+                            word: "result".into(),
+                            anchor: None,
+                            is_item: false,
+                            params: false,
+                            heading: "Возвращаемые данные".into(),
+                            rows: keys,
+                            line: row.line,
+                            name: None,
+                            description: Some(row.description.clone()),
+                        });
+                        synthesized = Some(self.raw.len() - 1);
+                    }
+                    result_row = Some(row);
                     break;
                 }
                 // No `result` row: the table lists the keys of `result` itself.

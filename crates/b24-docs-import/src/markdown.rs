@@ -415,7 +415,13 @@ pub fn strip_links(s: &str) -> String {
             continue;
         }
         out.push_str(&rest[..open]);
-        out.push_str(&rest[open + 1..close]);
+        let text = &rest[open + 1..close];
+        if text.trim() == "{#T}" {
+            // YFM's "title of the linked page": the page is not at hand, its path is.
+            out.push_str(rest[close + 2..end].trim());
+        } else {
+            out.push_str(text);
+        }
         rest = &rest[end + 1..];
     }
     out.push_str(rest);

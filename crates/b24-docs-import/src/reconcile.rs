@@ -175,6 +175,17 @@ impl Reconciler<'_> {
         self.again = again;
     }
 
+    /// Whether `result` is typed as a named object and the example's `result` is a non-empty
+    /// list of objects.
+    fn result_is_a_list_of_its_object(&self) -> bool {
+        let TypeExpr::Named(n) = &self.spec.result.ty else {
+            return false;
+        };
+        let is_object = self.spec.objects.iter().any(|o| &o.name == n);
+        let items = self.result.as_array();
+        is_object && items.is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_object))
+    }
+
     /// Makes the spec accept what the example shows, and notes it on the changed item.
     fn adjust(&mut self, m: &Mismatch) -> Flow {
         let line = self.example_line();
@@ -207,6 +218,20 @@ impl Reconciler<'_> {
                 }
                 Flow::Continue
             }
+            (MismatchKind::WrongType { expected, .. }, Some(o), Some(key)) if m.value.is_null() => {
+                // `null` where the docs give a type: the type stays, it may be null.
+                let Some(f) = self.field_mut(o, key) else {
+                    return Flow::Skip;
+                };
+                f.ty = f.ty.clone().or_null();
+                let ty = f.ty.clone();
+                let note = format!(
+                    "the docs type `{o}.{key}` as `{expected}`, but the example has `null` at `{}`: typed `{ty}`",
+                    m.path
+                );
+                self.notes.note(Target::field(o, key), line, note);
+                Flow::Skip
+            }
             (MismatchKind::WrongType { expected, message }, Some(o), Some(key)) => {
                 let note = format!(
                     "the docs type `{o}.{key}` as `{expected}`, but the example has {} at `{}` ({message}): typed `any`",
@@ -220,6 +245,28 @@ impl Reconciler<'_> {
                     self.notes.set_ty_guessed(target.clone(), true);
                     self.notes.set_untyped_array(target, false);
                 }
+                Flow::Skip
+            }
+            (MismatchKind::WrongType { .. }, None, _)
+                if m.spec_key == "result.type" && self.result_is_a_list_of_its_object() =>
+            {
+                // The page types `result` as the object its table describes, the example
+                // shows a list of them: a list of that object, and the table stays.
+                let ty = TypeExpr::array_of(self.spec.result.ty.clone());
+                let note = format!(
+                    "the docs type `result` as `{}`, but the example has a list of them: typed `{ty}`",
+                    self.spec.result.ty
+                );
+                self.spec.result.ty = ty.clone();
+                self.notes.note(Target::Result, line, note);
+                let value = self.result.clone();
+                walk_value(
+                    self,
+                    &value,
+                    &ty,
+                    "result".into(),
+                    &Ctx::named("result.type"),
+                );
                 Flow::Skip
             }
             (MismatchKind::WrongType { .. }, None, _) if m.spec_key == "result.type" => {

@@ -197,3 +197,41 @@ fn example_floats_round_trip() {
     let imp = import(&src).unwrap_or_else(|e| panic!("{e}"));
     assert!(imp.toml.contains("1.0484719276428223"), "{}", imp.toml);
 }
+
+/// From the second spot-check: `Код | Сообщение об ошибке | Описание` keeps the message, the
+/// rows after an unlinked `result` object in `Возвращаемые данные` are its keys, a `null` in
+/// the example makes the documented type nullable (not `any`), and a list of the documented
+/// object is a list of it.
+#[test]
+fn second_spot_check_shapes() {
+    let src = format!(
+        "{HEAD}{PARAMS}## Обработка ответа\n\nHTTP-статус: **200**\n\n```json\n{{\"result\": [{{\"ID\": \"1\", \"NAME\": null}}]}}\n```\n\n### Возвращаемые данные\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **result**\n[`object`](x) | Объект линии ||\n|| **ID**\n[`string`](x) | Идентификатор ||\n|| **NAME**\n[`string`](x) | Название ||\n|| **time**\n[`time`](x) | Время ||\n|#\n\n## Обработка ошибок\n\n#|\n|| **Код** | **Cообщение об ошибке** | **Описание** ||\n|| `WRONG_ID` | Invalid ID | Неверный идентификатор ||\n|#\n"
+    );
+    let imp = import(&src).unwrap_or_else(|e| panic!("{e}"));
+    let spec = &imp.spec;
+    let e = &spec.errors[0];
+    assert_eq!(
+        (e.code.as_str(), e.message.as_deref()),
+        ("WRONG_ID", Some("Invalid ID"))
+    );
+    assert_eq!(e.description, "Неверный идентификатор");
+    let name = spec
+        .result
+        .ty
+        .to_string()
+        .trim_end_matches("[]")
+        .to_string();
+    let object = spec
+        .objects
+        .iter()
+        .find(|o| o.name == name)
+        .expect("the result's object");
+    let names: Vec<&str> = object.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["ID", "NAME"]);
+    assert_eq!(object.fields[1].ty.to_string(), "string | null");
+    assert!(
+        spec.result.ty.to_string().ends_with("[]"),
+        "{}",
+        spec.result.ty
+    );
+}
