@@ -27,18 +27,16 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use b24_spec::{pascal_case, snake_case, Scalar, TypeExpr};
+use b24_spec::{pascal_case, snake_case, MethodKind, Scalar, TypeExpr};
 use b24_spec::{Location, ResultSpec, Spec};
 
-use crate::markdown::{self, plain, Block};
+use crate::markdown;
 use crate::notes::{Notes, Target, Template};
-use crate::page::{NameSource, PageKind};
+use crate::page::PageKind;
 
-use self::header::{
-    examples_call_another, header_lines, kind_of, scope_and_access, simulator_kind,
-};
+use self::header::read_header;
 use self::objects::RawObject;
-use self::sections::{detect_template, section_kind, Placed, SectionKind};
+use self::sections::{detect_template, place_blocks, Placed};
 
 pub use header::kind_from_name;
 pub(crate) use objects::field;
@@ -138,113 +136,9 @@ pub fn page_method(src: &str) -> Option<String> {
 /// [`crate::import_page`]).
 pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Draft, ImportError> {
     let markdown::Page { blocks, repairs } = markdown::read(src);
-    // Title.
-    let title = blocks
-        .iter()
-        .find_map(|b| match b {
-            Block::Heading(h) if h.level == 1 => Some(h),
-            _ => None,
-        })
-        .ok_or_else(|| err(page, 1, "a `# Title method.name` heading"))?;
-    let (method_name, name_from) = match crate::page::classify(src) {
-        PageKind::Method { name, from, .. } => (name, from),
-        PageKind::NotMethod(why) => {
-            return Err(err(
-                page,
-                title.line,
-                format!(
-                    "a method page (the method's name in the title, a `Название метода:` line, an info note or the first sentence); this page is a non-method page: {why}"
-                ),
-            ))
-        }
-    };
-    let method_name = method_name.as_str();
-    let summary = if name_from == NameSource::Title {
-        title
-            .text
-            .trim_end()
-            .trim_end_matches('`')
-            .strip_suffix(method_name)
-            .unwrap_or_default()
-            .trim()
-            .trim_end_matches('`')
-            .trim()
-            .to_string()
-    } else {
-        title.text.trim().to_string()
-    };
-
-    let header = header_lines(&blocks);
-    let (scope, access) = scope_and_access(page, &header);
-    let scope_guessed = scope.is_none();
-    let (scope, scope_todo) = match scope {
-        Some(s) => (s, None),
-        None => {
-            let guess = method_name
-                .split('.')
-                .next()
-                .unwrap_or(method_name)
-                .to_string();
-            let t = format!(
-                "the page names no scope (no `Scope:` line, none in its includes): `{guess}` is guessed from the method's namespace"
-            );
-            (guess, Some(t))
-        }
-    };
-
-    // Place blocks in sections.
-    let mut placed = Vec::new();
-    let mut section = SectionKind::Other;
-    let mut section_heading = None;
-    let mut sub = None;
-    let mut description_lines = Vec::new();
-    let mut seen_section = false;
-    let mut in_note = false;
-    for b in &blocks {
-        if let Block::Text { text, .. } = b {
-            if text.starts_with("{% note") {
-                in_note = true;
-            } else if text.starts_with("{% endnote") {
-                in_note = false;
-            }
-        }
-        match b {
-            Block::Heading(h) if h.level == 2 => {
-                section = section_kind(&h.text);
-                section_heading = Some(h);
-                sub = None;
-                seen_section = true;
-                continue;
-            }
-            Block::Heading(h) if h.level > 2 => {
-                sub = Some(h);
-                continue;
-            }
-            Block::Text { text, .. }
-                if !seen_section
-                    && !in_note
-                    && !text.starts_with('>')
-                    && !text.starts_with("{%")
-                    && !text.starts_with('-') =>
-            {
-                description_lines.push(plain(text));
-            }
-            _ => {}
-        }
-        placed.push(Placed {
-            section,
-            section_heading,
-            sub,
-            block: b,
-        });
-    }
+    let (placed, description) = place_blocks(&blocks);
     let template = detect_template(&placed);
-
-    let source = cx
-        .root
-        .as_ref()
-        .and_then(|r| page.strip_prefix(r).ok())
-        .map(|p| p.to_string_lossy().replace('\\', "/"));
+    let source = source_path(cx, page);
     let mut notes = Notes::default();
     for r in repairs {
         let t = format!(
@@ -253,65 +147,48 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Draft, Impo
         );
         notes.note(Target::Method, r.line, t);
     }
-    if let Some(t) = scope_todo {
-        notes.note(Target::Method, title.line, t);
-    }
-    let docs = match &source {
-        Some(s) => format!(
-            "https://apidocs.bitrix24.ru/{}",
-            s.strip_suffix(".md")
-                .map_or(s.clone(), |b| format!("{b}.html"))
-        ),
-        None => {
-            let t = "the page is not inside a docs checkout (`.../api-reference/...`): check the `docs` URL";
-            notes.note(Target::Method, 0, t);
-            format!(
-                "https://apidocs.bitrix24.ru/{}",
-                page.file_name()
-                    .map(|f| f.to_string_lossy().replace(".md", ".html"))
-                    .unwrap_or_default()
-            )
-        }
-    };
-    let kind = match simulator_kind(cx, method_name) {
-        Some(k) => k,
-        None => {
-            let (k, sure) = kind_from_name(method_name);
-            if !sure {
-                let t = format!(
-                    "`kind` is `{k}` by default (no simulator summary `_assets/simulator/spec/methods/{method_name}.json`, and the name's last word is no known read or write verb): make it `read` if the method only reads; reads are replayed after a lost answer."
-                );
-                notes.note(Target::Method, title.line, t);
-            }
-            kind_of(k)
-        }
-    };
-    let summary = if summary.is_empty() {
-        let t = "the title has no text besides the method name: write a summary";
-        notes.note(Target::Method, title.line, t);
-        method_name.to_string()
-    } else {
-        summary
-    };
-    let description = {
-        let d = description_lines.join("\n");
-        (!d.trim().is_empty()).then_some(d)
-    };
-
+    let header = read_header(page, src, cx, &blocks, source.as_deref(), &mut notes)?;
+    notes.set_ty_guessed(Target::Result, true);
     let spec = Spec {
+        description,
+        ..header
+    };
+    let mut imp = Importer::new(page, template, spec, notes);
+    imp.read_sections(&placed, src)?;
+    Ok(Draft {
+        page: page.to_path_buf(),
+        source,
+        template,
+        spec: imp.spec,
+        notes: imp.notes,
+    })
+}
+
+/// The page's path inside its docs checkout (`api-reference/...md`), when it lies in one.
+fn source_path(cx: &DocsContext, page: &Path) -> Option<String> {
+    cx.root
+        .as_ref()
+        .and_then(|r| page.strip_prefix(r).ok())
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+}
+
+/// A spec of `method` read from `page`, before its header and sections are: no scope, no
+/// parameters, an untyped result, no objects, errors or examples.
+fn method_spec(page: &Path, method: &str) -> Spec {
+    Spec {
         location: Location {
             file: page.to_path_buf(),
             ..Location::default()
         },
-        method: method_name.to_string(),
-        scope,
-        summary,
-        description,
-        docs,
-        access,
-        kind,
+        method: method.to_string(),
+        scope: String::new(),
+        summary: String::new(),
+        description: None,
+        docs: String::new(),
+        access: None,
+        kind: MethodKind::Write,
         auth: b24_spec::Auth::Any,
-        rust_name: b24_spec::names::default_rust_name(method_name),
+        rust_name: b24_spec::names::default_rust_name(method),
         params: Vec::new(),
         one_of: Vec::new(),
         result: ResultSpec {
@@ -324,40 +201,35 @@ pub fn read_page(page: &Path, src: &str, cx: &DocsContext) -> Result<Draft, Impo
         enums: Vec::new(),
         errors: Vec::new(),
         examples: Vec::new(),
-    };
-    notes.set_ty_guessed(Target::Result, true);
-    notes.set_scope_guessed(scope_guessed);
-    if name_from != NameSource::Title {
-        if let Some(other) = examples_call_another(&blocks, method_name) {
-            let t = format!(
-                "the page names `{method_name}` but its code examples call `{other}`: check which method the page documents"
-            );
-            notes.note(Target::Method, title.line, t);
+    }
+}
+
+impl<'a> Importer<'a> {
+    fn new(page: &'a Path, template: Template, spec: Spec, notes: Notes) -> Self {
+        Importer {
+            page,
+            template,
+            spec,
+            notes,
+            raw: Vec::new(),
+            used_names: HashSet::new(),
+            resolving: HashSet::new(),
+            renamed: Vec::new(),
         }
     }
-    let mut imp = Importer {
-        page,
-        template,
-        spec,
-        notes,
-        raw: Vec::new(),
-        used_names: HashSet::new(),
-        resolving: HashSet::new(),
-        renamed: Vec::new(),
-    };
-    imp.collect_objects(&placed)?;
-    imp.params(&placed, src)?;
-    imp.response(&placed)?;
-    imp.errors(&placed)?;
-    imp.request_example(&placed);
-    imp.finish_objects();
-    Ok(Draft {
-        page: page.to_path_buf(),
-        source,
-        template,
-        spec: imp.spec,
-        notes: imp.notes,
-    })
+
+    /// Reads the page's sections into the spec: the tables under `###` headings, then the
+    /// parameters, the answer, the errors and the request example; last, the objects that
+    /// these use.
+    fn read_sections(&mut self, placed: &[Placed<'_>], src: &str) -> Result<(), ImportError> {
+        self.collect_objects(placed)?;
+        self.params(placed, src)?;
+        self.response(placed)?;
+        self.errors(placed)?;
+        self.request_example(placed);
+        self.finish_objects();
+        Ok(())
+    }
 }
 
 impl Importer<'_> {
