@@ -5,7 +5,7 @@ use b24_spec::{Example, Location};
 use serde_json::Value;
 
 use crate::markdown::{self, Block};
-use crate::notes::Target;
+use crate::notes::{Target, Template};
 
 use super::sections::{Placed, SectionKind};
 use super::Importer;
@@ -39,6 +39,15 @@ impl Importer<'_> {
         self.spec
             .examples
             .push(example(name, description, status, body));
+    }
+
+    /// The page's template as the examples' descriptions name it.
+    pub(super) fn template_name(&self) -> &'static str {
+        if self.template == Template::Current {
+            "current"
+        } else {
+            "2024"
+        }
     }
 
     /// A JSON example; one that elides items with `...` or has `//` comments is cleaned up
