@@ -222,68 +222,92 @@ impl Importer<'_> {
             }
             for i in pending {
                 built.insert(i);
-                let o = self.raw[i].clone();
-                let name = o.name.clone().unwrap_or_default();
-                let otarget = Target::Object(name.clone());
-                let mut fields: Vec<Field> = Vec::new();
-                let mut seen = HashSet::new();
-                for row in &o.rows {
-                    if !seen.insert(row.name.to_ascii_lowercase()) {
-                        self.notes.note(
-                            otarget.clone(),
-                            row.line,
-                            format!(
-                                "key `{}` of `{}` is documented twice; the second row is dropped",
-                                row.name, o.heading
-                            ),
-                        );
-                        continue;
-                    }
-                    let rt = self.row_type(row, o.params);
-                    let target = Target::field(&name, &row.name);
-                    if let Some(n) = rt.note {
-                        self.notes.note(target.clone(), row.line, n);
-                    }
-                    let description = if row.description.is_empty() {
-                        self.notes.note(
-                            target.clone(),
-                            row.line,
-                            format!("key `{}` of `{}` has no description", row.name, o.heading),
-                        );
-                        "TODO: no description in the docs.".into()
-                    } else {
-                        row.description.clone()
-                    };
-                    self.notes.set_line(target.clone(), row.line);
-                    self.notes.set_ty_guessed(target.clone(), rt.guessed);
-                    self.notes.set_untyped_array(target, rt.untyped_array);
-                    let optional = o.params && !row.required;
-                    fields.push(field(&row.name, rt.ty, optional, description));
-                }
-                let renamed: Vec<String> = self
-                    .renamed
-                    .iter()
-                    .filter(|(n, _)| *n == name)
-                    .map(|(_, m)| m.clone())
-                    .collect();
-                for m in renamed {
-                    self.notes.todo(otarget.clone(), m);
-                }
-                if fields.is_empty() {
-                    self.notes.note(
-                        otarget.clone(),
-                        o.line,
-                        format!("`{}` has no rows", o.heading),
-                    );
-                }
-                self.notes.set_line(otarget, o.line);
-                let description = o
-                    .description
-                    .clone()
-                    .unwrap_or_else(|| format!("{} (docs: `{}`).", o.word, o.heading));
-                self.spec.objects.push(object(&name, description, fields));
+                self.build_object(i);
             }
         }
+        self.note_unlinked_tables();
+        // Keep page order.
+        let notes = &self.notes;
+        self.spec
+            .objects
+            .sort_by_key(|o| notes.line(&Target::Object(o.name.clone())));
+    }
+
+    /// Builds the `i`th object candidate (named already) into a spec object.
+    fn build_object(&mut self, i: usize) {
+        let o = self.raw[i].clone();
+        let name = o.name.clone().unwrap_or_default();
+        let otarget = Target::Object(name.clone());
+        let fields = self.object_fields(&o, &name);
+        let renamed: Vec<String> = self
+            .renamed
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, m)| m.clone())
+            .collect();
+        for m in renamed {
+            self.notes.todo(otarget.clone(), m);
+        }
+        if fields.is_empty() {
+            self.notes.note(
+                otarget.clone(),
+                o.line,
+                format!("`{}` has no rows", o.heading),
+            );
+        }
+        self.notes.set_line(otarget, o.line);
+        let description = o
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("{} (docs: `{}`).", o.word, o.heading));
+        self.spec.objects.push(object(&name, description, fields));
+    }
+
+    /// The fields of object `name` from the candidate's rows; a key an earlier row has
+    /// (ignoring case) is dropped with a note.
+    fn object_fields(&mut self, o: &RawObject, name: &str) -> Vec<Field> {
+        let otarget = Target::Object(name.to_string());
+        let mut fields: Vec<Field> = Vec::new();
+        let mut seen = HashSet::new();
+        for row in &o.rows {
+            if !seen.insert(row.name.to_ascii_lowercase()) {
+                self.notes.note(
+                    otarget.clone(),
+                    row.line,
+                    format!(
+                        "key `{}` of `{}` is documented twice; the second row is dropped",
+                        row.name, o.heading
+                    ),
+                );
+                continue;
+            }
+            let rt = self.row_type(row, o.params);
+            let target = Target::field(name, &row.name);
+            if let Some(n) = rt.note {
+                self.notes.note(target.clone(), row.line, n);
+            }
+            let description = if row.description.is_empty() {
+                self.notes.note(
+                    target.clone(),
+                    row.line,
+                    format!("key `{}` of `{}` has no description", row.name, o.heading),
+                );
+                "TODO: no description in the docs.".into()
+            } else {
+                row.description.clone()
+            };
+            self.notes.set_line(target.clone(), row.line);
+            self.notes.set_ty_guessed(target.clone(), rt.guessed);
+            self.notes.set_untyped_array(target, rt.untyped_array);
+            let optional = o.params && !row.required;
+            fields.push(field(&row.name, rt.ty, optional, description));
+        }
+        fields
+    }
+
+    /// A warning for each table no parameter or result key links to (a map's value table
+    /// aside).
+    fn note_unlinked_tables(&mut self) {
         let unused: Vec<(usize, String)> = self
             .raw
             .iter()
@@ -299,10 +323,5 @@ impl Importer<'_> {
             );
             self.notes.todo(Target::Method, m);
         }
-        // Keep page order.
-        let notes = &self.notes;
-        self.spec
-            .objects
-            .sort_by_key(|o| notes.line(&Target::Object(o.name.clone())));
     }
 }

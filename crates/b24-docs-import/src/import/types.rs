@@ -23,78 +23,28 @@ impl Importer<'_> {
     pub(super) fn row_type(&mut self, row: &RowInfo, params: bool) -> RowType {
         let mut nullable =
             row.types.iter().any(|t| t == "null") || row.raw_description.contains("`null`");
-        let base: Vec<String> = row
-            .types
-            .iter()
-            .filter(|t| *t != "null")
-            .filter(|t| {
-                // Keep only what looks like a type (spans in descriptions were not taken).
-                t.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '[' || c == ']')
-            })
-            .cloned()
-            .collect();
+        let base = docs_types(row);
         let link = self
             .find_link(row, params)
             .filter(|i| !self.resolving.contains(i));
-        let mut note = None;
-        let mut guessed = false;
         let any = TypeExpr::Scalar(Scalar::Any);
         // A bare `array`: the element type may come from the example.
         let untyped_array = matches!(base.as_slice(), [one] if one == "array") && link.is_none();
-        let ty = match base.as_slice() {
+        let (ty, guessed, note) = match base.as_slice() {
             [] => {
-                guessed = true;
-                match link {
-                    Some(i) => {
-                        note = Some(format!(
-                            "`{}` has no type in the docs; it links to `{}`, so it is typed as that object",
-                            row.name, self.raw[i].heading
-                        ));
-                        self.linked(i, false)
-                    }
-                    None => {
-                        note = Some(format!("`{}` has no type in the docs", row.name));
-                        any.clone()
-                    }
-                }
+                let (ty, note) = self.untyped_row(row, link);
+                (ty, true, Some(note))
             }
             [one] => match self.one_type(one, link, &row.raw_description) {
-                Some(t) => t,
+                Some(t) => (t, false, None),
                 None => {
-                    guessed = true;
-                    match link {
-                        Some(i) => {
-                            note = Some(format!(
-                                "the docs type `{one}` of `{}` is not a spec type; it links to `{}`, so it is typed as that object",
-                                row.name, self.raw[i].heading
-                            ));
-                            self.linked(i, one.ends_with("[]") || one == "array")
-                        }
-                        None => {
-                            note = Some(format!(
-                                "the docs type `{one}` of `{}` is not a spec type (`unknown` means untyped): typed `any`",
-                                row.name
-                            ));
-                            any.clone()
-                        }
-                    }
+                    let (ty, note) = self.not_a_spec_type(row, one, link);
+                    (ty, true, Some(note))
                 }
             },
             many => {
-                guessed = true;
-                let t = if many.iter().any(|t| t == "string") {
-                    Scalar::String
-                } else {
-                    Scalar::Any
-                };
-                note = Some(format!(
-                    "the docs give `{}` the union `{}`; a spec type is one type: typed `{}` (strings accept numbers)",
-                    row.name,
-                    many.join(" | "),
-                    t.as_str()
-                ));
-                TypeExpr::Scalar(t)
+                let (ty, note) = union_type(row, many);
+                (ty, true, Some(note))
             }
         };
         if ty == any {
@@ -105,6 +55,49 @@ impl Importer<'_> {
             guessed,
             note,
             untyped_array,
+        }
+    }
+
+    /// A row without a type: the object it links to, else `any`; with the note.
+    fn untyped_row(&mut self, row: &RowInfo, link: Option<usize>) -> (TypeExpr, String) {
+        match link {
+            Some(i) => {
+                let note = format!(
+                    "`{}` has no type in the docs; it links to `{}`, so it is typed as that object",
+                    row.name, self.raw[i].heading
+                );
+                (self.linked(i, false), note)
+            }
+            None => (
+                TypeExpr::Scalar(Scalar::Any),
+                format!("`{}` has no type in the docs", row.name),
+            ),
+        }
+    }
+
+    /// A row whose one docs type `one` is no spec type: the object it links to (an array of
+    /// them for `...[]` and `array`), else `any`; with the note.
+    fn not_a_spec_type(
+        &mut self,
+        row: &RowInfo,
+        one: &str,
+        link: Option<usize>,
+    ) -> (TypeExpr, String) {
+        match link {
+            Some(i) => {
+                let note = format!(
+                    "the docs type `{one}` of `{}` is not a spec type; it links to `{}`, so it is typed as that object",
+                    row.name, self.raw[i].heading
+                );
+                (self.linked(i, one.ends_with("[]") || one == "array"), note)
+            }
+            None => {
+                let note = format!(
+                    "the docs type `{one}` of `{}` is not a spec type (`unknown` means untyped): typed `any`",
+                    row.name
+                );
+                (TypeExpr::Scalar(Scalar::Any), note)
+            }
         }
     }
 
@@ -189,6 +182,37 @@ impl Importer<'_> {
             }
         }
     }
+}
+
+/// The docs types of a row (its code spans but `null`), keeping only what looks like a type
+/// (spans in descriptions were not taken).
+fn docs_types(row: &RowInfo) -> Vec<String> {
+    row.types
+        .iter()
+        .filter(|t| *t != "null")
+        .filter(|t| {
+            t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '[' || c == ']')
+        })
+        .cloned()
+        .collect()
+}
+
+/// A row documented with several types (`many`): `string` when one of them is (strings
+/// accept numbers), else `any`; with the note.
+fn union_type(row: &RowInfo, many: &[String]) -> (TypeExpr, String) {
+    let t = if many.iter().any(|t| t == "string") {
+        Scalar::String
+    } else {
+        Scalar::Any
+    };
+    let note = format!(
+        "the docs give `{}` the union `{}`; a spec type is one type: typed `{}` (strings accept numbers)",
+        row.name,
+        many.join(" | "),
+        t.as_str()
+    );
+    (TypeExpr::Scalar(t), note)
 }
 
 /// Whether a type is written starting with `map<` (`map<X>`, `map<X>[]`).
