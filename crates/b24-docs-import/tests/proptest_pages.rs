@@ -266,6 +266,10 @@ const FRAGMENTS: &[&str] = &[
     "|| **A/B**\n[`unknown`](x) | описание ||",
     "\"result\": {\"a\": 1}",
     "# Задачи: обзор методов",
+    "BX24.callMethod('imopenlines.thing.get', {ID: 1, A: {b: 'c'}, L: [1,],}, f)",
+    "callMethod(\"imopenlines.thing.get\", {",
+    "https://x/rest/imopenlines.thing.get.json?ID=1&F[A]=2&F[]=3",
+    "-d '{\"ID\": 1}'",
     "# При добавлении задачи OnTaskAdd",
 ];
 

@@ -1,8 +1,8 @@
 //! JSON examples: read (and repaired when they elide items or have comments), their HTTP
-//! status, and the request of a cURL example.
+//! status, and the request of a code example (cURL, JavaScript or a URL).
 
 use b24_spec::{Example, Location};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::markdown::{self, Block};
 use crate::notes::{Target, Template};
@@ -90,30 +90,143 @@ impl Importer<'_> {
         }
     }
 
-    /// The request of the first cURL example with a JSON body (`-d '{...}'`).
+    /// The request of the success example, from the page's code examples: the JSON body of a
+    /// cURL call (`-d '{...}'`), else the object a JavaScript `callMethod('m', {...})` passes,
+    /// else the query string of a URL calling the method (`.../m.json?ID=1&FIELDS[A]=x`,
+    /// read as PHP reads a form). `auth` is left out.
     pub(super) fn request_example(&mut self, placed: &[Placed<'_>]) {
-        for p in placed.iter().filter(|p| p.section == SectionKind::Examples) {
-            let Block::Code(c) = p.block else { continue };
-            if !c.text.contains("curl") {
-                continue;
+        let codes: Vec<&str> = placed
+            .iter()
+            .filter(|p| p.section == SectionKind::Examples)
+            .filter_map(|p| match p.block {
+                Block::Code(c) => Some(c.text.as_str()),
+                _ => None,
+            })
+            .collect();
+        let method = self.spec.method.clone();
+        let found = codes
+            .iter()
+            .find_map(|t| curl_request(t))
+            .or_else(|| codes.iter().find_map(|t| js_request(t, &method)))
+            .or_else(|| codes.iter().find_map(|t| query_request(t, &method)));
+        let Some(mut m) = found else { return };
+        m.remove("auth");
+        if let Some(ex) = self.spec.examples.iter_mut().find(|e| e.name == "success") {
+            if !m.is_empty() {
+                ex.request = Some(Value::Object(m));
             }
-            let Some(at) = c.text.find("-d '") else {
-                continue;
-            };
-            let rest = &c.text[at + 4..];
-            let Some(end) = rest.find('\'') else { continue };
-            let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(&rest[..end]) else {
-                continue;
-            };
-            m.remove("auth");
-            if let Some(ex) = self.spec.examples.iter_mut().find(|e| e.name == "success") {
-                if !m.is_empty() {
-                    ex.request = Some(Value::Object(m));
-                }
-            }
-            return;
         }
     }
+}
+
+/// Longest request literal read from a code example.
+const MAX_REQUEST: usize = 64 * 1024;
+
+/// `-d '{...}'` / `--data '{...}'` of a shell example.
+fn curl_request(text: &str) -> Option<Map<String, Value>> {
+    let at = text
+        .find("-d '")
+        .map(|i| i + 4)
+        .or_else(|| text.find("--data '").map(|i| i + 8))?;
+    let rest = text.get(at..)?;
+    let end = rest.find('\'')?;
+    match serde_json::from_str::<Value>(rest.get(..end)?) {
+        Ok(Value::Object(m)) => Some(m),
+        _ => None,
+    }
+}
+
+/// The object literal a `callMethod('method', {...})` passes, as JSON5 (unquoted keys,
+/// single quotes, trailing commas); `None` when it calls another method or the literal holds
+/// code (a variable, a function call).
+fn js_request(text: &str, method: &str) -> Option<Map<String, Value>> {
+    let mut rest = text;
+    while let Some(at) = rest.find("callMethod(") {
+        rest = rest.get(at + "callMethod(".len()..)?;
+        let t = rest.trim_start();
+        let quote = t.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+        let body = t.get(1..)?;
+        let close = body.find(quote)?;
+        if !body.get(..close)?.eq_ignore_ascii_case(method) {
+            continue;
+        }
+        let after = body
+            .get(close + 1..)?
+            .trim_start()
+            .strip_prefix(',')?
+            .trim_start();
+        let literal = balanced_braces(after)?;
+        return match json5::from_str::<Value>(literal) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// The `{...}` that `text` starts with, braces inside strings aside; at most
+/// [`MAX_REQUEST`] bytes and 32 levels.
+fn balanced_braces(text: &str) -> Option<&str> {
+    if !text.starts_with('{') {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if i > MAX_REQUEST {
+            return None;
+        }
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                c if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '{' | '[' => {
+                depth += 1;
+                if depth > 32 {
+                    return None;
+                }
+            }
+            '}' | ']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return text.get(..=i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The query string of a URL that calls `method` (`.../method.json?a=1&b[c]=2` or
+/// `.../method?a=1`), read the way PHP reads it.
+fn query_request(text: &str, method: &str) -> Option<Map<String, Value>> {
+    let lower = text.to_ascii_lowercase();
+    let m = method.to_ascii_lowercase();
+    for needle in [format!("{m}.json?"), format!("/{m}?")] {
+        let Some(at) = lower.find(&needle) else {
+            continue;
+        };
+        let query: String = text
+            .get(at + needle.len()..)?
+            .chars()
+            .take_while(|c| !c.is_whitespace() && !matches!(c, '\'' | '"' | '`' | ')'))
+            .take(MAX_REQUEST)
+            .collect();
+        let form = b24_core::php::parse_form(query.as_bytes(), |name| name != "auth");
+        if !form.tree.is_empty() {
+            return Some(form.tree);
+        }
+    }
+    None
 }
 
 /// The HTTP status a line states: `HTTP-статус: **400**`, `HTTP Status: **400**`, or a
@@ -223,6 +336,34 @@ fn relax_json(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_from_javascript_and_urls() {
+        let js = "BX24.callMethod(\n    'disk.file.delete',\n    { id: 10, filter: {'>ID': 1}, list: [1, 2,], s: 'a}b' },\n    function (r) {}\n);";
+        let m = js_request(js, "disk.file.delete").expect("the literal");
+        assert_eq!(
+            Value::Object(m),
+            serde_json::json!({"id": 10, "filter": {">ID": 1}, "list": [1, 2], "s": "a}b"})
+        );
+        // Another method, a variable, an unclosed literal: nothing.
+        assert_eq!(js_request(js, "disk.file.get"), None);
+        assert_eq!(js_request("callMethod('a.b', {id: epicId})", "a.b"), None);
+        assert_eq!(js_request("callMethod('a.b', {id: 1", "a.b"), None);
+        let deep = format!("callMethod('a.b', {}1{})", "{a:".repeat(40), "}".repeat(40));
+        assert_eq!(js_request(&deep, "a.b"), None);
+        let url =
+            "https://x.bitrix24.ru/rest/department.get.json?ID=222&FILTER[NAME]=a%20b&auth=secret";
+        let m = query_request(url, "department.get").expect("the query");
+        assert_eq!(
+            Value::Object(m),
+            serde_json::json!({"ID": "222", "FILTER": {"NAME": "a b"}})
+        );
+        let curl = "curl -X POST -H 'x' -d '{\"id\": 1}' https://x/rest/a.b";
+        assert_eq!(
+            curl_request(curl).map(Value::Object),
+            Some(serde_json::json!({"id": 1}))
+        );
+    }
 
     #[test]
     fn relaxed_json() {
