@@ -36,18 +36,22 @@ impl Importer<'_> {
     }
 
     /// The section's first JSON answer (with its line) and the last HTTP status the section
-    /// states (200 when none). Every JSON answer is read, so each one's problems are noted.
+    /// states before it (200 when none). Later JSON blocks (the shape of one element under
+    /// `### Структура ...`, a second answer) are not read as the answer.
     fn success_example(&mut self, resp: &[&Placed<'_>]) -> (u16, Option<(Value, usize)>) {
         let mut status = 200;
         let mut example = None;
         for p in resp {
             match p.block {
-                Block::Text { text, .. } => {
+                Block::Text { text, .. } if example.is_none() => {
                     if let Some(s) = http_status(text) {
                         status = s;
                     }
                 }
-                Block::Code(c) if c.lang == "json" || c.text.trim_start().starts_with('{') => {
+                Block::Code(c)
+                    if example.is_none()
+                        && (c.lang == "json" || c.text.trim_start().starts_with('{')) =>
+                {
                     let Some(v) = self.example_json(c) else {
                         continue;
                     };

@@ -91,6 +91,14 @@ impl Importer<'_> {
                 );
                 (self.linked(i, one.ends_with("[]") || one == "array"), note)
             }
+            None if one == "enum" => {
+                // The page lists the values in prose; a spec enum needs them as `values`.
+                let note = format!(
+                    "the docs type `{}` as `enum` and list its values in the description: typed `string`; make it `type = \"enum\"` with `values = [...]` from the list",
+                    row.name
+                );
+                (TypeExpr::Scalar(Scalar::String), note)
+            }
             None => {
                 let note = format!(
                     "the docs type `{one}` of `{}` is not a spec type (`unknown` means untyped): typed `any`",
