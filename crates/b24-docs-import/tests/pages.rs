@@ -235,3 +235,21 @@ fn second_spot_check_shapes() {
         spec.result.ty
     );
 }
+
+/// A page with two whole answers gives two success examples; an answer whose `result` has
+/// another shape (another mode of the method) is a TODO, not an example.
+#[test]
+fn every_answer_of_the_same_shape_is_an_example() {
+    let answers = "```json\n{\"result\": {\"ID\": 1}}\n```\n\nИли:\n\n```json\n{\"result\": {\"ID\": 2, \"NAME\": \"x\"}}\n```\n\nВ другом режиме:\n\n```json\n{\"result\": 5}\n```\n";
+    let src = format!("{HEAD}{PARAMS}## Обработка ответа\n\nHTTP-статус: **200**\n\n{answers}");
+    let imp = import(&src).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = imp.spec.examples.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["success", "success-2"]);
+    assert!(
+        imp.warnings()
+            .iter()
+            .any(|w| w.message.contains("another shape")),
+        "{:#?}",
+        imp.warnings()
+    );
+}

@@ -31,8 +31,55 @@ impl Importer<'_> {
             Some((row, synthesized)) => self.result_from_row(&row, synthesized),
             None => self.result_without_table(&resp, example.as_ref(), &key_list),
         }
+        let first_line = example.as_ref().map(|(_, line)| *line);
         self.add_success_example(status, example);
+        if let Some(first) = first_line {
+            self.more_success_examples(&resp, first);
+        }
         Ok(())
+    }
+
+    /// Further whole answers of the section (`{"result": ...}` without `error`, after the
+    /// first): more success examples (`success-2`, ...). A JSON block showing one element's
+    /// shape has no `result` and is not one.
+    fn more_success_examples(&mut self, resp: &[&Placed<'_>], first: usize) {
+        let mut n = 1;
+        for p in resp {
+            let Block::Code(c) = p.block else { continue };
+            if c.line <= first || !(c.lang == "json" || c.text.trim_start().starts_with('{')) {
+                continue;
+            }
+            let Ok(body) = serde_json::from_str::<Value>(&c.text) else {
+                continue;
+            };
+            let answer = body.get("result").is_some() && body.get("error").is_none();
+            if !answer || self.spec.examples.iter().any(|e| e.body == body) {
+                continue;
+            }
+            // One `result` type describes every answer: one of another kind (an id where the
+            // first answer shows an object) is another mode of the method.
+            let kind = |v: Option<&Value>| v.map(std::mem::discriminant);
+            let first_kind = self
+                .spec
+                .examples
+                .iter()
+                .find(|e| e.name == "success")
+                .and_then(|e| kind(e.body.get("result")));
+            if first_kind != kind(body.get("result")) {
+                let m = self.warn(
+                    c.line,
+                    "the page shows another answer whose `result` has another shape (another mode of the method): it is not imported; a spec types `result` once",
+                );
+                self.notes.todo(Target::Method, m);
+                continue;
+            }
+            n += 1;
+            let description = format!(
+                "Success (answer {n} of the page), from the {} docs page.",
+                self.template_name()
+            );
+            self.example(format!("success-{n}"), description, 200, body, c.line);
+        }
     }
 
     /// The section's first JSON answer (with its line) and the last HTTP status the section
