@@ -4,9 +4,14 @@
 //!   `b24_spec::Spec` with [`Notes`] beside it (what it had to guess, item by item),
 //!   cross-checks the result schema against the page's own JSON examples, and writes the spec
 //!   file with `b24_spec::render`, every guess a `# TODO(review): ...` comment;
+//! * [`page`] tells a method page from an overview, event, fragment or how-to, by rule;
+//! * [`corpus`] imports every page of a docs folder and counts the outcomes
+//!   (`cargo xtask import --corpus`);
+//! * [`english`] takes summaries and descriptions from the English translation beside the
+//!   checkout, the facts from the Russian page;
 //! * [`check`] walks every documented example of `spec/` against its spec's types with the
 //!   client's lenient decoding rules;
-//! * [`drift`] compares `spec/` with a docs checkout.
+//! * [`drift`] compares any spec folder with any docs checkout.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
