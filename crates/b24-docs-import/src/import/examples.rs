@@ -56,16 +56,14 @@ impl Importer<'_> {
     pub(super) fn example_json(&mut self, c: &markdown::Code) -> Option<Value> {
         match serde_json::from_str::<Value>(&c.text) {
             Ok(v) => Some(v),
-            Err(first) => match serde_json::from_str::<Value>(&relax_json(&c.text)).or_else(|e| {
+            Err(first) => match relaxed(&c.text).or_else(|| {
                 // `"result": {...}` without the outer braces (many 2024 pages).
                 let t = c.text.trim();
-                if t.starts_with('"') {
-                    serde_json::from_str::<Value>(&relax_json(&format!("{{{t}}}")))
-                } else {
-                    Err(e)
-                }
+                t.starts_with('"')
+                    .then(|| relaxed(&format!("{{{t}}}")))
+                    .flatten()
             }) {
-                Ok(v) => {
+                Some(v) => {
                     let m = self.warn(
                         c.line,
                         "the JSON example elides items (`...`), has `//` comments or lacks its outer braces: it was repaired, so check it against the docs",
@@ -73,7 +71,7 @@ impl Importer<'_> {
                     self.notes.todo(Target::Method, m);
                     Some(v)
                 }
-                Err(_) => {
+                None => {
                     let m = self.warn(
                         c.line + first.line(),
                         format!(
@@ -261,76 +259,54 @@ pub(super) fn http_status(text: &str) -> Option<u16> {
         .ok()
 }
 
-/// Drops `// comments` (outside strings), lines that are only `...` and the commas those
-/// leave dangling before `}` or `]`.
-fn relax_json(text: &str) -> String {
-    let mut lines = Vec::new();
-    for line in text.lines() {
-        let mut out = String::new();
-        let mut in_str = false;
-        let mut escaped = false;
-        let chars: Vec<char> = line.chars().collect();
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            if in_str {
-                out.push(c);
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' {
-                    escaped = true;
-                } else if c == '"' {
-                    in_str = false;
-                }
-            } else if c == '"' {
-                in_str = true;
-                out.push(c);
-            } else if c == '/' && chars.get(i + 1) == Some(&'/') {
-                break;
-            } else {
-                out.push(c);
-            }
-            i += 1;
-        }
-        let t = out.trim().trim_end_matches(',').trim();
-        if t == "..." || t == "…" {
-            continue;
-        }
-        if out.trim().is_empty() {
-            continue;
-        }
-        lines.push(out);
+/// An example the docs wrote loosely, read as JSON5 (comments, trailing commas, unquoted
+/// keys) once the lines that only elide items (`...`, `…`, with a comma or a comment after
+/// them) are dropped. `None` for text nested deeper than serde_json would read (128).
+fn relaxed(text: &str) -> Option<Value> {
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            let t = line.trim();
+            let rest = t
+                .strip_prefix("...")
+                .or_else(|| t.strip_prefix('…'))
+                .map(|r| r.trim_start().trim_start_matches(',').trim_start());
+            !rest.is_some_and(|r| r.is_empty() || r.starts_with("//"))
+        })
+        .collect();
+    let text = kept.join("\n");
+    if text.len() > 4 * MAX_REQUEST || nesting(&text) > 128 {
+        return None;
     }
-    // Remove commas before a closing bracket.
-    let joined = lines.join("\n");
-    let mut out = String::with_capacity(joined.len());
-    let chars: Vec<char> = joined.chars().collect();
-    let mut in_str = false;
+    json5::from_str::<Value>(&text).ok()
+}
+
+/// The deepest nesting of `{`/`[` outside strings (either quote).
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut quote: Option<char> = None;
     let mut escaped = false;
-    for (i, &c) in chars.iter().enumerate() {
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_str = false;
+    for c in text.chars() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                c if c == q => quote = None,
+                _ => {}
             }
-            out.push(c);
             continue;
         }
-        if c == '"' {
-            in_str = true;
-        }
-        if c == ',' {
-            let next = chars[i + 1..].iter().find(|n| !n.is_whitespace());
-            if matches!(next, Some('}') | Some(']') | None) {
-                continue;
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '{' | '[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
             }
+            '}' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
         }
-        out.push(c);
     }
-    out
+    deepest
 }
 
 #[cfg(test)]
@@ -367,11 +343,13 @@ mod tests {
 
     #[test]
     fn relaxed_json() {
-        let v: Value = serde_json::from_str(&relax_json(
-            "{\n  \"a\": [1,\n  ...\n  ],\n  \"b\": \"x // y\", // note\n  ... // more\n}",
-        ))
-        .unwrap();
-        assert_eq!(v, serde_json::json!({"a": [1], "b": "x // y"}));
+        let v =
+            relaxed("{\n  \"a\": [1,\n  ...\n  ],\n  \"b\": \"x // y\", // note\n  ... // more\n}");
+        assert_eq!(v, Some(serde_json::json!({"a": [1], "b": "x // y"})));
+        // Deeper than serde_json reads: refused before the JSON5 reader sees it.
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(relaxed(&deep), None);
+        assert_eq!(nesting("{\"a\": \"[[[\", 'b': [1]}"), 2);
     }
 
     #[test]
