@@ -477,15 +477,46 @@ fn v3_code_line(text: &str) -> Option<String> {
 /// is the literal text without its backticks.
 fn literal_text(cell: &str) -> String {
     let t = cell.trim();
-    match t.strip_prefix('`').and_then(|r| r.strip_suffix('`')) {
-        Some(inner) if !inner.contains('`') => inner.to_string(),
-        _ => t.to_string(),
+    let t = match t.strip_prefix('`').and_then(|r| r.strip_suffix('`')) {
+        Some(inner) if !inner.contains('`') => inner,
+        _ => t,
+    };
+    unescape_json(t)
+}
+
+/// `\u003Cbr\u003E` → `<br>`: a message the page copied from the portal's JSON with its
+/// escapes. Anything else is kept as written.
+fn unescape_json(text: &str) -> String {
+    if !text.contains("\\u") {
+        return text.to_string();
     }
+    // Markdown writes the escape's backslash as `\\`.
+    let text = text.replace("\\\\u", "\\u");
+    let text = text.as_str();
+    let quoted = format!("\"{}\"", text.replace('"', "\\\""));
+    serde_json::from_str::<String>(&quoted).unwrap_or_else(|_| text.to_string())
 }
 
 fn c_line(_code: &str, p: &Placed<'_>) -> usize {
     match p.block {
         Block::Code(c) => c.line,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal_text;
+
+    #[test]
+    fn messages_as_the_portal_sends_them() {
+        assert_eq!(literal_text("`Access denied`"), "Access denied");
+        assert_eq!(
+            literal_text("Line one\\u003Cbr\\u003ELine two"),
+            "Line one<br>Line two"
+        );
+        assert_eq!(literal_text("прав.\\\\u003Cbr\\\\u003E"), "прав.<br>");
+        // A backslash that is no JSON escape stays as written.
+        assert_eq!(literal_text("a \\u12 \\d"), "a \\u12 \\d");
     }
 }

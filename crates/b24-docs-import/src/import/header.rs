@@ -280,12 +280,12 @@ fn read_include(page: &Path, target: &str) -> Option<String> {
     Some(text)
 }
 
-fn read_scope_line(text: &str, scope: &mut Option<String>, access: &mut Option<String>) {
+pub(super) fn read_scope_line(text: &str, scope: &mut Option<String>, access: &mut Option<String>) {
     let t = text.trim_start_matches('>').trim();
-    // `**Scope**: [...] **Права на выполнение**: ...` (no ` | ` between the two): split
-    // before each bold label.
-    let t = t.replace(" **", " | **");
-    for part in t.split(" | ") {
+    // Labels are separated by ` | ` (`**Scope**: [...] | **Кто может...**: ...`) or only by
+    // the next bold label (`**Scope**: [...] **Права на выполнение**: ...`).
+    let parts = t.split(" | ").flat_map(|p| p.split(" **"));
+    for part in parts {
         let part = part.trim().replace("**", "");
         let lower = part.to_lowercase();
         if scope.is_none() && lower.starts_with("scope") {
@@ -424,5 +424,38 @@ fn simulator_kind(cx: &DocsContext, method: &str) -> Option<MethodKind> {
     match v.get("kind")?.as_str()? {
         k @ ("read" | "write") => Some(kind_of(k)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_scope_line;
+
+    fn read(line: &str) -> (Option<String>, Option<String>) {
+        let (mut scope, mut access) = (None, None);
+        read_scope_line(line, &mut scope, &mut access);
+        (scope, access)
+    }
+
+    /// Every way the pages write the header line (the ` | ` form lost its access once).
+    #[test]
+    fn scope_and_access_in_every_form() {
+        let both = |s: &str, a: &str| (Some(s.to_string()), Some(a.to_string()));
+        assert_eq!(
+            read("**Scope**: [`task`](x) | **Кто может выполнять метод**: `любой пользователь`"),
+            both("task", "любой пользователь")
+        );
+        assert_eq!(
+            read("**Scope**: [`bizproc`](x) **Права на выполнение**: `администратор`"),
+            both("bizproc", "администратор")
+        );
+        assert_eq!(
+            read("> Scope: [`imopenlines`](x)"),
+            (Some("imopenlines".into()), None)
+        );
+        assert_eq!(
+            read("> Who can execute the method: any user"),
+            (None, Some("any user".into()))
+        );
     }
 }
