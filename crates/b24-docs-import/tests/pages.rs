@@ -253,3 +253,16 @@ fn every_answer_of_the_same_shape_is_an_example() {
         imp.warnings()
     );
 }
+
+/// A list whose answer shows `total` pages even when the page's table does not say so
+/// (2024 `department.get`); so does one taking `start`. Either is a TODO.
+#[test]
+fn an_answer_with_total_pages() {
+    let src = format!("{HEAD}{PARAMS}## Обработка ответа\n\nHTTP-статус: **200**\n\n```json\n{{\"result\": [{{\"ID\": 1}}], \"total\": 1}}\n```\n");
+    let imp = import(&src).unwrap_or_else(|e| panic!("{e}"));
+    assert!(imp.spec.result.paged);
+    assert_todo(&imp, 0, "marked `paged`");
+    let plain = format!("{HEAD}{PARAMS}## Обработка ответа\n\nHTTP-статус: **200**\n\n```json\n{{\"result\": [{{\"ID\": 1}}]}}\n```\n");
+    let imp = import(&plain).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!imp.spec.result.paged);
+}

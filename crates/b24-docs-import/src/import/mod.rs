@@ -228,7 +228,39 @@ impl<'a> Importer<'a> {
         self.errors(placed)?;
         self.request_example(placed);
         self.finish_objects();
+        self.paging();
         Ok(())
+    }
+
+    /// A list the page does not say pages (no `next`/`total` row) but whose success example
+    /// shows `next` or `total`, or which takes a `start` parameter, pages: `paged`, with a
+    /// note.
+    fn paging(&mut self) {
+        if self.spec.result.paged {
+            return;
+        }
+        let shown = self.spec.examples.iter().any(|e| {
+            e.status == 200 && (e.body.get("next").is_some() || e.body.get("total").is_some())
+        });
+        let start = self
+            .spec
+            .params
+            .iter()
+            .any(|p| p.name.eq_ignore_ascii_case("start"));
+        if !(shown || start) {
+            return;
+        }
+        self.spec.result.paged = true;
+        let why = if shown {
+            "its answer shows `next`/`total`"
+        } else {
+            "it takes a `start` parameter"
+        };
+        let m = self.warn(
+            0,
+            format!("the page does not list `next`/`total`, but {why}: marked `paged`"),
+        );
+        self.notes.todo(Target::Result, m);
     }
 }
 
