@@ -89,7 +89,8 @@ impl Importer<'_> {
     }
 
     /// The request of the success example, from the page's code examples: the JSON body of a
-    /// cURL call (`-d '{...}'`), else the object a JavaScript `callMethod('m', {...})` passes,
+    /// cURL call of this method (`-d '{...}'`; a block that does not name the method, such as
+    /// a placeholder calling another one, is not read), else the object a JavaScript `callMethod('m', {...})` passes,
     /// else the query string of a URL calling the method (`.../m.json?ID=1&FIELDS[A]=x`,
     /// read as PHP reads a form). `auth` is left out.
     pub(super) fn request_example(&mut self, placed: &[Placed<'_>]) {
@@ -104,6 +105,10 @@ impl Importer<'_> {
         let method = self.spec.method.clone();
         let found = codes
             .iter()
+            .filter(|t| {
+                t.to_ascii_lowercase()
+                    .contains(&method.to_ascii_lowercase())
+            })
             .find_map(|t| curl_request(t))
             .or_else(|| codes.iter().find_map(|t| js_request(t, &method)))
             .or_else(|| codes.iter().find_map(|t| query_request(t, &method)));
