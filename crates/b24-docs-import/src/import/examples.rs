@@ -174,12 +174,34 @@ fn balanced_braces(text: &str) -> Option<&str> {
         return None;
     }
     let mut depth = 0usize;
+    let mut end = None;
+    brackets(text, |i, c| {
+        if i > MAX_REQUEST {
+            return false;
+        }
+        match c {
+            '{' | '[' => {
+                depth += 1;
+                depth <= 32
+            }
+            _ => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    end = Some(i);
+                }
+                depth > 0
+            }
+        }
+    });
+    text.get(..=end?)
+}
+
+/// Calls `f` with each bracket (`{`, `[`, `}`, `]`) outside string literals (either quote)
+/// and its byte index, until `f` says stop.
+fn brackets(text: &str, mut f: impl FnMut(usize, char) -> bool) {
     let mut quote: Option<char> = None;
     let mut escaped = false;
     for (i, c) in text.char_indices() {
-        if i > MAX_REQUEST {
-            return None;
-        }
         if let Some(q) = quote {
             match c {
                 _ if escaped => escaped = false,
@@ -191,22 +213,10 @@ fn balanced_braces(text: &str) -> Option<&str> {
         }
         match c {
             '\'' | '"' => quote = Some(c),
-            '{' | '[' => {
-                depth += 1;
-                if depth > 32 {
-                    return None;
-                }
-            }
-            '}' | ']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return text.get(..=i);
-                }
-            }
+            '{' | '[' | '}' | ']' if !f(i, c) => return,
             _ => {}
         }
     }
-    None
 }
 
 /// The query string of a URL that calls `method` (`.../method.json?a=1&b[c]=2` or
@@ -289,28 +299,15 @@ fn relaxed(text: &str) -> Option<Value> {
 /// The deepest nesting of `{`/`[` outside strings (either quote).
 fn nesting(text: &str) -> usize {
     let (mut depth, mut deepest) = (0usize, 0usize);
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in text.chars() {
-        if let Some(q) = quote {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                c if c == q => quote = None,
-                _ => {}
-            }
-            continue;
+    brackets(text, |_, c| {
+        if matches!(c, '{' | '[') {
+            depth += 1;
+            deepest = deepest.max(depth);
+        } else {
+            depth = depth.saturating_sub(1);
         }
-        match c {
-            '\'' | '"' => quote = Some(c),
-            '{' | '[' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            '}' | ']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
+        true
+    });
     deepest
 }
 
