@@ -25,7 +25,8 @@ impl Importer<'_> {
             self.codes_table(t);
         }
         self.error_examples(&errs);
-        self.note_guessed_statuses();
+        let stated = stated_statuses(&errs);
+        self.note_guessed_statuses(&stated);
         Ok(())
     }
 
@@ -343,8 +344,9 @@ impl Importer<'_> {
         }
     }
 
-    /// A note on each error code the page gives no HTTP status for.
-    fn note_guessed_statuses(&mut self) {
+    /// A note on each error code the page gives no HTTP status for (`stated`: the statuses
+    /// the section names without saying which code has which).
+    fn note_guessed_statuses(&mut self, stated: &[u16]) {
         let guessed: Vec<String> = self
             .spec
             .errors
@@ -357,7 +359,15 @@ impl Importer<'_> {
             self.notes.note(
                 target.clone(),
                 self.notes.line(&target),
-                format!("the page gives no HTTP status for `{code}`: 400 assumed"),
+                if stated.is_empty() {
+                    format!("the page gives no HTTP status for `{code}`: 400 assumed")
+                } else {
+                    let list: Vec<String> = stated.iter().map(u16::to_string).collect();
+                    format!(
+                        "the page names the statuses {} for its errors but not which one `{code}` has: 400 assumed",
+                        list.join(", ")
+                    )
+                },
             );
         }
     }
@@ -457,6 +467,30 @@ fn example_code(body: &Value) -> Option<String> {
         .or_else(|| body.get("result").and_then(|r| r.get("error")))
         .and_then(Value::as_str)
         .map(str::to_string)
+}
+
+/// Every status the section's `HTTP-статус` lines name (`**400**, **403**`), in order.
+fn stated_statuses(errs: &[&Placed<'_>]) -> Vec<u16> {
+    let mut out: Vec<u16> = Vec::new();
+    for p in errs {
+        let Block::Text { text, .. } = p.block else {
+            continue;
+        };
+        if http_status(text).is_none() {
+            continue;
+        }
+        let numbers = text
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| w.len() == 3)
+            .filter_map(|w| w.parse::<u16>().ok())
+            .filter(|n| (400..600).contains(n));
+        for n in numbers {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
 }
 
 /// `Код ошибки: `CODE`` / `Error code: `CODE``: the code, when it is one.

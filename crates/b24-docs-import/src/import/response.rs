@@ -290,9 +290,15 @@ impl Importer<'_> {
                 self.notes.todo(Target::Result, m);
             }
             None => {
+                let described = result_description(resp, false);
+                let words = !described.starts_with("TODO");
                 let m = self.warn(
                     line,
-                    "the page documents neither the result's type nor an example: typed `any`",
+                    if words {
+                        "the page describes the result only in words (no table of it, no example): typed `any`"
+                    } else {
+                        "the page documents neither the result's type nor an example: typed `any`"
+                    },
                 );
                 self.notes.todo(Target::Result, m);
             }

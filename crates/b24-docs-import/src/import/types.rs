@@ -100,8 +100,13 @@ impl Importer<'_> {
                 (TypeExpr::Scalar(Scalar::String), note)
             }
             None => {
+                let why = if one == "unknown" {
+                    " (`unknown` means untyped)"
+                } else {
+                    ""
+                };
                 let note = format!(
-                    "the docs type `{one}` of `{}` is not a spec type (`unknown` means untyped): typed `any`",
+                    "the docs type `{one}` of `{}` is not a spec type{why}: typed `any`",
                     row.name
                 );
                 (TypeExpr::Scalar(Scalar::Any), note)
