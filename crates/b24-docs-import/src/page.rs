@@ -17,6 +17,8 @@
 
 use std::fmt;
 
+use crate::markdown::{self, Block, Table};
+
 /// Where a method page names its method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NameSource {
@@ -134,39 +136,6 @@ fn candidate(word: &str) -> Option<Candidate> {
     }
 }
 
-/// The page's lines with their 1-based numbers, without `{% if build == 'dev' %}` blocks
-/// (notes for the docs' authors) and fenced code.
-fn prose_lines(src: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut dev = 0usize;
-    let mut fence: Option<usize> = None;
-    for (i, raw) in src.lines().enumerate() {
-        let t = raw.trim();
-        if let Some(ticks) = fence {
-            if t.len() >= ticks && t.chars().all(|c| c == '`') {
-                fence = None;
-            }
-            continue;
-        }
-        if t.starts_with("```") {
-            fence = Some(t.len() - t.trim_start_matches('`').len());
-            continue;
-        }
-        if t.starts_with("{% if build") {
-            dev += 1;
-            continue;
-        }
-        if dev > 0 {
-            if t.starts_with("{% endif") {
-                dev -= 1;
-            }
-            continue;
-        }
-        out.push((i + 1, t));
-    }
-    out
-}
-
 /// The word after a `Название метода:` / `Method name:` label, if the line is one.
 fn name_line(t: &str) -> Option<&str> {
     let t = t.trim_start_matches('>').trim().trim_start_matches("**");
@@ -202,10 +171,43 @@ fn first_sentence_name(t: &str) -> Option<&str> {
     (word.starts_with('`') || word.starts_with("**")).then_some(word)
 }
 
-/// Classifies a page (see the module docs for the rules).
+/// Whether a table lists methods: its first column is headed `Метод` / `Method` and at least
+/// two rows name a method there (`[user.userfield.add](./x.md)`, `` `disk.file.get` ``).
+fn lists_methods(t: &Table) -> bool {
+    let Some((header, rows)) = t.rows.split_first() else {
+        return false;
+    };
+    let headed = header.cells.first().is_some_and(|c| {
+        let c = c.trim().to_lowercase();
+        c.starts_with("**метод**") || c.starts_with("**method**")
+    });
+    let named = rows
+        .iter()
+        .filter(|r| {
+            let first = r.cells.first().map_or("", String::as_str);
+            let text = first
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches('[');
+            is_method_name(bare(text))
+        })
+        .count();
+    headed && named >= 2
+}
+
+/// Classifies a page (see the module docs for the rules). The page is read with
+/// [`markdown::read`], so author-only `{% if build == 'dev' %}` blocks and code never count.
 pub fn classify(src: &str) -> PageKind {
-    let lines = prose_lines(src);
-    let Some(&(title_line, title)) = lines.iter().find(|(_, t)| t.starts_with("# ")) else {
+    let blocks = markdown::read(src).blocks;
+    let Some(title_at) = blocks
+        .iter()
+        .position(|b| matches!(b, Block::Heading(h) if h.level == 1))
+    else {
+        return PageKind::NotMethod(NotMethod::Fragment);
+    };
+    let Some(Block::Heading(title)) = blocks.get(title_at) else {
         return PageKind::NotMethod(NotMethod::Fragment);
     };
     let mut family = false;
@@ -219,17 +221,20 @@ pub fn classify(src: &str) -> PageKind {
             _ => {}
         };
     consider(
-        title.split_whitespace().last(),
+        title.text.split_whitespace().last(),
         NameSource::Title,
-        title_line,
+        title.line,
     );
-    let after_title = lines.iter().filter(|(l, _)| *l > title_line);
     let mut in_note = 0usize;
     let mut first_paragraph_seen = false;
-    for &(line, t) in after_title {
-        if t.starts_with("## ") {
-            break;
-        }
+    for b in blocks.iter().skip(title_at + 1) {
+        let (line, t) = match b {
+            Block::Heading(h) if h.level == 2 => break,
+            // Another heading before the first section is the page's opening text too.
+            Block::Heading(h) => (h.line, h.text.as_str()),
+            Block::Text { line, text } => (*line, text.as_str()),
+            Block::Code(_) | Block::Table(_) => continue,
+        };
         if let Some(w) = name_line(t) {
             consider(Some(w), NameSource::NameLine, line);
             continue;
@@ -246,12 +251,10 @@ pub fn classify(src: &str) -> PageKind {
             continue;
         }
         if in_note > 0
-            || t.is_empty()
             || t.starts_with('>')
             || t.starts_with("{%")
             || t.starts_with('-')
             || t.starts_with('|')
-            || t.starts_with("#|")
         {
             continue;
         }
@@ -260,32 +263,11 @@ pub fn classify(src: &str) -> PageKind {
             consider(first_sentence_name(t), NameSource::FirstSentence, line);
         }
     }
-    let title_lower = title.to_lowercase();
-    // A table of methods (`|| **Метод** | **Описание** ||`) makes a page an overview, unless
-    // its title names the method.
-    let method_header = lines.iter().any(|(_, t)| {
-        let t = t.trim_start_matches("||").trim().to_lowercase();
-        t.starts_with("**метод**") || t.starts_with("**method**")
-    });
-    let method_rows = lines
+    let title_lower = title.text.to_lowercase();
+    // A table of methods makes a page an overview, unless its title names the method.
+    family |= blocks
         .iter()
-        .filter(|(_, t)| {
-            let Some(rest) = t.strip_prefix("||") else {
-                return false;
-            };
-            let first = rest.split('|').next().unwrap_or("");
-            // `[user.userfield.add](./x.md)`, `` `disk.file.get` ``, `**task.item.add**`.
-            let text = first
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches('[');
-            is_method_name(bare(text))
-        })
-        .count();
-    let lists_methods = method_header && method_rows >= 2;
-    family |= lists_methods;
+        .any(|b| matches!(b, Block::Table(t) if lists_methods(t)));
     if let Some((name, from, line)) = found {
         // A title naming a method wins over "overview" wording in it.
         if from == NameSource::Title || !(family || title_lower.contains("обзор")) {
