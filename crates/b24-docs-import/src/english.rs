@@ -41,17 +41,13 @@ fn shown_path(en_page: &Path) -> String {
         .join("/")
 }
 
-/// Whether `text` has Cyrillic letters (the docs' Russian).
+/// Whether `text` has Cyrillic letters (the docs' Russian), by the rule of
+/// [`b24_spec::prose::is_cyrillic`] that the language check of `spec/` uses.
 pub fn has_cyrillic(text: &str) -> bool {
-    text.chars()
-        .any(|c| matches!(c, '\u{0400}'..='\u{04FF}' | '\u{0500}'..='\u{052F}'))
+    text.chars().any(b24_spec::prose::is_cyrillic)
 }
 
-/// A description worth replacing: Russian text (a `TODO:` placeholder is the importer's own).
-fn russian(text: &str) -> bool {
-    has_cyrillic(text)
-}
-
+/// An English text to take: not empty, not the importer's `TODO` placeholder, no Russian.
 fn usable(text: &str) -> bool {
     let t = text.trim();
     !t.is_empty() && !t.starts_with("TODO") && !has_cyrillic(t)
@@ -64,7 +60,8 @@ pub fn apply(method: &mut Spec, notes: &mut Notes, en: &Spec, en_page: &Path) ->
     let mut replaced = 0;
     let mut left: Vec<String> = Vec::new();
     let mut take = |target: &mut String, source: Option<&str>, what: String| {
-        if !russian(target) {
+        // Only Russian text is replaced.
+        if !has_cyrillic(target) {
             return;
         }
         match source.filter(|s| usable(s)) {

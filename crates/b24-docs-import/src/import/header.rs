@@ -186,7 +186,6 @@ fn examples_call_another(blocks: &[Block], name: &str) -> Option<String> {
                     .unwrap_or("");
                 let word = word.trim_end_matches(".json");
                 if crate::page::is_method_name(word)
-                    && word.matches('.').count() >= 1
                     && word.split('.').next() == name.split('.').next()
                     && !called.iter().any(|w| w == word)
                 {
