@@ -69,11 +69,7 @@ pub fn to_toml(spec: &Spec, comments: Comments<'_>) -> String {
     w.line("docs", &string(&spec.docs));
     w.opt("access", spec.access.as_deref());
     w.comments(Item::Method);
-    let kind = match spec.kind {
-        MethodKind::Read => "read",
-        MethodKind::Write => "write",
-    };
-    w.line("kind", &string(kind));
+    w.line("kind", &string(spec.kind.as_str()));
     if spec.auth != Auth::Any {
         w.line("auth", &string(spec.auth.as_str()));
     }
