@@ -216,7 +216,7 @@ impl Deliveries {
         self.finished()
     }
 
-    /// Records a delivery made outside the queue (an uninstall's POST).
+    /// Records a finished delivery (the queue's, or one made outside it: an uninstall's POST).
     pub(crate) fn record(&self, delivery: EventDelivery) {
         self.log().push(delivery);
         self.done.send_modify(|n| *n += 1);
@@ -239,13 +239,12 @@ impl Deliveries {
                 let outcome = post_form(&job.handler, job.body)
                     .await
                     .map_err(|e| e.to_string());
-                me.log().push(EventDelivery {
+                me.record(EventDelivery {
                     event: job.event,
                     handler: job.handler,
                     client_id: job.client_id,
                     outcome,
                 });
-                me.done.send_modify(|n| *n += 1);
             }
         })
     }
@@ -253,6 +252,50 @@ impl Deliveries {
 
 /// The envelope of an event the portal POSTs: `event`, `event_handler_id`, `data`, `ts`,
 /// `auth`, in the portal's order.
+/// The `auth[...]` block of an event the portal posts to an application (the install and
+/// every online handler), in the server's key order. Only the install and ONOFFLINEEVENT
+/// carry a refresh token.
+pub(crate) struct EventAuth<'a> {
+    pub access_token: &'a str,
+    /// Unix seconds when the access token expires.
+    pub expires: u64,
+    pub expires_in: u64,
+    pub scope: &'a str,
+    pub domain: &'a str,
+    pub server_endpoint: &'a str,
+    pub status: &'a str,
+    pub client_endpoint: &'a str,
+    pub member_id: &'a str,
+    pub user_id: i64,
+    pub refresh_token: Option<&'a str>,
+    pub application_token: &'a str,
+}
+
+impl EventAuth<'_> {
+    /// The block as the envelope carries it.
+    pub(crate) fn into_map(self) -> Map<String, Value> {
+        let mut auth = Map::new();
+        auth.insert("access_token".into(), Value::from(self.access_token));
+        auth.insert("expires".into(), Value::from(self.expires));
+        auth.insert("expires_in".into(), Value::from(self.expires_in));
+        auth.insert("scope".into(), Value::from(self.scope));
+        auth.insert("domain".into(), Value::from(self.domain));
+        auth.insert("server_endpoint".into(), Value::from(self.server_endpoint));
+        auth.insert("status".into(), Value::from(self.status));
+        auth.insert("client_endpoint".into(), Value::from(self.client_endpoint));
+        auth.insert("member_id".into(), Value::from(self.member_id));
+        auth.insert("user_id".into(), Value::from(self.user_id));
+        if let Some(r) = self.refresh_token {
+            auth.insert("refresh_token".into(), Value::from(r));
+        }
+        auth.insert(
+            "application_token".into(),
+            Value::from(self.application_token),
+        );
+        auth
+    }
+}
+
 pub(crate) fn envelope(
     event: &str,
     handler_id: u64,

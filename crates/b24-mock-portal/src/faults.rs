@@ -46,20 +46,11 @@ impl Faults {
         }
     }
 
-    /// The next draw in `0.0..1.0` for fault rule `i`: from its own generator if it has a
-    /// seed, else from the shared one.
-    fn draw(&mut self, i: usize) -> f64 {
+    /// The generator of fault rule `i`: its own if it has a seed, else the shared one.
+    fn rng(&mut self, i: usize) -> &mut Rng {
         match self.rule_rngs.get_mut(i) {
-            Some(Some(rng)) => rng.next_f64(),
-            _ => self.rng.next_f64(),
-        }
-    }
-
-    /// A uniform pick in `0..n` for fault rule `i`, from the same generator as [`Self::draw`].
-    fn pick(&mut self, i: usize, n: usize) -> usize {
-        match self.rule_rngs.get_mut(i) {
-            Some(Some(rng)) => rng.below(n),
-            _ => self.rng.below(n),
+            Some(Some(rng)) => rng,
+            _ => &mut self.rng,
         }
     }
 
@@ -90,7 +81,7 @@ impl Faults {
                     }
                 }
                 None => {
-                    if rule.probability < 1.0 && self.draw(i) >= rule.probability {
+                    if rule.probability < 1.0 && self.rng(i).next_f64() >= rule.probability {
                         continue;
                     }
                 }
@@ -98,7 +89,7 @@ impl Faults {
             let kind = if rule.kinds.is_empty() {
                 rule.kind.clone()
             } else {
-                let pick = self.pick(i, rule.kinds.len());
+                let pick = self.rng(i).below(rule.kinds.len());
                 rule.kinds.get(pick).unwrap_or(&rule.kind).clone()
             };
             if let FaultKind::Latency(d) = kind {

@@ -65,32 +65,22 @@ pub(crate) fn install_event(
     data.insert("ACTIVE".into(), Value::from("Y"));
     data.insert("INSTALLED".into(), Value::from("Y"));
     data.insert("LANGUAGE_ID".into(), Value::from(language));
-    let mut auth = Map::new();
-    auth.insert(
-        "access_token".into(),
-        Value::from(pair.access_token.clone()),
-    );
-    auth.insert("expires".into(), Value::from(now() + pair.expires_in));
-    auth.insert("expires_in".into(), Value::from(pair.expires_in));
-    auth.insert("scope".into(), Value::from(pair.scope.clone()));
-    auth.insert("domain".into(), Value::from(pair.domain.clone()));
-    auth.insert(
-        "server_endpoint".into(),
-        Value::from(pair.server_endpoint.clone()),
-    );
-    auth.insert("status".into(), Value::from(pair.status.clone()));
-    auth.insert(
-        "client_endpoint".into(),
-        Value::from(pair.client_endpoint.clone()),
-    );
-    auth.insert("member_id".into(), Value::from(pair.member_id.clone()));
-    auth.insert("user_id".into(), Value::from(pair.user_id));
     // The exception among events: the install carries the refresh token.
-    auth.insert(
-        "refresh_token".into(),
-        Value::from(pair.refresh_token.clone()),
-    );
-    auth.insert("application_token".into(), Value::from(application_token));
+    let auth = crate::events::EventAuth {
+        access_token: &pair.access_token,
+        expires: now() + pair.expires_in,
+        expires_in: pair.expires_in,
+        scope: &pair.scope,
+        domain: &pair.domain,
+        server_endpoint: &pair.server_endpoint,
+        status: &pair.status,
+        client_endpoint: &pair.client_endpoint,
+        member_id: &pair.member_id,
+        user_id: pair.user_id,
+        refresh_token: Some(&pair.refresh_token),
+        application_token,
+    }
+    .into_map();
     crate::events::envelope("ONAPPINSTALL", handler_id, Value::Object(data), auth)
 }
 

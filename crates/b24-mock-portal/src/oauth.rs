@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value};
 
 use crate::config::{OAuthToken, REDACTED};
+use crate::errors::ApiErr;
 
 /// The default lifetime of an access token the portal issues: one hour, as Bitrix24's.
 pub const DEFAULT_ACCESS_LIFETIME: Duration = Duration::from_secs(3600);
@@ -290,16 +291,11 @@ impl Registry {
             .ok_or_else(|| AppError::UnknownApp(client_id.to_string()))?
             .app
             .clone();
-        let access_token = new_token();
+        let access_token = self
+            .issue_access(client_id, user_id)
+            .ok_or_else(|| AppError::UnknownApp(client_id.to_string()))?
+            .token;
         let refresh_token = new_token();
-        self.access.push(AccessRecord {
-            token: access_token.clone(),
-            client_id: Some(client_id.to_string()),
-            scopes: app.scopes.clone(),
-            expires_at: SystemTime::now().checked_add(app.access_lifetime),
-            user_id,
-            admin: user_id == ADMIN_USER,
-        });
         self.refresh.push(RefreshRecord {
             token: refresh_token.clone(),
             client_id: client_id.to_string(),
@@ -463,8 +459,5 @@ fn oauth_error(code: &str) -> (u16, Value) {
         "PAYMENT_REQUIRED" => (402, "Payment required"),
         _ => (400, "Error forced by the mock portal"),
     };
-    let mut m = Map::new();
-    m.insert("error".into(), Value::from(code));
-    m.insert("error_description".into(), Value::from(description));
-    (status, Value::Object(m))
+    (status, ApiErr::new(status, code, description).body())
 }

@@ -49,6 +49,18 @@ pub(crate) fn php_intval(v: &Value) -> i64 {
 }
 
 /// A request value as text (numbers as their text), `None` for arrays and objects.
+/// A parameter as text, `""` when absent (PHP `$query['X'] ?? ''`).
+pub(crate) fn get_text(params: &Map<String, Value>, name: &str) -> String {
+    get_ci(params, name).and_then(as_text).unwrap_or_default()
+}
+
+/// A key of an object value, ignoring case (the first that matches).
+pub(crate) fn key_ci<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    v.as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+        .map(|(_, v)| v)
+}
+
 pub(crate) fn as_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),

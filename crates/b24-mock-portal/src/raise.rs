@@ -3,7 +3,7 @@
 
 use std::time::{Instant, UNIX_EPOCH};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::engine::Engine;
 
@@ -148,37 +148,26 @@ impl Engine {
             };
             (app, application_token, access, refresh)
         };
-        let mut auth = Map::new();
-        auth.insert("access_token".into(), Value::from(access.0));
         let expires = access
             .1
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_secs());
-        auth.insert("expires".into(), Value::from(expires));
-        auth.insert(
-            "expires_in".into(),
-            Value::from(app.access_lifetime.as_secs()),
-        );
-        auth.insert("scope".into(), Value::from(scope));
-        auth.insert("domain".into(), Value::from(self.place.domain.clone()));
-        auth.insert(
-            "server_endpoint".into(),
-            Value::from(self.place.client_endpoint()),
-        );
-        auth.insert("status".into(), Value::from(app.status.clone()));
-        auth.insert(
-            "client_endpoint".into(),
-            Value::from(self.place.client_endpoint()),
-        );
-        auth.insert(
-            "member_id".into(),
-            Value::from(self.place.member_id.clone()),
-        );
-        auth.insert("user_id".into(), Value::from(user));
-        if let Some(r) = refresh {
-            auth.insert("refresh_token".into(), Value::from(r));
+        let client_endpoint = self.place.client_endpoint();
+        let auth = crate::events::EventAuth {
+            access_token: &access.0,
+            expires,
+            expires_in: app.access_lifetime.as_secs(),
+            scope,
+            domain: &self.place.domain,
+            server_endpoint: &client_endpoint,
+            status: &app.status,
+            client_endpoint: &client_endpoint,
+            member_id: &self.place.member_id,
+            user_id: user,
+            refresh_token: refresh.as_deref(),
+            application_token: &application_token,
         }
-        auth.insert("application_token".into(), Value::from(application_token));
+        .into_map();
         let payload = crate::events::envelope(event, b.id, data, auth);
         self.deliveries.send(crate::events::Job {
             event: event.to_string(),

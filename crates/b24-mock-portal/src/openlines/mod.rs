@@ -12,7 +12,7 @@ use payloads::{
     received_answer, session_start_event, Incoming, Landed, Sent,
 };
 
-use crate::params::{as_text, get_ci, parse_bool, php_intval, php_items};
+use crate::params::{as_text, get_ci, get_text, key_ci, parse_bool, php_intval, php_items};
 
 /// The user an operator's message comes from when a test does not say (the administrator).
 pub const DEFAULT_OPERATOR: i64 = 1;
@@ -109,16 +109,10 @@ impl Default for Lines {
     }
 }
 
-fn text(params: &Map<String, Value>, name: &str) -> String {
-    get_ci(params, name).and_then(as_text).unwrap_or_default()
-}
-
-/// A key of an object ignoring case (the server lower-cases the keys of `MESSAGES`).
+/// A key of an object ignoring case (the server lower-cases the keys of `MESSAGES`); a
+/// `null` is no value.
 fn key<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    v.as_object()
-        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_null())
+    key_ci(v, name).filter(|v| !v.is_null())
 }
 
 fn key_text(v: &Value, name: &str) -> String {
@@ -141,8 +135,8 @@ fn lower_keys(v: &Value) -> Value {
 impl Lines {
     /// `imconnector.register` (parameters already validated).
     pub(crate) fn register(&mut self, client_id: Option<&str>, params: &Map<String, Value>) {
-        let id = text(params, "ID").to_lowercase();
-        let name = text(params, "NAME");
+        let id = get_text(params, "ID").to_lowercase();
+        let name = get_text(params, "NAME");
         match self.connectors.iter_mut().find(|c| c.id == id) {
             Some(c) => {
                 c.name = name;
@@ -159,7 +153,7 @@ impl Lines {
 
     /// `imconnector.unregister`: the application's connector `ID` is gone.
     pub(crate) fn unregister(&mut self, client_id: Option<&str>, params: &Map<String, Value>) {
-        let id = text(params, "ID").to_lowercase();
+        let id = get_text(params, "ID").to_lowercase();
         self.connectors
             .retain(|c| !(c.id == id && c.client_id.as_deref() == client_id));
     }
@@ -172,7 +166,7 @@ impl Lines {
 
     /// `imconnector.activate`.
     pub(crate) fn activate(&mut self, params: &Map<String, Value>) {
-        let id = text(params, "CONNECTOR").to_lowercase();
+        let id = get_text(params, "CONNECTOR").to_lowercase();
         let line = get_ci(params, "LINE").map_or(0, php_intval);
         let active = get_ci(params, "ACTIVE")
             .and_then(parse_bool)
@@ -200,7 +194,7 @@ impl Lines {
     /// its conversation (made on the first one, with a session); answers the server's
     /// `result` and the events to raise.
     pub(crate) fn receive(&mut self, params: &Map<String, Value>) -> (Value, Vec<Raise>) {
-        let connector = text(params, "CONNECTOR").to_lowercase();
+        let connector = get_text(params, "CONNECTOR").to_lowercase();
         let line = get_ci(params, "LINE").map_or(0, php_intval);
         let messages = get_ci(params, "MESSAGES")
             .and_then(php_items)

@@ -3,23 +3,16 @@
 
 use serde_json::{Map, Value};
 
-use super::{access, arg, arg_null, text, AppCaller, Binding, Subscriptions};
+use super::{access, arg, arg_null, AppCaller, Binding, Subscriptions};
 use crate::errors::ApiErr;
-use crate::params::{get_ci, php_intval};
+use crate::params::{get_ci, get_text, key_ci, php_intval};
 
 /// Events that cannot be bound offline (`disableOffline` in the server's description).
 const ONLINE_ONLY: &[&str] = &["ONOFFLINEEVENT"];
 
-/// A key of an object parameter, ignoring case.
-fn key_ci<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    v.as_object()
-        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
-        .map(|(_, v)| v)
-}
-
 /// `EVENT_TYPE`: `online` (also when absent or empty) or `offline`.
 fn event_type(params: &Map<String, Value>) -> Result<bool, ApiErr> {
-    match text(params, "event_type").to_lowercase().as_str() {
+    match get_text(params, "event_type").to_lowercase().as_str() {
         "" | "online" => Ok(false),
         "offline" => Ok(true),
         _ => Err(arg("Value must be one of {online|offline}")),
@@ -77,7 +70,7 @@ fn handler(
         }
         return Ok(String::new());
     }
-    let handler = text(params, "handler");
+    let handler = get_text(params, "handler");
     if handler.is_empty() {
         return Err(arg_null("HANDLER"));
     }
@@ -91,7 +84,7 @@ fn binding_asked(
     params: &Map<String, Value>,
     known: impl Fn(&str) -> bool,
 ) -> Result<Binding, ApiErr> {
-    let event = text(params, "event").to_uppercase();
+    let event = get_text(params, "event").to_uppercase();
     let offline = event_type(params)?;
     let mut user_id = bind_user(caller, params)?;
     if event.is_empty() {
@@ -125,7 +118,7 @@ fn binding_asked(
         event,
         handler,
         user_id,
-        connector_id: text(params, "auth_connector"),
+        connector_id: get_text(params, "auth_connector"),
         min_timeout,
     })
 }
@@ -146,7 +139,7 @@ fn unbind_scope(
     if offline {
         return Ok(UnbindScope {
             user: None,
-            connector: Some(text(params, "auth_connector")),
+            connector: Some(get_text(params, "auth_connector")),
         });
     }
     let user = match get_ci(params, "auth_type") {
@@ -219,7 +212,7 @@ impl Subscriptions {
         caller: &AppCaller<'_>,
         params: &Map<String, Value>,
     ) -> Result<Value, ApiErr> {
-        let event = text(params, "event").to_uppercase();
+        let event = get_text(params, "event").to_uppercase();
         if event.is_empty() {
             return Err(arg_null("EVENT"));
         }

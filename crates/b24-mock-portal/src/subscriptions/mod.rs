@@ -11,10 +11,9 @@ mod queue;
 
 use std::time::SystemTime;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::errors::ApiErr;
-use crate::params::{as_text, get_ci};
 
 /// Events of the global scope every application may bind (the server's `rest` module
 /// describes them besides the events of the scopes).
@@ -106,11 +105,6 @@ fn access(message: &str) -> ApiErr {
     ApiErr::new(403, "ACCESS_DENIED", &text)
 }
 
-/// A parameter as text, `""` when absent (PHP `$query['X'] ?? ''`).
-fn text(params: &Map<String, Value>, name: &str) -> String {
-    get_ci(params, name).and_then(as_text).unwrap_or_default()
-}
-
 impl Subscriptions {
     /// Drops every binding and queued record of an application (an uninstall).
     pub(crate) fn drop_app(&mut self, client_id: &str) {
@@ -124,7 +118,7 @@ mod tests {
     use super::queue::message_id;
     use super::*;
     use proptest::prelude::*;
-    use serde_json::json;
+    use serde_json::{json, Map};
 
     /// Any JSON a form or a JSON body can carry, a few levels deep.
     fn value() -> impl Strategy<Value = Value> {

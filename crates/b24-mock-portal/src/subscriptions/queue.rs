@@ -7,9 +7,9 @@ use std::time::SystemTime;
 use serde_json::{Map, Value};
 
 use super::filter::{conditions, matches, order, sort, Condition};
-use super::{access, arg, arg_null, text, AppCaller, Binding, OfflineRecord, Subscriptions};
+use super::{access, arg, arg_null, AppCaller, Binding, OfflineRecord, Subscriptions};
 use crate::errors::ApiErr;
-use crate::params::{as_text, get_ci, php_intval, php_items};
+use crate::params::{as_text, get_ci, get_text, php_intval, php_items};
 
 /// Records `event.offline.get` takes by default, and the page of `event.offline.list`.
 const LIST_LIMIT: i64 = 50;
@@ -115,7 +115,7 @@ impl GetAsk {
                 .map(|v| as_text(v).unwrap_or_default().trim().to_string()),
             limit: usize::try_from(limit).unwrap_or(usize::MAX),
             errors: get_ci(params, "error").is_some_and(|v| php_intval(v) == 1),
-            connector: text(params, "auth_connector"),
+            connector: get_text(params, "auth_connector"),
             conds: conditions(params, GET_FIELDS),
             order: order(params, GET_FIELDS, "TIMESTAMP_X"),
         };
@@ -288,7 +288,7 @@ impl Subscriptions {
         params: &Map<String, Value>,
     ) -> Result<Value, ApiErr> {
         let process_id = admin_process_id(caller, params)?;
-        let connector = text(params, "auth_connector");
+        let connector = get_text(params, "auth_connector");
         let which = ClearWhich::read(params)?;
         self.queue.retain(|r| {
             !(r.process_id == process_id
@@ -318,7 +318,7 @@ impl Subscriptions {
         if ids.is_empty() {
             return Ok(Value::Bool(true));
         }
-        let connector = text(params, "auth_connector");
+        let connector = get_text(params, "auth_connector");
         let ours = |r: &OfflineRecord| {
             r.client_id == caller.client_id
                 && r.connector_id == connector
@@ -354,7 +354,7 @@ impl Subscriptions {
         if !caller.admin {
             return Err(access(""));
         }
-        let connector = text(params, "auth_connector");
+        let connector = get_text(params, "auth_connector");
         let conds = conditions(params, LIST_FIELDS);
         let order = order(params, LIST_FIELDS, "ID");
         let mut rows: Vec<&OfflineRecord> = self
