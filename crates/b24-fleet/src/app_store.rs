@@ -16,7 +16,7 @@
 //! [`RedisTokens`]: crate::RedisTokens
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use b24_app::{AppStore, AppStoreError, Installation, PortalShare, StoreFuture};
@@ -70,6 +70,12 @@ else
 end
 return 1
 ";
+
+/// The scripts, hashed once (`Script::new` computes the SHA-1 `EVALSHA` uses).
+static INSTALL: LazyLock<Script> = LazyLock::new(|| Script::new(INSTALL_SCRIPT));
+static SAVE: LazyLock<Script> = LazyLock::new(|| Script::new(SAVE_SCRIPT));
+static UNINSTALL: LazyLock<Script> = LazyLock::new(|| Script::new(UNINSTALL_SCRIPT));
+static SET_OFFLINE: LazyLock<Script> = LazyLock::new(|| Script::new(SET_OFFLINE_SCRIPT));
 
 /// `b24-app`'s [`AppStore`] in Redis ([`Fleet::app_store`]): every replica of an application
 /// built on the same Redis and key prefix sees the same portals, installs, token pairs,
@@ -172,8 +178,7 @@ impl RedisAppStore {
         let expires = expires_field(&i.tokens);
         self.fleet
             .run(|mut c| async move {
-                let script = Script::new(INSTALL_SCRIPT);
-                let mut invocation = script.key(portal);
+                let mut invocation = INSTALL.key(portal);
                 invocation
                     .key(tokens)
                     .arg(i.tokens.access_token.expose())
@@ -284,8 +289,7 @@ impl RedisAppStore {
         let written: i64 = self
             .fleet
             .run(|mut c| async move {
-                Script::new(SAVE_SCRIPT)
-                    .key(portal)
+                SAVE.key(portal)
                     .key(key)
                     .arg(install_id)
                     .arg(tokens.access_token.expose())
@@ -308,8 +312,7 @@ impl RedisAppStore {
         let was: i64 = self
             .fleet
             .run(|mut c| async move {
-                let script = Script::new(UNINSTALL_SCRIPT);
-                let mut invocation = script.prepare_invoke();
+                let mut invocation = UNINSTALL.prepare_invoke();
                 for k in &keys {
                     invocation.key(k.as_str());
                 }
@@ -350,8 +353,7 @@ impl RedisAppStore {
         let (portal, offline) = (self.portal_key(member_id), self.offline_key(member_id));
         self.fleet
             .run(|mut c| async move {
-                let script = Script::new(SET_OFFLINE_SCRIPT);
-                let mut invocation = script.key(portal);
+                let mut invocation = SET_OFFLINE.key(portal);
                 invocation.key(offline);
                 if let Some(pid) = process_id {
                     invocation.arg(pid);

@@ -143,13 +143,17 @@ impl Op {
 
 impl RedisLimiter {
     pub(crate) fn new(fleet: Fleet, key: String, limit: RateLimit) -> Self {
+        Self::with(fleet, key, limit, None)
+    }
+
+    fn with(fleet: Fleet, key: String, limit: RateLimit, fallback: Option<LocalFallback>) -> Self {
         RedisLimiter {
             inner: Arc::new(Inner {
                 fleet,
                 key,
                 limit,
                 script: Script::new(BUCKET_SCRIPT),
-                fallback: None,
+                fallback,
                 outage: Mutex::new(None),
                 fallbacks: std::sync::atomic::AtomicU64::new(0),
             }),
@@ -163,18 +167,13 @@ impl RedisLimiter {
     /// logged at `warn`. Redis is tried again every `probe_interval`; when it answers, its
     /// bucket is filled (the requests sent meanwhile are unknown to it) and used again.
     pub fn with_local_fallback(self, fallback: LocalFallback) -> Self {
-        let inner = Inner {
-            fleet: self.inner.fleet.clone(),
-            key: self.inner.key.clone(),
-            limit: self.inner.limit,
-            script: Script::new(BUCKET_SCRIPT),
-            fallback: Some(fallback),
-            outage: Mutex::new(None),
-            fallbacks: std::sync::atomic::AtomicU64::new(0),
-        };
-        RedisLimiter {
-            inner: Arc::new(inner),
-        }
+        let inner = &self.inner;
+        Self::with(
+            inner.fleet.clone(),
+            inner.key.clone(),
+            inner.limit,
+            Some(fallback),
+        )
     }
 
     /// How many acquisitions went through the local fallback bucket so far.

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, UNIX_EPOCH};
 
 use b24_core::{Secret, TokenRefreshError};
@@ -81,6 +81,12 @@ local gen = (tonumber(redis.call('HGET', KEYS[1], 'gen') or '0') or 0) + 1
 redis.call('HSET', KEYS[1], 'access', ARGV[1], 'refresh', ARGV[2], 'expires', ARGV[3], 'gen', gen)
 return gen
 ";
+
+/// The scripts, hashed once (`Script::new` computes the SHA-1 `EVALSHA` uses).
+static PUBLISH: LazyLock<Script> = LazyLock::new(|| Script::new(PUBLISH_SCRIPT));
+static RELEASE: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE_SCRIPT));
+static RENEW: LazyLock<Script> = LazyLock::new(|| Script::new(RENEW_SCRIPT));
+static PUT: LazyLock<Script> = LazyLock::new(|| Script::new(PUT_SCRIPT));
 
 /// How long a worker keeps trying to write a pair it could not write at once: 10 minutes.
 const BACKGROUND_PUBLISH: Duration = Duration::from_secs(600);
@@ -168,7 +174,7 @@ impl RedisTokens {
     }
 
     async fn write(&self, tokens: &OAuthTokens, only_if_absent: bool) -> Result<bool, FleetError> {
-        let script = Script::new(PUT_SCRIPT);
+        let script: &Script = &PUT;
         let (access, refresh) = (tokens.access_token.expose(), tokens.refresh_token.expose());
         let expires = expires_field(tokens);
         let gen: i64 = self
@@ -248,8 +254,7 @@ impl RedisTokens {
         Ok(set.is_some())
     }
 
-    async fn lock_script(&self, script: &str, fence: &str) -> Result<i64, FleetError> {
-        let script = Script::new(script);
+    async fn lock_script(&self, script: &'static Script, fence: &str) -> Result<i64, FleetError> {
         let ttl = self.fleet.config.lock_ttl.as_millis() as u64;
         self.fleet
             .run(|mut c| async move {
@@ -264,7 +269,7 @@ impl RedisTokens {
     }
 
     async fn release(&self, fence: &str) {
-        if let Err(e) = self.lock_script(RELEASE_SCRIPT, fence).await {
+        if let Err(e) = self.lock_script(&RELEASE, fence).await {
             // It expires on its own.
             tracing::warn!(key = &*self.key, error = %e, "refresh lock not released");
         }
@@ -278,7 +283,7 @@ impl RedisTokens {
         gen: i64,
         tokens: &OAuthTokens,
     ) -> Result<(bool, i64), FleetError> {
-        let script = Script::new(PUBLISH_SCRIPT);
+        let script: &Script = &PUBLISH;
         let (access, refresh) = (tokens.access_token.expose(), tokens.refresh_token.expose());
         let expires = expires_field(tokens);
         let (written, now): (i64, i64) = self
@@ -313,7 +318,7 @@ impl RedisTokens {
                 result = &mut exchange => return result,
                 _ = tokio::time::sleep_until(next) => {
                     next = Instant::now() + period;
-                    match self.lock_script(RENEW_SCRIPT, fence).await {
+                    match self.lock_script(&RENEW, fence).await {
                         Ok(1) => {}
                         Ok(_) => tracing::warn!(
                             key = &*self.key,
