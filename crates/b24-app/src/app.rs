@@ -480,7 +480,9 @@ pub(crate) fn portal_root(client_endpoint: &Url) -> Option<Url> {
     Some(root)
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// The mutex's value; a panic of another holder does not poison it for the rest (every
+/// value behind these locks stays consistent between statements).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 

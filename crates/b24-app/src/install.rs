@@ -163,12 +163,6 @@ struct Confirmed {
     client_endpoint: Option<String>,
 }
 
-/// The longest access-token lifetime believed: one day.
-const MAX_LIFETIME: u64 = 24 * 3600;
-
-/// The largest answer of the authorization server read: 64 KiB.
-const MAX_ANSWER: usize = 64 * 1024;
-
 /// An OAuth error code as shown: letters, digits and `_` only, at most 64 characters.
 fn shown_code(code: &str) -> String {
     code.chars()
@@ -201,7 +195,7 @@ impl App {
         let status = response.status().as_u16();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(unavailable)? {
-            if body.len() + chunk.len() > MAX_ANSWER {
+            if body.len() + chunk.len() > b24_runtime::MAX_TOKEN_ANSWER_BYTES {
                 return Err(InstallError::VerifierUnavailable(
                     "the token endpoint's answer is too large".into(),
                 ));
@@ -249,7 +243,10 @@ impl App {
                 Value::String(s) => s.trim().parse().ok(),
                 _ => None,
             })
-            .and_then(|s| SystemTime::now().checked_add(Duration::from_secs(s.min(MAX_LIFETIME))));
+            .and_then(|s| {
+                SystemTime::now()
+                    .checked_add(Duration::from_secs(s).min(b24_runtime::MAX_TOKEN_LIFETIME))
+            });
         Ok(Confirmed {
             tokens: OAuthTokens {
                 access_token: Secret::new(access),

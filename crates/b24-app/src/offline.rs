@@ -22,13 +22,13 @@
 //! second one running at the same time would take over the first one's reservations.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use b24_openlines::{event, ApplicationToken, Client, MethodKind};
 use serde_json::{json, Map, Value};
 
-use crate::app::{App, AppError, DispatchError, Dispatched};
+use crate::app::{call_error, lock, App, AppError, DispatchError, Dispatched};
 use crate::events::Event;
 use crate::handlers::EventSource;
 use crate::store::Installation;
@@ -128,22 +128,6 @@ fn items(v: &Value) -> Vec<&Value> {
     }
 }
 
-fn call_error(
-    member_id: &str,
-    method: &'static str,
-) -> impl FnOnce(b24_openlines::Error) -> AppError {
-    let member_id = member_id.to_string();
-    move |e| AppError::Call {
-        member_id,
-        method,
-        source: Box::new(e),
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// A queue record as a typed event. The record comes from an authenticated answer of the
 /// portal, so there is no application token to check; the generated decoder only decodes
 /// verified payloads, so the record is wrapped with a one-off token it is checked against.
@@ -212,7 +196,7 @@ impl OfflineConsumer {
         let listed = client
             .call_raw("event.offline.list", MethodKind::Read, params)
             .await
-            .map_err(call_error(member_id, "event.offline.list"))?
+            .map_err(|e| call_error(member_id, "event.offline.list", e))?
             .result;
         let orphan = items(&listed)
             .into_iter()
@@ -281,15 +265,20 @@ impl OfflineConsumer {
         let answer = client
             .call_raw("event.offline.get", MethodKind::Read, params)
             .await
-            .map_err(call_error(member_id, "event.offline.get"))?
+            .map_err(|e| call_error(member_id, "event.offline.get", e))?
             .result;
         let records = items(answer.get("events").unwrap_or(&Value::Null));
+        let resumed = process_id.is_some();
         let process_id = match answer.get("process_id").and_then(Value::as_str) {
             Some(p) if !p.is_empty() => p.to_string(),
             _ => process_id.unwrap_or_default(),
         };
         if records.is_empty() {
-            store.set_offline_process_id(member_id, None).await?;
+            // A resumed reservation is done: forget it. A new one that found nothing stored
+            // nothing, so an idle poll writes nothing.
+            if resumed {
+                store.set_offline_process_id(member_id, None).await?;
+            }
             return Ok(PollReport::default());
         }
         // Stored before any handler runs: a crash from here on finds the batch again.
@@ -349,7 +338,7 @@ impl OfflineConsumer {
             client
                 .call(&request)
                 .await
-                .map_err(|e| crate::app::call_error(member_id, "event.offline.clear", e))?;
+                .map_err(|e| call_error(member_id, "event.offline.clear", e))?;
         }
         errors.retain(|m| !m.is_empty());
         if !errors.is_empty() {
@@ -360,7 +349,7 @@ impl OfflineConsumer {
             client
                 .call(&request)
                 .await
-                .map_err(|e| crate::app::call_error(member_id, "event.offline.error", e))?;
+                .map_err(|e| call_error(member_id, "event.offline.error", e))?;
         }
         // Every record of the batch is cleared or marked failed: nothing left under it.
         store.set_offline_process_id(member_id, None).await?;
