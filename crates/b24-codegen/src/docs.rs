@@ -28,7 +28,7 @@ pub(crate) fn doc_lines(text: &str) -> TokenStream {
 pub(crate) fn code_list(items: &[String]) -> String {
     items
         .iter()
-        .map(|i| format!("`{i}`"))
+        .map(|i| code_span(i))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use b24_spec::{EventSpec, Family, Spec, SpecError, SpecFile};
+use b24_spec::{EventSpec, Spec, SpecError};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -19,21 +19,15 @@ use crate::Options;
 /// module per event and the `Event` enum that verifies and decodes a handler's POST.
 ///
 /// Every name a file gives is checked by `b24_spec` when the file is parsed; the names of
-/// different files are checked when they make up one [`Family`]. The specs given here are
-/// put through that check (`Family::add`), which is the only error: specs from
-/// `b24_spec::load_family` always generate.
+/// different files are checked when they make up one `b24_spec::Family`. The specs given
+/// here are put through that check ([`b24_spec::check_family`]), which is the only error:
+/// specs from `b24_spec::load_family` always generate.
 pub fn generate_family(
     specs: &[Spec],
     events: &[EventSpec],
     options: &Options,
 ) -> Result<TokenStream, SpecError> {
-    let mut family = Family::default();
-    for spec in specs {
-        family.add(SpecFile::Method(spec.clone()))?;
-    }
-    for event in events {
-        family.add(SpecFile::Event(event.clone()))?;
-    }
+    b24_spec::check_family(specs, events)?;
     let mut namespaces: BTreeMap<&str, Vec<TokenStream>> = BTreeMap::new();
     for spec in specs {
         namespaces

@@ -139,59 +139,93 @@ impl Family {
     pub fn add(&mut self, file: SpecFile) -> Result<(), SpecError> {
         match file {
             SpecFile::Method(spec) => {
-                if let Some(other) = self.methods.iter().find(|s| {
-                    s.method.eq_ignore_ascii_case(&spec.method) || s.rust_name == spec.rust_name
-                }) {
-                    return Err(SpecError {
-                        location: spec.location.clone(),
-                        key: "method".into(),
-                        message: format!(
-                            "`{}` (client method `{}`) is already described by {}",
-                            spec.method,
-                            spec.rust_name,
-                            other.location.file.display()
-                        ),
-                    });
-                }
-                // `imopenlines.dialogGet` and `imopenlines.dialog.get` would both be
-                // `imopenlines::dialog_get`.
-                if let Some(other) = self.methods.iter().find(|s| {
-                    s.namespace() == spec.namespace() && s.operation_name() == spec.operation_name()
-                }) {
-                    return Err(SpecError {
-                        location: spec.location.clone(),
-                        key: "method".into(),
-                        message: format!(
-                            "`{}` gives the module `{}::{}`, which `{}` ({}) already has",
-                            spec.method,
-                            spec.namespace(),
-                            spec.operation_name(),
-                            other.method,
-                            other.location.file.display()
-                        ),
-                    });
+                if let Some(e) = method_clash(&self.methods, &spec) {
+                    return Err(e);
                 }
                 self.methods.push(spec);
             }
             SpecFile::Event(event) => {
-                if let Some(other) = self
-                    .events
-                    .iter()
-                    .find(|e| e.event.eq_ignore_ascii_case(&event.event))
-                {
-                    return Err(SpecError {
-                        location: event.location.clone(),
-                        key: "event".into(),
-                        message: format!(
-                            "`{}` is already described by {}",
-                            event.event,
-                            other.location.file.display()
-                        ),
-                    });
+                if let Some(e) = event_clash(&self.events, &event) {
+                    return Err(e);
                 }
                 self.events.push(event);
             }
         }
         Ok(())
     }
+}
+
+/// Checks what [`Family::add`] checks, for specs that are already in slices: each method and
+/// each event against the ones before it. The first clash is the error.
+pub fn check_family(methods: &[Spec], events: &[EventSpec]) -> Result<(), SpecError> {
+    for (i, spec) in methods.iter().enumerate() {
+        if let Some(e) = methods
+            .get(..i)
+            .and_then(|before| method_clash(before, spec))
+        {
+            return Err(e);
+        }
+    }
+    for (i, event) in events.iter().enumerate() {
+        if let Some(e) = events
+            .get(..i)
+            .and_then(|before| event_clash(before, event))
+        {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// `spec` describes a method (or a client method name, or a generated module) that one of
+/// `methods` already has.
+fn method_clash(methods: &[Spec], spec: &Spec) -> Option<SpecError> {
+    if let Some(other) = methods
+        .iter()
+        .find(|s| s.method.eq_ignore_ascii_case(&spec.method) || s.rust_name == spec.rust_name)
+    {
+        return Some(SpecError {
+            location: spec.location.clone(),
+            key: "method".into(),
+            message: format!(
+                "`{}` (client method `{}`) is already described by {}",
+                spec.method,
+                spec.rust_name,
+                other.location.file.display()
+            ),
+        });
+    }
+    // `imopenlines.dialogGet` and `imopenlines.dialog.get` would both be
+    // `imopenlines::dialog_get`.
+    let other = methods.iter().find(|s| {
+        s.namespace() == spec.namespace() && s.operation_name() == spec.operation_name()
+    })?;
+    Some(SpecError {
+        location: spec.location.clone(),
+        key: "method".into(),
+        message: format!(
+            "`{}` gives the module `{}::{}`, which `{}` ({}) already has",
+            spec.method,
+            spec.namespace(),
+            spec.operation_name(),
+            other.method,
+            other.location.file.display()
+        ),
+    })
+}
+
+/// `event` is one of `events` already (ignoring case).
+fn event_clash(events: &[EventSpec], event: &EventSpec) -> Option<SpecError> {
+    let other = events
+        .iter()
+        .find(|e| e.event.eq_ignore_ascii_case(&event.event))?;
+    Some(SpecError {
+        location: event.location.clone(),
+        key: "event".into(),
+        message: format!(
+            "`{}` is already described by {}",
+            event.event,
+            other.location.file.display()
+        ),
+    })
 }

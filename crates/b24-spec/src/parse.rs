@@ -380,18 +380,7 @@ impl Cx<'_> {
             if out.iter().any(|v| v.value == value.value) {
                 return Err(self.err(item, &ikey, format!("duplicate value `{}`", value.value)));
             }
-            let variant = variant_name(&value.value);
-            if variant == UNKNOWN_VARIANT || variants.contains(&variant) {
-                return Err(self.err(
-                    item,
-                    &ikey,
-                    format!(
-                        "`{}` gives the variant `{variant}`, which is already taken",
-                        value.value
-                    ),
-                ));
-            }
-            variants.push(variant);
+            claim_variant(&mut variants, &value.value).map_err(|m| self.err(item, &ikey, m))?;
             out.push(EnumValue {
                 value: value.value.clone(),
                 description: value.description.clone(),
@@ -656,15 +645,7 @@ impl Cx<'_> {
             if out.iter().any(|e| e.code == code) {
                 return Err(self.err(&e.code, &code_key, format!("duplicate error code `{code}`")));
             }
-            let variant = variant_name(&code);
-            if variant == UNKNOWN_VARIANT || variants.contains(&variant) {
-                return Err(self.err(
-                    &e.code,
-                    &code_key,
-                    format!("`{code}` gives the variant `{variant}`, which is already taken"),
-                ));
-            }
-            variants.push(variant);
+            claim_variant(&mut variants, &code).map_err(|m| self.err(&e.code, &code_key, m))?;
             out.push(ErrorCode {
                 status: self.status(&e.status, &join(&p, "status"))?,
                 message: e.message.clone(),
@@ -770,6 +751,19 @@ impl Cx<'_> {
         Ok(out)
     }
 }
+/// Takes the Rust variant a wire value (an enum value, an error code) gives, unless another
+/// value of the same type took it or it is the catch-all `Unknown`.
+fn claim_variant(variants: &mut Vec<String>, wire: &str) -> Result<(), String> {
+    let variant = variant_name(wire);
+    if variant == UNKNOWN_VARIANT || variants.contains(&variant) {
+        return Err(format!(
+            "`{wire}` gives the variant `{variant}`, which is already taken"
+        ));
+    }
+    variants.push(variant);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
