@@ -5,18 +5,13 @@
 use std::sync::Arc;
 
 use b24_app::{App, AppStore, Installation, SqliteStore};
-use b24_mock_portal::{MockPortal, OAuthApp, PortalConfig};
+use b24_mock_portal::MockPortal;
 use b24_openlines::imopenlines::dialog_get;
 use b24_openlines::{OAuthTokens, Secret};
 
-const ID: &str = "app.6651f00dcafe01.12345678";
-const SECRET: &str = "app-secret-0123456789abcdef0123456789abcdef";
+mod common;
 
-async fn portal() -> MockPortal {
-    MockPortal::start(PortalConfig::default().with_app(OAuthApp::new(ID, SECRET)))
-        .await
-        .unwrap()
-}
+use common::{portal, ID, SECRET};
 
 /// Stores `portal` as installed, with a fresh pair it issued.
 async fn install(store: &SqliteStore, portal: &MockPortal) -> Installation {

@@ -9,6 +9,10 @@ use b24_mock_portal::{MockPortal, OAuthToken, PortalConfig};
 use b24_openlines::imopenlines::dialog_get;
 use b24_openlines::{OAuthTokens, Secret};
 
+mod common;
+
+use common::post;
+
 struct Portal {
     portal: MockPortal,
     member_id: String,
@@ -43,25 +47,7 @@ fn installation(p: &Portal, access: &str) -> Installation {
 
 /// Serves the app's router on loopback; the events URL.
 async fn serve(app: &App) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = axum::Router::new().nest("/b24", app.router());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    format!("http://{addr}/b24/events")
-}
-
-async fn post(url: &str, body: String) -> u16 {
-    reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    format!("{}/events", common::serve(app.router()).await)
 }
 
 type Seen = Arc<Mutex<Vec<(String, i64)>>>;

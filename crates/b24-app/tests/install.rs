@@ -5,17 +5,12 @@
 use std::sync::Arc;
 
 use b24_app::{App, AppStore, SqliteStore};
-use b24_mock_portal::{MockPortal, OAuthApp, PortalConfig, TokenPair};
+use b24_mock_portal::{MockPortal, TokenPair};
 use b24_openlines::imopenlines::dialog_get;
 
-const ID: &str = "app.6651f00dcafe01.12345678";
-const SECRET: &str = "app-secret-0123456789abcdef0123456789abcdef";
+mod common;
 
-async fn portal() -> MockPortal {
-    MockPortal::start(PortalConfig::default().with_app(OAuthApp::new(ID, SECRET)))
-        .await
-        .unwrap()
-}
+use common::{portal, post, ID, SECRET};
 
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -39,26 +34,9 @@ fn install_body(portal: &MockPortal, pair: &TokenPair, member_id: &str, app_toke
     )
 }
 
+/// Serves the app's router on loopback; the base URL.
 async fn serve(app: &App) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = axum::Router::new().nest("/b24", app.router());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    format!("http://{addr}/b24")
-}
-
-async fn post(url: &str, body: String) -> u16 {
-    reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    common::serve(app.router()).await
 }
 
 #[tokio::test]
